@@ -1,0 +1,683 @@
+//! The driver: one per thread, owning a ring (or a poller), the op slab and
+//! a handle on the blocking pool.
+//!
+//! Two faces share it. The low-level one, for custom event loops: push ops
+//! ([`Driver::submit`]), run a tick with a timeout ([`Driver::poll`]), learn
+//! which ops moved ([`Driver::take_ready`]) and take their results
+//! ([`Op::try_complete`]), or cancel them ([`Driver::cancel`]). The future
+//! one, for runtimes: an [`Op`] is a `Future` that stores its task's waker in
+//! its slot, so an executor needs nothing more than to call
+//! [`Driver::poll`] when it runs out of work.
+
+use std::cell::RefCell;
+use std::io;
+use std::os::fd::RawFd;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use io_uring::opcode;
+use io_uring::types::Timespec;
+
+use crate::builder::{Backend, BackendChoice, Builder, SetupFlags};
+use crate::cause::UringUnavailable;
+use crate::future::{Multi, Op};
+use crate::key::{AUX, Key};
+use crate::op::{Completion, OpCode, Readiness};
+use crate::ops::{Ops, Stats};
+use crate::poll::{self, PollBackend, WaitKind};
+use crate::pool::{Pool, Sink};
+use crate::slot::{self, Cqe, MultiState, State};
+use crate::sys;
+use crate::unpark::{ParkState, Unparker};
+use crate::uring::Uring;
+
+/// How long dropping a driver waits for the kernel to give back ops in
+/// flight before it leaks them (invariant 3).
+const SHUTDOWN_BUDGET: Duration = Duration::from_secs(1);
+
+/// A per-thread IO driver. `!Send`: it belongs to the thread that built it.
+///
+/// Cloning gives another handle on the same driver.
+#[derive(Clone)]
+pub struct Driver {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    core: RefCell<Core>,
+    park: Arc<ParkState>,
+    backend: Backend,
+    fallback: Option<String>,
+    flags: SetupFlags,
+    pool: Pool,
+}
+
+struct Core {
+    backend: BackendImpl,
+    ops: Ops,
+    sink: Arc<Sink>,
+    pool: Pool,
+    pool_results: Vec<(u64, io::Result<u32>)>,
+}
+
+enum BackendImpl {
+    Uring(Box<Uring>),
+    Poll(PollBackend),
+}
+
+impl Driver {
+    /// A driver with the default configuration (see [`Builder::new`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    pub fn new() -> io::Result<Driver> {
+        Builder::new().build()
+    }
+
+    /// A builder to configure a driver.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn from_builder(builder: &Builder, choice: BackendChoice) -> io::Result<Driver> {
+        let pool = builder
+            .pool
+            .clone()
+            .unwrap_or_else(|| Pool::new(builder.pool_config));
+        match choice {
+            BackendChoice::Poll => Driver::with_poll(pool, None),
+            BackendChoice::Uring => {
+                Driver::with_uring(builder, pool).map_err(UringUnavailable::into_error)
+            }
+            BackendChoice::Auto => match Driver::with_uring(builder, pool.clone()) {
+                Ok(driver) => match driver.missing_required_opcode() {
+                    None => Ok(driver),
+                    Some(name) => {
+                        drop(driver);
+                        Driver::with_poll(pool, Some(format!("io_uring lacks the {name} opcode")))
+                    }
+                },
+                Err(cause) => Driver::with_poll(pool, Some(cause.to_string())),
+            },
+        }
+    }
+
+    fn with_uring(builder: &Builder, pool: Pool) -> Result<Driver, UringUnavailable> {
+        let park = ParkState::with_eventfd()
+            .map_err(|e| UringUnavailable::Other(e.raw_os_error().unwrap_or(0)))?;
+        let park = Arc::new(park);
+        let uring = Uring::new(builder, park.clone())?;
+        let flags = uring.flags;
+        Ok(Driver::assemble(
+            BackendImpl::Uring(Box::new(uring)),
+            park,
+            Backend::Uring,
+            None,
+            flags,
+            pool,
+        ))
+    }
+
+    fn with_poll(pool: Pool, fallback: Option<String>) -> io::Result<Driver> {
+        let poller = Arc::new(polling::Poller::new()?);
+        let park = Arc::new(ParkState::with_poller(poller.clone()));
+        let backend = BackendImpl::Poll(PollBackend::new(poller, park.clone()));
+        Ok(Driver::assemble(
+            backend,
+            park,
+            Backend::Poll,
+            fallback,
+            SetupFlags::EMPTY,
+            pool,
+        ))
+    }
+
+    fn assemble(
+        backend: BackendImpl,
+        park: Arc<ParkState>,
+        kind: Backend,
+        fallback: Option<String>,
+        flags: SetupFlags,
+        pool: Pool,
+    ) -> Driver {
+        let sink = Arc::new(Sink::new(Unparker::new(park.clone())));
+        Driver {
+            inner: Rc::new(Inner {
+                core: RefCell::new(Core {
+                    backend,
+                    ops: Ops::new(256),
+                    sink,
+                    pool: pool.clone(),
+                    pool_results: Vec::new(),
+                }),
+                park,
+                backend: kind,
+                fallback,
+                flags,
+                pool,
+            }),
+        }
+    }
+
+    /// The backend this driver runs on.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// Why `Auto` fell back to readiness, if it did.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.inner.fallback.as_deref()
+    }
+
+    /// The io_uring setup flags the kernel accepted (empty on readiness).
+    pub fn setup_flags(&self) -> SetupFlags {
+        self.inner.flags
+    }
+
+    /// Whether the ring supports `opcode` (after the builder's masks);
+    /// `false` on the readiness backend.
+    pub fn is_supported(&self, opcode: u8) -> bool {
+        match &self.inner.core.borrow().backend {
+            BackendImpl::Uring(uring) => uring.opcodes.contains(opcode),
+            BackendImpl::Poll(_) => false,
+        }
+    }
+
+    fn missing_required_opcode(&self) -> Option<&'static str> {
+        match &self.inner.core.borrow().backend {
+            BackendImpl::Uring(uring) => uring.opcodes.missing_required(),
+            BackendImpl::Poll(_) => None,
+        }
+    }
+
+    /// A handle that wakes this driver from any thread.
+    pub fn unparker(&self) -> Unparker {
+        Unparker::new(self.inner.park.clone())
+    }
+
+    /// The blocking pool this driver uses.
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// Counters of the paths the driver has run.
+    pub fn stats(&self) -> Stats {
+        self.inner.core.borrow().ops.stats
+    }
+
+    /// Ops in the slab (in flight, or completed and not yet taken).
+    pub fn ops_in_slab(&self) -> usize {
+        self.inner.core.borrow().ops.slab.len()
+    }
+
+    /// A lazy op: nothing reaches the kernel until it is first polled.
+    pub fn op<T: OpCode>(&self, op: T) -> Op<T> {
+        Op::new(self.clone(), op)
+    }
+
+    /// An op pushed now (low-level face). Its key appears in
+    /// [`take_ready`](Driver::take_ready) when it can make progress.
+    ///
+    /// # Errors
+    ///
+    /// A poisoned driver, an opcode the ring lacks with no fallback
+    /// (`Unsupported`), or a failure to reach the blocking pool.
+    pub fn submit<T: OpCode>(&self, op: T) -> io::Result<Op<T>> {
+        let mut op = Op::new(self.clone(), op);
+        op.submit()?;
+        Ok(op)
+    }
+
+    /// A multishot op, as a stream of completions (see [`Multi`]).
+    pub fn multi<T: OpCode>(&self, op: T) -> Multi<T> {
+        Multi::new(self.clone(), op)
+    }
+
+    /// One tick: submits queued SQEs in one enter, reaps completions, runs
+    /// their wakers, and — unless `timeout` is zero or something is already
+    /// done — parks until a completion, an unpark, or the timeout.
+    ///
+    /// # Errors
+    ///
+    /// A poisoned driver, or a failed `io_uring_enter`/`epoll_wait` other
+    /// than an interruption.
+    pub fn poll(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let (result, graveyard) = {
+            let mut core = self.inner.core.borrow_mut();
+            let core = &mut *core;
+            core.ops.ready.clear();
+            let timeout = if core.drain_pool() > 0 {
+                Some(Duration::ZERO)
+            } else {
+                timeout
+            };
+            let result = match &mut core.backend {
+                BackendImpl::Uring(uring) => uring.poll(&mut core.ops, timeout),
+                BackendImpl::Poll(poll) => poll.poll(&mut core.ops, timeout),
+            };
+            core.drain_pool();
+            (result, std::mem::take(&mut core.ops.graveyard))
+        };
+        drop(graveyard);
+        result
+    }
+
+    /// Moves into `out` the keys of ops that made progress, with no waker
+    /// registered, since the last [`poll`](Driver::poll) began (the
+    /// low-level face: a key there means [`Op::try_complete`] may now
+    /// succeed). Each `poll` starts a new list, so it never grows past one
+    /// tick's worth of keys.
+    pub fn take_ready(&self, out: &mut Vec<Key>) {
+        out.append(&mut self.inner.core.borrow_mut().ops.ready);
+    }
+
+    /// Asks the kernel to cancel the op; its owner then sees `ECANCELED`
+    /// (or the result, if it finished first).
+    ///
+    /// # Errors
+    ///
+    /// Only if the cancel request cannot be pushed.
+    pub fn cancel(&self, key: Key) -> io::Result<()> {
+        let mut core = self.inner.core.borrow_mut();
+        let core = &mut *core;
+        match &mut core.backend {
+            BackendImpl::Uring(uring) => {
+                if core.ops.get_mut(key).is_some_and(|slot| slot.pending > 0) {
+                    uring.push_cancel(&mut core.ops, key)?;
+                }
+            }
+            BackendImpl::Poll(_) => {
+                poll::finish(
+                    &mut core.ops,
+                    key,
+                    Err(io::Error::from_raw_os_error(libc::ECANCELED)),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells the readiness backend that `fd` is about to be closed by other
+    /// means than a [`Close`](crate::op::Close) op, so it is removed from the
+    /// poller first. A no-op on io_uring.
+    pub fn deregister_fd(&self, fd: RawFd) {
+        let mut core = self.inner.core.borrow_mut();
+        let core = &mut *core;
+        if let BackendImpl::Poll(poll) = &mut core.backend {
+            poll.deregister(&mut core.ops, fd);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push<T: OpCode>(
+        &self,
+        data: &mut T,
+        link_timeout: Option<Duration>,
+    ) -> io::Result<Key> {
+        let mut core = self.inner.core.borrow_mut();
+        let core = &mut *core;
+        core.ops.check_poisoned()?;
+        let key = core.ops.insert::<T>();
+        let pushed = match &mut core.backend {
+            BackendImpl::Uring(uring) if uring.opcodes.contains(T::CODE) => {
+                push_uring(uring, &mut core.ops, key, data, link_timeout)
+            }
+            BackendImpl::Uring(_) if T::SYSCALL_FALLBACK => core.push_fallback(key, data),
+            BackendImpl::Uring(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "rentio-driver: this kernel's io_uring lacks opcode {}",
+                    T::CODE
+                ),
+            )),
+            BackendImpl::Poll(_) => core.push_poll(key, data, link_timeout),
+        };
+        match pushed {
+            Ok(()) => Ok(key),
+            Err(e) => {
+                // Nothing reached the kernel or the pool: free the slot.
+                core.ops.remove(key);
+                Err(e)
+            }
+        }
+    }
+
+    /// Readiness backend: runs the op's syscall if its fd is ready (or it
+    /// was just pushed); the result stays in the slot.
+    pub(crate) fn try_io<T: OpCode>(&self, key: Key, data: &mut T) {
+        if self.inner.backend == Backend::Poll {
+            let mut core = self.inner.core.borrow_mut();
+            core.try_io(key, data);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn poll_op<T: OpCode>(
+        &self,
+        key: Key,
+        data: &mut T,
+        waker: Option<&Waker>,
+    ) -> Poll<Completion> {
+        let mut core = self.inner.core.borrow_mut();
+        let core = &mut *core;
+        if self.inner.backend == Backend::Poll {
+            core.try_io(key, data);
+        }
+        if let Some(completion) = core.ops.take(key) {
+            return Poll::Ready(completion);
+        }
+        match core.ops.get_mut(key) {
+            Some(slot) => {
+                if let Some(waker) = waker {
+                    slot::set_waker(&mut slot.state, waker);
+                }
+                Poll::Pending
+            }
+            None => Poll::Ready(Completion::from_result(Err(io::Error::other(
+                "rentio-driver: op missing from the slab",
+            )))),
+        }
+    }
+
+    pub(crate) fn poll_multi(&self, key: Key, waker: Option<&Waker>) -> Poll<Option<Completion>> {
+        let mut core = self.inner.core.borrow_mut();
+        let Some(slot) = core.ops.get_mut(key) else {
+            return Poll::Ready(None);
+        };
+        if let State::Multi(multi) = &mut slot.state {
+            if let Some(completion) = multi.queue.pop_front() {
+                return Poll::Ready(Some(completion.into_completion()));
+            }
+            if multi.finished {
+                core.ops.remove(key);
+                return Poll::Ready(None);
+            }
+        }
+        if let Some(waker) = waker {
+            slot::set_waker(&mut slot.state, waker);
+        }
+        Poll::Pending
+    }
+
+    /// The owner of an op is gone: park its resources until the kernel is
+    /// done with them, and ask the kernel to cancel it.
+    pub(crate) fn drop_op(&self, key: Key, data: Option<Box<dyn std::any::Any>>) {
+        let graveyard = {
+            let Ok(mut core) = self.inner.core.try_borrow_mut() else {
+                // Dropped from inside the driver (a waker's drop): never
+                // free memory the kernel may hold.
+                std::mem::forget(data);
+                return;
+            };
+            let core = &mut *core;
+            if core.ops.abandon(key) {
+                if let Some(data) = data {
+                    core.ops.park(key, data);
+                }
+                if let BackendImpl::Uring(uring) = &mut core.backend {
+                    let _ = uring.push_cancel(&mut core.ops, key);
+                }
+            } else if let Some(data) = data {
+                core.ops.graveyard.push(data);
+            }
+            std::mem::take(&mut core.ops.graveyard)
+        };
+        drop(graveyard);
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("backend", &self.inner.backend)
+            .field("setup_flags", &self.inner.flags)
+            .field("fallback", &self.inner.fallback)
+            .finish_non_exhaustive()
+    }
+}
+
+#[inline]
+fn push_uring<T: OpCode>(
+    uring: &mut Uring,
+    ops: &mut Ops,
+    key: Key,
+    data: &mut T,
+    link_timeout: Option<Duration>,
+) -> io::Result<()> {
+    let entry = data.uring_entry().user_data(key.user_data());
+    if data.is_multishot()
+        && let Some(slot) = ops.get_mut(key)
+    {
+        slot.state = State::Multi(Box::new(MultiState {
+            queue: Default::default(),
+            waker: None,
+            finished: false,
+        }));
+    }
+    let Some(timeout) = link_timeout else {
+        if let Some(slot) = ops.get_mut(key) {
+            slot.pending = 1;
+        }
+        return uring.push(ops, &entry);
+    };
+    let timespec = Box::new(Timespec::from(timeout));
+    let timeout_entry = opcode::LinkTimeout::new(&*timespec)
+        .build()
+        .user_data(key.user_data() | AUX);
+    if let Some(slot) = ops.get_mut(key) {
+        slot.pending = 2;
+        slot.link_timeout = Some(timespec);
+    }
+    uring.push_linked(ops, &entry, &timeout_entry)
+}
+
+/// Readiness backend: the fd is ready again; retry the op's syscall.
+fn retry_io<T: OpCode>(poll: &mut PollBackend, ops: &mut Ops, key: Key, data: &mut T) {
+    let (Readiness::Io(fd, interest) | Readiness::IoOrBlocking(fd, interest)) = data.readiness()
+    else {
+        unreachable!("only Io ops are in the Ready state")
+    };
+    // SAFETY: the syscall points into `data`, which the caller holds
+    // borrowed for the whole call.
+    let result = unsafe { data.syscall().run() };
+    match result {
+        Err(e) if is_would_block(&e) && poll.is_pollable(fd) => {
+            if let Some(slot) = ops.get_mut(key) {
+                slot.state = State::Submitted;
+            }
+            poll.wait_on(fd, interest, key, WaitKind::Retry);
+        }
+        result => ops.complete(key, Cqe::from_result(result), false, false),
+    }
+}
+
+fn is_would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::EINPROGRESS)
+}
+
+impl Core {
+    fn try_io<T: OpCode>(&mut self, key: Key, data: &mut T) {
+        if let BackendImpl::Poll(poll) = &mut self.backend
+            && self
+                .ops
+                .get_mut(key)
+                .is_some_and(|slot| matches!(slot.state, State::Ready))
+        {
+            retry_io(poll, &mut self.ops, key, data);
+        }
+    }
+
+    fn drain_pool(&mut self) -> usize {
+        self.sink.drain_into(&mut self.pool_results);
+        let n = self.pool_results.len();
+        for (user_data, result) in self.pool_results.drain(..) {
+            if let Some((key, _)) = Key::from_user_data(user_data) {
+                self.ops
+                    .complete(key, Cqe::from_result(result), true, false);
+            }
+        }
+        n
+    }
+
+    /// io_uring without the op's opcode: run its syscall like the
+    /// readiness backend would, on this thread or the pool.
+    fn push_fallback<T: OpCode>(&mut self, key: Key, data: &mut T) -> io::Result<()> {
+        match data.readiness() {
+            Readiness::Immediate | Readiness::Close(_) => {
+                run_now(&mut self.ops, key, data);
+                Ok(())
+            }
+            _ => run_blocking(&mut self.ops, &self.pool, &self.sink, key, data.syscall()),
+        }
+    }
+
+    fn push_poll<T: OpCode>(
+        &mut self,
+        key: Key,
+        data: &mut T,
+        link_timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let BackendImpl::Poll(poll) = &mut self.backend else {
+            unreachable!("push_poll on the readiness backend only")
+        };
+        let ops = &mut self.ops;
+        match data.readiness() {
+            Readiness::Io(fd, _) => {
+                poll.ensure(fd)?;
+                set_state(ops, key, State::Ready);
+            }
+            Readiness::IoOrBlocking(fd, _) => {
+                if poll.ensure(fd)? {
+                    set_state(ops, key, State::Ready);
+                } else {
+                    run_blocking(ops, &self.pool, &self.sink, key, data.syscall())?;
+                }
+            }
+            Readiness::Immediate => run_now(ops, key, data),
+            Readiness::Close(fd) => {
+                poll.deregister(ops, fd);
+                run_now(ops, key, data);
+            }
+            Readiness::Blocking => run_blocking(ops, &self.pool, &self.sink, key, data.syscall())?,
+            Readiness::Poll {
+                fd,
+                interest,
+                multishot,
+            } => {
+                if !poll.ensure(fd)? {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "rentio-driver: this fd cannot be polled for readiness (a regular file?)",
+                    ));
+                }
+                let kind = if multishot {
+                    set_state(
+                        ops,
+                        key,
+                        State::Multi(Box::new(MultiState {
+                            queue: Default::default(),
+                            waker: None,
+                            finished: false,
+                        })),
+                    );
+                    WaitKind::PollMulti
+                } else {
+                    WaitKind::PollOnce
+                };
+                let now = poll::ready_now(fd, interest)?;
+                match (now, multishot) {
+                    (Some(events), false) => {
+                        poll::finish(ops, key, Ok(events));
+                    }
+                    (Some(events), true) => {
+                        if let Some(slot) = ops.get_mut(key) {
+                            let action = slot.transition_to_completed(Cqe {
+                                res: events as i32,
+                                flags: crate::op::CQE_F_MORE,
+                            });
+                            ops.apply(key, action);
+                        }
+                        poll.wait_on(fd, interest, key, kind);
+                    }
+                    (None, _) => poll.wait_on(fd, interest, key, kind),
+                }
+            }
+            Readiness::Timer(after) => poll.add_timer(after, key, false),
+            Readiness::Cancel(user_data) => {
+                let result = match Key::from_user_data(user_data) {
+                    Some((target, _)) if ops.get_mut(target).is_some_and(|s| s.pending > 0) => {
+                        Err(io::Error::from_raw_os_error(libc::EALREADY))
+                    }
+                    Some((target, _)) => {
+                        if poll::finish(
+                            ops,
+                            target,
+                            Err(io::Error::from_raw_os_error(libc::ECANCELED)),
+                        ) {
+                            Ok(0)
+                        } else {
+                            Err(io::Error::from_raw_os_error(libc::ENOENT))
+                        }
+                    }
+                    None => Err(io::Error::from_raw_os_error(libc::ENOENT)),
+                };
+                ops.complete(key, Cqe::from_result(result), false, false);
+            }
+        }
+        if let Some(timeout) = link_timeout
+            && let BackendImpl::Poll(poll) = &mut self.backend
+        {
+            poll.add_timer(timeout, key, true);
+        }
+        Ok(())
+    }
+}
+
+fn set_state(ops: &mut Ops, key: Key, state: State) {
+    if let Some(slot) = ops.get_mut(key) {
+        slot.state = state;
+    }
+}
+
+fn run_blocking(
+    ops: &mut Ops,
+    pool: &Pool,
+    sink: &Arc<Sink>,
+    key: Key,
+    syscall: sys::Syscall,
+) -> io::Result<()> {
+    ops.stats.pool_jobs += 1;
+    pool.run_syscall(syscall, key.user_data(), sink.clone())?;
+    if let Some(slot) = ops.get_mut(key) {
+        slot.pending += 1;
+    }
+    Ok(())
+}
+
+fn run_now<T: OpCode>(ops: &mut Ops, key: Key, data: &mut T) {
+    // SAFETY: the syscall points into `data`, borrowed for the call.
+    let result = unsafe { data.syscall().run() };
+    ops.complete(key, Cqe::from_result(result), false, false);
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let core = self.core.get_mut();
+        match &mut core.backend {
+            BackendImpl::Uring(uring) => uring.shutdown(&mut core.ops, SHUTDOWN_BUDGET),
+            BackendImpl::Poll(_) => {
+                let deadline = std::time::Instant::now() + SHUTDOWN_BUDGET;
+                while core.ops.in_flight().next().is_some() && std::time::Instant::now() < deadline
+                {
+                    core.drain_pool();
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                core.drain_pool();
+                core.ops.leak_in_flight();
+            }
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! `Op<T>`: an op as a future (and as a handle for the low-level API), and
+//! `Multi<T>`: a multishot op as a stream of completions.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crate::driver::Driver;
+use crate::key::Key;
+use crate::op::{Completion, OpCode};
+
+/// An op on a driver: lazy until first polled (or [`submit`](Op::submit)ted),
+/// then in flight until it resolves to `T::Output`.
+///
+/// # Cancel safety
+///
+/// Dropping an `Op` in flight is safe: its resources (the buffer, the
+/// sockaddr, …) move into the driver, an `AsyncCancel` is pushed, and they are
+/// freed when the kernel's last CQE for it arrives; a late fd (from accept,
+/// open, socket) is closed. The result is lost; to keep the buffer, cancel
+/// through [`Driver::cancel`] and await the op instead.
+#[must_use = "an Op does nothing until polled or submitted"]
+pub struct Op<T: OpCode> {
+    driver: Driver,
+    key: Option<Key>,
+    data: Option<T>,
+    link_timeout: Option<Duration>,
+}
+
+// The op's data is never pinned: memory the kernel sees is on the heap, so
+// moving an `Op` (or its data) is always allowed.
+impl<T: OpCode> Unpin for Op<T> {}
+
+impl<T: OpCode> Op<T> {
+    pub(crate) fn new(driver: Driver, data: T) -> Op<T> {
+        Op {
+            driver,
+            key: None,
+            data: Some(data),
+            link_timeout: None,
+        }
+    }
+
+    /// Gives the op a deadline: on io_uring a linked `LINK_TIMEOUT` (both
+    /// SQEs go to the kernel in one enter), on readiness a timer. If it
+    /// fires first the op ends with `ECANCELED` (`ErrorKind::Other`, raw
+    /// OS error 125) and still returns its resources.
+    ///
+    /// Has no effect once the op is submitted.
+    pub fn with_link_timeout(mut self, timeout: Duration) -> Op<T> {
+        if self.key.is_none() {
+            self.link_timeout = Some(timeout);
+        }
+        self
+    }
+
+    /// The op's key, once submitted.
+    pub fn key(&self) -> Option<Key> {
+        self.key
+    }
+
+    /// Pushes the op now (it is lazy otherwise); does nothing if already
+    /// pushed or finished.
+    ///
+    /// # Errors
+    ///
+    /// As [`Driver::submit`]. The op then stays unsubmitted; polling it
+    /// resolves it with that error.
+    pub fn submit(&mut self) -> io::Result<Key> {
+        if let Some(key) = self.key {
+            return Ok(key);
+        }
+        let Some(data) = self.data.as_mut() else {
+            return Err(io::Error::other("rentio-driver: op already completed"));
+        };
+        let key = self.driver.push(data, self.link_timeout)?;
+        self.key = Some(key);
+        // A readiness op tries its syscall at once, as on first poll; the
+        // result stays in the slot for `try_complete`.
+        if let Some(data) = self.data.as_mut() {
+            self.driver.try_io(key, data);
+        }
+        Ok(key)
+    }
+
+    /// Takes the result if the op has finished (the low-level face): `None`
+    /// while it is in flight, and after the result was taken.
+    pub fn try_complete(&mut self) -> Option<T::Output> {
+        self.data.as_ref()?;
+        match self.poll_inner(None) {
+            Poll::Ready(output) => Some(output),
+            Poll::Pending => None,
+        }
+    }
+
+    /// Whether the result has been taken.
+    pub fn is_finished(&self) -> bool {
+        self.data.is_none()
+    }
+
+    fn poll_inner(&mut self, waker: Option<&Waker>) -> Poll<T::Output> {
+        let Some(data) = self.data.as_mut() else {
+            panic!("rentio-driver: Op polled after it completed");
+        };
+        let key = match self.key {
+            Some(key) => key,
+            None => match self.driver.push(data, self.link_timeout) {
+                Ok(key) => {
+                    self.key = Some(key);
+                    key
+                }
+                Err(e) => return Poll::Ready(self.finish(Completion::from_result(Err(e)))),
+            },
+        };
+        match self.driver.poll_op(key, data, waker) {
+            Poll::Ready(completion) => {
+                self.key = None;
+                Poll::Ready(self.finish(completion))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn finish(&mut self, completion: Completion) -> T::Output {
+        match self.data.take() {
+            Some(data) => data.complete(completion),
+            None => unreachable!("finish is called with the data present"),
+        }
+    }
+}
+
+impl<T: OpCode> Future for Op<T> {
+    type Output = T::Output;
+
+    /// # Panics
+    ///
+    /// If polled again after it returned `Ready`.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
+        self.get_mut().poll_inner(Some(cx.waker()))
+    }
+}
+
+impl<T: OpCode> Drop for Op<T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let data = self
+                .data
+                .take()
+                .map(|d| Box::new(d) as Box<dyn std::any::Any>);
+            self.driver.drop_op(key, data);
+        }
+    }
+}
+
+impl<T: OpCode> std::fmt::Debug for Op<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Op")
+            .field("key", &self.key)
+            .field("finished", &self.data.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A multishot op: a stream of completions that ends after the kernel's
+/// last CQE (one without `IORING_CQE_F_MORE`).
+///
+/// # Cancel safety
+///
+/// Dropping it cancels the op; its resources stay in the driver until the
+/// kernel's last CQE.
+#[must_use = "a Multi does nothing until polled"]
+pub struct Multi<T: OpCode> {
+    driver: Driver,
+    key: Option<Key>,
+    data: Option<T>,
+    done: bool,
+}
+
+impl<T: OpCode> Unpin for Multi<T> {}
+
+impl<T: OpCode> Multi<T> {
+    pub(crate) fn new(driver: Driver, data: T) -> Multi<T> {
+        Multi {
+            driver,
+            key: None,
+            data: Some(data),
+            done: false,
+        }
+    }
+
+    /// The op's key, once submitted.
+    pub fn key(&self) -> Option<Key> {
+        self.key
+    }
+
+    /// The next completion: `Ready(None)` once the op has ended.
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Completion>> {
+        self.poll_next_inner(Some(cx.waker()))
+    }
+
+    /// The next completion if one is queued (the low-level face).
+    pub fn try_next(&mut self) -> Poll<Option<Completion>> {
+        self.poll_next_inner(None)
+    }
+
+    fn poll_next_inner(&mut self, waker: Option<&Waker>) -> Poll<Option<Completion>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        let key = match self.key {
+            Some(key) => key,
+            None => {
+                let Some(data) = self.data.as_mut() else {
+                    return Poll::Ready(None);
+                };
+                match self.driver.push(data, None) {
+                    Ok(key) => {
+                        self.key = Some(key);
+                        key
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        return Poll::Ready(Some(Completion::from_result(Err(e))));
+                    }
+                }
+            }
+        };
+        let next = self.driver.poll_multi(key, waker);
+        if let Poll::Ready(None) = next {
+            self.done = true;
+            self.key = None;
+        }
+        next
+    }
+
+    /// Asks the kernel to stop the op; the stream then ends.
+    ///
+    /// # Errors
+    ///
+    /// Only if the cancel request cannot be pushed.
+    pub fn cancel(&self) -> io::Result<()> {
+        match self.key {
+            Some(key) => self.driver.cancel(key),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<T: OpCode> Drop for Multi<T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let data = self
+                .data
+                .take()
+                .map(|d| Box::new(d) as Box<dyn std::any::Any>);
+            self.driver.drop_op(key, data);
+        }
+    }
+}

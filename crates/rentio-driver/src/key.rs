@@ -1,0 +1,96 @@
+//! Op keys and the `user_data` encoding.
+//!
+//! A key is a slab index plus a generation. Both travel in an SQE's
+//! `user_data`, so a late CQE can never be taken for the op that reused the
+//! slot. The layout of the 64 bits:
+//!
+//! | bits  | meaning                                                        |
+//! |-------|----------------------------------------------------------------|
+//! | 63    | reserved: the value is one of the named constants below        |
+//! | 62    | auxiliary CQE of the op (its `LINK_TIMEOUT`), not its result   |
+//! | 32–61 | generation (30 bits, never 0)                                  |
+//! | 0–31  | slab index                                                     |
+
+/// Bit 63: the `user_data` is a reserved constant, not an op key.
+pub(crate) const RESERVED: u64 = 1 << 63;
+/// The `user_data` of every `AsyncCancel` the driver pushes on its own.
+pub(crate) const CANCEL_USER_DATA: u64 = RESERVED | 1;
+/// The `user_data` of the unparker's `PollAdd` on its eventfd.
+pub(crate) const UNPARK_USER_DATA: u64 = RESERVED | 2;
+/// Bit 62: the CQE is an op's auxiliary completion (its linked timeout).
+pub(crate) const AUX: u64 = 1 << 62;
+const GEN_MASK: u32 = (1 << 30) - 1;
+
+/// Identifies one op in a driver: a slab index and a generation.
+///
+/// Keys are cheap to copy and compare. A key outlives its op harmlessly:
+/// once the op is finished, the driver answers for that key as for an unknown
+/// one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+impl Key {
+    pub(crate) fn new(index: usize, generation: u32) -> Key {
+        debug_assert!(index <= u32::MAX as usize);
+        Key {
+            index: index as u32,
+            generation: generation & GEN_MASK,
+        }
+    }
+
+    /// The `user_data` carried by this op's SQE.
+    pub fn user_data(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.index)
+    }
+
+    /// Decodes a `user_data` produced by [`Key::user_data`]: `None` for a
+    /// reserved value; the flag says whether the CQE is auxiliary.
+    pub(crate) fn from_user_data(user_data: u64) -> Option<(Key, bool)> {
+        if user_data & RESERVED != 0 {
+            return None;
+        }
+        let key = Key {
+            index: user_data as u32,
+            generation: (user_data >> 32) as u32 & GEN_MASK,
+        };
+        Some((key, user_data & AUX != 0))
+    }
+
+    pub(crate) fn slab_index(self) -> usize {
+        self.index as usize
+    }
+}
+
+/// Advances a generation counter, skipping 0 so that a zeroed `user_data`
+/// never names a live op.
+pub(crate) fn next_generation(current: u32) -> u32 {
+    let next = current.wrapping_add(1) & GEN_MASK;
+    if next == 0 { 1 } else { next }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_data_round_trips_and_never_looks_reserved() {
+        for (index, generation) in [(0, 1), (7, GEN_MASK), (u32::MAX as usize, 12345)] {
+            let key = Key::new(index, generation);
+            let ud = key.user_data();
+            assert_eq!(ud & RESERVED, 0);
+            assert_eq!(Key::from_user_data(ud), Some((key, false)));
+            assert_eq!(Key::from_user_data(ud | AUX), Some((key, true)));
+        }
+        assert_eq!(Key::from_user_data(CANCEL_USER_DATA), None);
+        assert_eq!(Key::from_user_data(UNPARK_USER_DATA), None);
+    }
+
+    #[test]
+    fn generation_skips_zero() {
+        assert_eq!(next_generation(GEN_MASK), 1);
+        assert_eq!(next_generation(1), 2);
+    }
+}

@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+
+mod addr;
+mod builder;
+mod cause;
+mod driver;
+mod future;
+mod key;
+pub mod op;
+mod ops;
+mod poll;
+mod pool;
+mod slot;
+pub mod sys;
+mod unpark;
+mod uring;
+
+pub use addr::SockAddr;
+pub use builder::{Backend, BackendChoice, Builder, SetupFlags, resolve_choice};
+pub use cause::UringUnavailable;
+pub use driver::Driver;
+pub use future::{Multi, Op};
+pub use key::Key;
+pub use op::{Completion, Interest, OpCode, Readiness};
+pub use ops::Stats;
+pub use pool::{Pool, PoolConfig};
+pub use rentio_buf as buf;
+pub use unpark::Unparker;

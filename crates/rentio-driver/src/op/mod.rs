@@ -1,0 +1,177 @@
+//! Op types: one file per io_uring opcode.
+//!
+//! Each op owns everything the kernel reads or writes for it (the rented
+//! buffer, a boxed `sockaddr`, an `iovec` array, a path) and knows three
+//! things: the SQE that stands for it on the ring ([`OpCode::uring_entry`]),
+//! how the readiness backend runs it ([`OpCode::readiness`] and
+//! [`OpCode::syscall`]), and how a completion turns back into a result and
+//! the op's resources ([`OpCode::complete`]).
+//!
+//! Memory the kernel sees is never inline in the op: an op may move (into the
+//! driver, when its future is dropped) while the kernel still works on it.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use io_uring::squeue;
+
+use crate::sys::Syscall;
+
+mod accept;
+mod cancel;
+mod close;
+mod connect;
+mod fsync;
+mod nop;
+mod openat;
+mod poll_add;
+mod read;
+mod readv;
+mod recv;
+mod recvmsg;
+mod send;
+mod sendmsg;
+mod shutdown;
+mod socket;
+mod statx;
+mod timeout;
+mod write;
+mod writev;
+
+pub use accept::Accept;
+pub use cancel::AsyncCancel;
+pub use close::Close;
+pub use connect::Connect;
+pub use fsync::Fsync;
+pub use nop::Nop;
+pub use openat::OpenAt;
+pub use poll_add::{PollAdd, PollMulti};
+pub use read::Read;
+pub use readv::Readv;
+pub use recv::Recv;
+pub use recvmsg::RecvMsg;
+pub use send::Send;
+pub use sendmsg::SendMsg;
+pub use shutdown::Shutdown;
+pub use socket::Socket;
+pub use statx::Statx;
+pub use timeout::Timeout;
+pub use write::Write;
+pub use writev::Writev;
+
+/// `IORING_CQE_F_MORE`: more completions follow for a multishot op.
+pub const CQE_F_MORE: u32 = 1 << 1;
+
+/// What a completion carries: the result and the CQE flags.
+#[derive(Debug)]
+pub struct Completion {
+    /// The op's result: a non-negative count or value, or the error.
+    pub result: io::Result<u32>,
+    /// The CQE's flags (`IORING_CQE_F_*`); 0 on the readiness backend.
+    pub flags: u32,
+}
+
+impl Completion {
+    /// Converts a CQE's `res` and `flags`; this is the one place where a
+    /// negative `res` becomes an `io::Error`.
+    pub(crate) fn from_cqe(res: i32, flags: u32) -> Completion {
+        let result = if res < 0 {
+            Err(io::Error::from_raw_os_error(-res))
+        } else {
+            Ok(res as u32)
+        };
+        Completion { result, flags }
+    }
+
+    pub(crate) fn from_result(result: io::Result<u32>) -> Completion {
+        Completion { result, flags: 0 }
+    }
+}
+
+/// Which readiness an op waits for on the readiness backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    /// Readable (or error, or hang-up).
+    Read,
+    /// Writable (or error).
+    Write,
+}
+
+/// How the readiness backend runs an op.
+#[derive(Clone, Copy, Debug)]
+pub enum Readiness {
+    /// Try [`OpCode::syscall`] at once; on `WouldBlock` (or `EINPROGRESS`)
+    /// wait until the fd is ready for the interest and try again.
+    Io(RawFd, Interest),
+    /// Like `Io` when the fd can be polled (a socket, pipe, tty); a regular
+    /// file cannot, and goes to the blocking pool instead.
+    IoOrBlocking(RawFd, Interest),
+    /// Run [`OpCode::syscall`] once on the driver thread: it does not block.
+    Immediate,
+    /// Run [`OpCode::syscall`] on the blocking pool.
+    Blocking,
+    /// Remove the fd from the poller, then run [`OpCode::syscall`] (the
+    /// close) on the driver thread.
+    Close(RawFd),
+    /// Complete with the ready events when the fd is ready (no syscall);
+    /// `multishot` keeps it armed.
+    Poll {
+        /// The fd to watch.
+        fd: RawFd,
+        /// Which readiness.
+        interest: Interest,
+        /// Whether it stays armed after the first event.
+        multishot: bool,
+    },
+    /// Complete with `ETIME` after the duration.
+    Timer(Duration),
+    /// Cancel the op whose `user_data` this is.
+    Cancel(u64),
+}
+
+/// An operation the driver can run on either backend.
+///
+/// # Safety
+///
+/// - Every pointer in the entry returned by [`uring_entry`](OpCode::uring_entry)
+///   and in the [`Syscall`] returned by [`syscall`](OpCode::syscall) points to
+///   memory owned by `self` that does not move when `self` moves (heap memory
+///   or `'static`), and stays valid until `self` is dropped or consumed by
+///   [`complete`](OpCode::complete).
+/// - [`complete`](OpCode::complete) only trusts the kernel's count for what
+///   it marks initialized (it never reads past the count).
+pub unsafe trait OpCode: 'static {
+    /// What the op's future resolves to.
+    type Output;
+
+    /// The io_uring opcode (`io_uring::opcode::X::CODE`), for the probe.
+    const CODE: u8;
+
+    /// Whether a non-negative result is a new fd that the driver must close
+    /// if nobody takes it (accept, open, socket).
+    const RETURNS_FD: bool = false;
+
+    /// Whether this op may run on the blocking pool or the driver thread
+    /// when the ring lacks its opcode (masked or old kernel).
+    const SYSCALL_FALLBACK: bool = false;
+
+    /// Whether the op is multishot (a [`Multi`](crate::Multi) stream).
+    fn is_multishot(&self) -> bool {
+        false
+    }
+
+    /// The SQE for this op (its `user_data` is set by the driver).
+    fn uring_entry(&mut self) -> squeue::Entry;
+
+    /// How the readiness backend runs this op.
+    fn readiness(&self) -> Readiness;
+
+    /// The syscall this op stands for on the readiness backend.
+    fn syscall(&mut self) -> Syscall {
+        Syscall::Nop
+    }
+
+    /// Turns the completion back into the op's output.
+    fn complete(self, completion: Completion) -> Self::Output;
+}

@@ -1,0 +1,104 @@
+//! `IORING_OP_POLL_ADD`: wait until an fd is readable or writable.
+
+use std::io;
+use std::os::fd::RawFd;
+
+use io_uring::{opcode, squeue, types};
+
+use super::{Completion, Interest, OpCode, Readiness};
+
+fn mask(interest: Interest) -> u32 {
+    match interest {
+        Interest::Read => libc::POLLIN as u32,
+        Interest::Write => libc::POLLOUT as u32,
+    }
+}
+
+/// Completes once with the ready events (`POLLIN`, `POLLOUT`, `POLLHUP`, …)
+/// when the fd is ready for the interest.
+///
+/// # Kernel support
+///
+/// `IORING_OP_POLL_ADD`, Linux 5.1. On readiness: the poller.
+#[derive(Debug)]
+pub struct PollAdd {
+    fd: RawFd,
+    interest: Interest,
+}
+
+impl PollAdd {
+    /// A one-shot poll of `fd`.
+    pub fn new(fd: RawFd, interest: Interest) -> PollAdd {
+        PollAdd { fd, interest }
+    }
+}
+
+// SAFETY: no pointers.
+unsafe impl OpCode for PollAdd {
+    type Output = io::Result<u32>;
+    const CODE: u8 = opcode::PollAdd::CODE;
+
+    fn uring_entry(&mut self) -> squeue::Entry {
+        opcode::PollAdd::new(types::Fd(self.fd), mask(self.interest)).build()
+    }
+
+    fn readiness(&self) -> Readiness {
+        Readiness::Poll {
+            fd: self.fd,
+            interest: self.interest,
+            multishot: false,
+        }
+    }
+
+    fn complete(self, completion: Completion) -> io::Result<u32> {
+        completion.result
+    }
+}
+
+/// A multishot poll: one completion per readiness edge, until cancelled.
+/// Use it through [`Driver::multi`](crate::Driver::multi).
+///
+/// # Kernel support
+///
+/// `IORING_OP_POLL_ADD` with `IORING_POLL_ADD_MULTI`, Linux 5.13. On
+/// readiness: an edge-triggered registration that stays armed.
+#[derive(Debug)]
+pub struct PollMulti {
+    fd: RawFd,
+    interest: Interest,
+}
+
+impl PollMulti {
+    /// A multishot poll of `fd`.
+    pub fn new(fd: RawFd, interest: Interest) -> PollMulti {
+        PollMulti { fd, interest }
+    }
+}
+
+// SAFETY: no pointers.
+unsafe impl OpCode for PollMulti {
+    type Output = io::Result<u32>;
+    const CODE: u8 = opcode::PollAdd::CODE;
+
+    fn is_multishot(&self) -> bool {
+        true
+    }
+
+    fn uring_entry(&mut self) -> squeue::Entry {
+        opcode::PollAdd::new(types::Fd(self.fd), mask(self.interest))
+            .multi(true)
+            .build()
+    }
+
+    fn readiness(&self) -> Readiness {
+        Readiness::Poll {
+            fd: self.fd,
+            interest: self.interest,
+            multishot: true,
+        }
+    }
+
+    fn complete(self, completion: Completion) -> io::Result<u32> {
+        completion.result
+    }
+}

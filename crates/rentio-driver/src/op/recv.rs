@@ -1,0 +1,73 @@
+//! `IORING_OP_RECV`: recv(2) into a rented buffer.
+
+use std::os::fd::RawFd;
+
+use io_uring::{opcode, squeue, types};
+use rentio_buf::{BufResult, IoBufMut};
+
+use super::{Completion, Interest, OpCode, Readiness};
+use crate::sys::{Syscall, clamp_len};
+
+/// Receives from a socket into the spare capacity of a buffer.
+///
+/// # Kernel support
+///
+/// `IORING_OP_RECV`, Linux 5.6. On readiness: `recv` with `MSG_DONTWAIT`,
+/// waiting for readability on `EAGAIN`.
+#[derive(Debug)]
+pub struct Recv<B> {
+    fd: RawFd,
+    buf: B,
+    flags: i32,
+}
+
+impl<B: IoBufMut> Recv<B> {
+    /// A receive with no flags.
+    pub fn new(fd: RawFd, buf: B) -> Recv<B> {
+        Recv { fd, buf, flags: 0 }
+    }
+
+    /// A receive with `MSG_*` flags (`MSG_PEEK`, `MSG_WAITALL`, …).
+    pub fn with_flags(fd: RawFd, buf: B, flags: i32) -> Recv<B> {
+        Recv { fd, buf, flags }
+    }
+}
+
+// SAFETY: as for Read: the pointers go into the buffer's spare capacity.
+unsafe impl<B: IoBufMut> OpCode for Recv<B> {
+    type Output = BufResult<usize, B>;
+    const CODE: u8 = opcode::Recv::CODE;
+
+    fn uring_entry(&mut self) -> squeue::Entry {
+        let len = clamp_len(self.buf.spare_len());
+        opcode::Recv::new(types::Fd(self.fd), self.buf.spare_ptr(), len)
+            .flags(self.flags)
+            .build()
+    }
+
+    fn readiness(&self) -> Readiness {
+        Readiness::Io(self.fd, Interest::Read)
+    }
+
+    fn syscall(&mut self) -> Syscall {
+        Syscall::Recv {
+            fd: self.fd,
+            ptr: self.buf.spare_ptr(),
+            len: clamp_len(self.buf.spare_len()) as usize,
+            flags: self.flags,
+        }
+    }
+
+    fn complete(mut self, completion: Completion) -> BufResult<usize, B> {
+        match completion.result {
+            Ok(n) => {
+                let n = (n as usize).min(self.buf.spare_len());
+                let len = self.buf.buf_len() + n;
+                // SAFETY: the kernel wrote `n` bytes into the spare capacity.
+                unsafe { self.buf.set_buf_init(len) };
+                (Ok(n), self.buf)
+            }
+            Err(e) => (Err(e), self.buf),
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! `IORING_OP_SENDMSG`: sendmsg(2) to an address (UDP).
+
+use std::os::fd::RawFd;
+
+use io_uring::{opcode, squeue, types};
+use rentio_buf::{BufResult, IoVecBuf};
+
+use super::writev::iovecs_of;
+use super::{Completion, Interest, OpCode, Readiness};
+use crate::addr::SockAddr;
+use crate::sys::Syscall;
+
+/// Sends the initialized parts of buffers as one message, to an address or
+/// to the connected peer, always with `MSG_NOSIGNAL`.
+///
+/// # Kernel support
+///
+/// `IORING_OP_SENDMSG`, Linux 5.3. On readiness: `sendmsg` with
+/// `MSG_DONTWAIT`, waiting for writability on `EAGAIN`.
+pub struct SendMsg<B> {
+    fd: RawFd,
+    bufs: B,
+    msg: Box<MsgState>,
+}
+
+struct MsgState {
+    hdr: libc::msghdr,
+    addr: Option<SockAddr>,
+    iovecs: Vec<libc::iovec>,
+}
+
+impl<B: IoVecBuf> SendMsg<B> {
+    /// A message to `addr` (`None`: the connected peer).
+    pub fn new(fd: RawFd, bufs: B, addr: Option<SockAddr>) -> SendMsg<B> {
+        // SAFETY: msghdr is plain old data; zero is a valid empty header.
+        let hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+        let mut msg = Box::new(MsgState {
+            hdr,
+            addr,
+            iovecs: iovecs_of(&bufs),
+        });
+        let state = &mut *msg;
+        if let Some(addr) = state.addr.as_mut() {
+            state.hdr.msg_name = addr.as_mut_ptr().cast();
+            state.hdr.msg_namelen = addr.len();
+        }
+        state.hdr.msg_iov = state.iovecs.as_mut_ptr();
+        state.hdr.msg_iovlen = state.iovecs.len();
+        SendMsg { fd, bufs, msg }
+    }
+}
+
+impl<B> std::fmt::Debug for SendMsg<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendMsg")
+            .field("fd", &self.fd)
+            .field("addr", &self.msg.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+// SAFETY: the header, address and iovecs are boxed (or a never-resized
+// Vec's heap memory); the iovecs point into the buffers' initialized parts.
+unsafe impl<B: IoVecBuf> OpCode for SendMsg<B> {
+    type Output = BufResult<usize, B>;
+    const CODE: u8 = opcode::SendMsg::CODE;
+
+    fn uring_entry(&mut self) -> squeue::Entry {
+        opcode::SendMsg::new(types::Fd(self.fd), &raw const self.msg.hdr)
+            .flags(libc::MSG_NOSIGNAL as u32)
+            .build()
+    }
+
+    fn readiness(&self) -> Readiness {
+        Readiness::Io(self.fd, Interest::Write)
+    }
+
+    fn syscall(&mut self) -> Syscall {
+        Syscall::SendMsg {
+            fd: self.fd,
+            msg: &raw const self.msg.hdr,
+            flags: libc::MSG_NOSIGNAL,
+        }
+    }
+
+    fn complete(self, completion: Completion) -> BufResult<usize, B> {
+        (completion.result.map(|n| n as usize), self.bufs)
+    }
+}

@@ -1,0 +1,97 @@
+//! `IORING_OP_STATX`: statx(2) a path or an fd.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::RawFd;
+use std::path::Path;
+
+use io_uring::{opcode, squeue, types};
+
+use super::openat::c_path;
+use super::{Completion, OpCode, Readiness};
+use crate::sys::Syscall;
+
+/// File metadata (`struct statx`) of a path or an open fd.
+///
+/// # Kernel support
+///
+/// `IORING_OP_STATX`, Linux 5.6. On readiness: the blocking pool.
+pub struct Statx {
+    dirfd: RawFd,
+    path: CString,
+    flags: i32,
+    mask: u32,
+    out: Box<libc::statx>,
+}
+
+impl Statx {
+    /// Metadata of `path` (following symlinks), all basic fields.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if the path holds a NUL byte.
+    pub fn path(path: impl AsRef<Path>) -> io::Result<Statx> {
+        Ok(Statx::new(libc::AT_FDCWD, c_path(path.as_ref())?, 0))
+    }
+
+    /// Metadata of the open fd.
+    pub fn fd(fd: RawFd) -> Statx {
+        Statx::new(fd, CString::default(), libc::AT_EMPTY_PATH)
+    }
+
+    fn new(dirfd: RawFd, path: CString, flags: i32) -> Statx {
+        Statx {
+            dirfd,
+            path,
+            flags,
+            mask: libc::STATX_BASIC_STATS,
+            // SAFETY: statx is plain old data; zero is a valid value.
+            out: Box::new(unsafe { std::mem::zeroed() }),
+        }
+    }
+}
+
+impl std::fmt::Debug for Statx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Statx")
+            .field("dirfd", &self.dirfd)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+// SAFETY: the path is a CString and the output a Box: both on the heap.
+unsafe impl OpCode for Statx {
+    type Output = io::Result<libc::statx>;
+    const CODE: u8 = opcode::Statx::CODE;
+
+    fn uring_entry(&mut self) -> squeue::Entry {
+        opcode::Statx::new(
+            types::Fd(self.dirfd),
+            self.path.as_ptr(),
+            (&raw mut *self.out).cast::<types::statx>(),
+        )
+        .flags(self.flags)
+        .mask(self.mask)
+        .build()
+    }
+
+    fn readiness(&self) -> Readiness {
+        Readiness::Blocking
+    }
+
+    fn syscall(&mut self) -> Syscall {
+        Syscall::Statx {
+            dirfd: self.dirfd,
+            path: self.path.as_ptr(),
+            flags: self.flags,
+            mask: self.mask,
+            out: &raw mut *self.out,
+        }
+    }
+
+    fn complete(self, completion: Completion) -> io::Result<libc::statx> {
+        completion.result?;
+        Ok(*self.out)
+    }
+}

@@ -1,0 +1,219 @@
+//! The slab of ops and the bookkeeping both backends share.
+
+use std::any::Any;
+use std::io;
+
+use slab::Slab;
+
+use crate::key::{Key, next_generation};
+use crate::op::{Completion, OpCode};
+use crate::slot::Cqe;
+use crate::slot::{CompleteAction, Slot, State};
+use crate::sys;
+
+/// Counters that show which paths ran. Cheap to copy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// `io_uring_enter` calls (or poller waits).
+    pub enters: u64,
+    /// Times the CQ overflowed and the driver flushed the kernel's backlog.
+    pub cq_overflow_flushes: u64,
+    /// Late fds (from a dropped accept, open or socket) the driver closed.
+    pub late_fds_closed: u64,
+    /// `AsyncCancel`s pushed for dropped or cancelled ops.
+    pub cancels_pushed: u64,
+    /// Ops whose resources were leaked on purpose at drop, because the
+    /// kernel (or a pool thread) might still use them.
+    pub leaked_at_drop: u64,
+    /// Times the submission queue was full and the driver submitted early.
+    pub sq_full_submits: u64,
+    /// Ops sent to the blocking pool.
+    pub pool_jobs: u64,
+    /// Times the driver blocked waiting (parked).
+    pub parks: u64,
+}
+
+/// The ops in flight and what the driver owes their owners.
+pub(crate) struct Ops {
+    pub(crate) slab: Slab<Slot>,
+    generation: u32,
+    /// Keys whose op made progress while no waker was registered (the
+    /// low-level API's completions).
+    pub(crate) ready: Vec<Key>,
+    /// Resources freed by the last step, dropped after the driver's borrow
+    /// ends (a `Drop` impl may call back into the driver).
+    pub(crate) graveyard: Vec<Box<dyn Any>>,
+    pub(crate) stats: Stats,
+    /// Set when the kernel dropped a CQE (`EBADR`): results are lost, so
+    /// every later call fails.
+    pub(crate) poisoned: bool,
+}
+
+impl Ops {
+    pub(crate) fn new(capacity: usize) -> Ops {
+        Ops {
+            slab: Slab::with_capacity(capacity),
+            generation: 0,
+            ready: Vec::new(),
+            graveyard: Vec::new(),
+            stats: Stats::default(),
+            poisoned: false,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn check_poisoned(&self) -> io::Result<()> {
+        if self.poisoned {
+            Err(poisoned())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A new slot in `Submitted` state.
+    #[inline]
+    pub(crate) fn insert<T: OpCode>(&mut self) -> Key {
+        self.generation = next_generation(self.generation);
+        let index = self.slab.insert(Slot::new(self.generation, T::RETURNS_FD));
+        Key::new(index, self.generation)
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut Slot> {
+        self.slab
+            .get_mut(key.slab_index())
+            .filter(|slot| slot.generation == key.generation)
+    }
+
+    /// Frees a slot; its parked resources go to the graveyard.
+    #[inline]
+    pub(crate) fn remove(&mut self, key: Key) {
+        if self.get_mut(key).is_some() {
+            let slot = self.slab.remove(key.slab_index());
+            if let State::Dropped(Some(resources)) = slot.state {
+                self.graveyard.push(resources);
+            }
+        }
+    }
+
+    /// Applies a completion (a CQE, a pool result, a readiness result).
+    ///
+    /// `last` says the kernel owes no more CQEs for this completion's
+    /// source; `aux` marks a linked timeout's CQE, which only counts.
+    #[inline]
+    pub(crate) fn complete(&mut self, key: Key, completion: Cqe, last: bool, aux: bool) {
+        let Some(slot) = self.get_mut(key) else {
+            return;
+        };
+        if last {
+            slot.pending = slot.pending.saturating_sub(1);
+        }
+        let action = if aux {
+            CompleteAction::Nothing
+        } else {
+            slot.transition_to_completed(completion)
+        };
+        let finished = slot.is_finished();
+        self.apply(key, action);
+        if finished {
+            self.remove(key);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn apply(&mut self, key: Key, action: CompleteAction) {
+        match action {
+            CompleteAction::Wake(waker) => waker.wake(),
+            CompleteAction::Notify => self.ready.push(key),
+            CompleteAction::CloseFd(fd) => {
+                sys::close_fd(fd);
+                self.stats.late_fds_closed += 1;
+            }
+            CompleteAction::Nothing => {}
+        }
+    }
+
+    /// Takes a finished result for the owner; `None` while still pending.
+    #[inline]
+    pub(crate) fn take(&mut self, key: Key) -> Option<Completion> {
+        let slot = self.get_mut(key)?;
+        if !matches!(slot.state, State::Completed(_)) {
+            return None;
+        }
+        let State::Completed(completion) = std::mem::replace(&mut slot.state, State::Dropped(None))
+        else {
+            unreachable!("checked Completed above")
+        };
+        if slot.pending == 0 {
+            self.slab.remove(key.slab_index());
+        }
+        Some(completion.into_completion())
+    }
+
+    /// The owner is gone. Returns `true` if the slot still waits for the
+    /// kernel (the resources must then be parked with [`Ops::park`]).
+    pub(crate) fn abandon(&mut self, key: Key) -> bool {
+        let Some(slot) = self.get_mut(key) else {
+            return false;
+        };
+        let old = std::mem::replace(&mut slot.state, State::Dropped(None));
+        let returns_fd = slot.returns_fd;
+        let pending = slot.pending;
+        let mut late = Vec::new();
+        match old {
+            // Completed but never taken: nobody else will close this fd.
+            State::Completed(completion) => late.push(completion),
+            State::Multi(multi) => late.extend(multi.queue),
+            _ => {}
+        }
+        if returns_fd {
+            for completion in late.into_iter().filter(|c| c.res >= 0) {
+                sys::close_fd(completion.res);
+                self.stats.late_fds_closed += 1;
+            }
+        }
+        if pending == 0 {
+            self.remove(key);
+            false
+        } else {
+            true
+        }
+    }
+
+    /// Parks a dropped op's resources in its slot until the last CQE.
+    pub(crate) fn park(&mut self, key: Key, resources: Box<dyn Any>) {
+        match self.get_mut(key) {
+            Some(slot) => slot.state = State::Dropped(Some(resources)),
+            None => self.graveyard.push(resources),
+        }
+    }
+
+    /// Keys of ops the kernel (or the pool) still owes a completion.
+    pub(crate) fn in_flight(&self) -> impl Iterator<Item = Key> + '_ {
+        self.slab
+            .iter()
+            .filter(|(_, slot)| slot.pending > 0)
+            .map(|(index, slot)| Key::new(index, slot.generation))
+    }
+
+    /// Leaks every slot the kernel may still use: called before the ring
+    /// closes, when waiting longer is not an option.
+    pub(crate) fn leak_in_flight(&mut self) {
+        for (_, slot) in self.slab.iter_mut() {
+            if slot.pending > 0 {
+                self.stats.leaked_at_drop += 1;
+                let state = std::mem::replace(&mut slot.state, State::Dropped(None));
+                std::mem::forget(state);
+                std::mem::forget(slot.link_timeout.take());
+            }
+        }
+    }
+}
+
+#[cold]
+fn poisoned() -> io::Error {
+    io::Error::other(
+        "rentio-driver: the kernel dropped a completion (EBADR); the driver is poisoned",
+    )
+}

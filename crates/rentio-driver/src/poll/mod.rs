@@ -1,0 +1,294 @@
+//! The readiness backend: epoll (through `polling`, in edge mode), timers,
+//! and the blocking pool.
+//!
+//! An fd is registered once, the first time an op needs it, for both read
+//! and write edges, and set `O_NONBLOCK`; it stays registered until a
+//! `Close` op (or [`Driver::deregister_fd`](crate::Driver::deregister_fd))
+//! removes it before the fd is closed. An op tries its syscall first and
+//! waits only on `EAGAIN`: with edge-triggered events an fd that reported
+//! `EAGAIN` is guaranteed a new edge when it becomes ready again.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io;
+use std::os::fd::{BorrowedFd, RawFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use polling::{Event, Events, PollMode, Poller};
+
+use crate::key::Key;
+use crate::op::Interest;
+use crate::ops::Ops;
+use crate::slot::Cqe;
+use crate::slot::State;
+use crate::sys;
+use crate::unpark::ParkState;
+
+/// What an entry in an fd's wait list does when the fd is ready.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitKind {
+    /// Poll the op again (it retries its syscall).
+    Retry,
+    /// Complete the op with the ready events.
+    PollOnce,
+    /// Queue a completion and keep waiting.
+    PollMulti,
+}
+
+#[derive(Default)]
+struct FdEntry {
+    pollable: bool,
+    readers: Vec<(Key, WaitKind)>,
+    writers: Vec<(Key, WaitKind)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKind {
+    /// A `Timeout` op: completes with `ETIME`.
+    Expire,
+    /// An op's linked timeout: cancels the op.
+    Cancel,
+}
+
+/// The readiness backend's state.
+pub(crate) struct PollBackend {
+    poller: Arc<Poller>,
+    events: Events,
+    fds: HashMap<RawFd, FdEntry>,
+    timers: BinaryHeap<Reverse<(Instant, u64, TimerKind)>>,
+    park: Arc<ParkState>,
+}
+
+impl PollBackend {
+    pub(crate) fn new(poller: Arc<Poller>, park: Arc<ParkState>) -> PollBackend {
+        PollBackend {
+            poller,
+            events: Events::new(),
+            fds: HashMap::new(),
+            timers: BinaryHeap::new(),
+            park,
+        }
+    }
+
+    /// Registers `fd` on first sight; returns whether it can be polled
+    /// (a regular file cannot: epoll refuses it with `EPERM`).
+    pub(crate) fn ensure(&mut self, fd: RawFd) -> io::Result<bool> {
+        if let Some(entry) = self.fds.get(&fd) {
+            return Ok(entry.pollable);
+        }
+        if fd < 0 {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        // SAFETY: the fd stays registered only while it is open: `Close`
+        // and `deregister` delete it from the poller before it is closed
+        // (invariant 1). An fd closed behind the driver's back is removed
+        // from epoll by the kernel itself.
+        let added = unsafe {
+            self.poller
+                .add_with_mode(fd, Event::all(fd as usize), PollMode::Edge)
+        };
+        let pollable = match added {
+            Ok(()) => {
+                sys::set_nonblocking(fd)?;
+                true
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => true,
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => false,
+            Err(e) => return Err(e),
+        };
+        self.fds.insert(
+            fd,
+            FdEntry {
+                pollable,
+                ..FdEntry::default()
+            },
+        );
+        Ok(pollable)
+    }
+
+    /// Waits for `interest` on `fd` (already registered).
+    pub(crate) fn wait_on(&mut self, fd: RawFd, interest: Interest, key: Key, kind: WaitKind) {
+        let entry = self.fds.entry(fd).or_default();
+        match interest {
+            Interest::Read => entry.readers.push((key, kind)),
+            Interest::Write => entry.writers.push((key, kind)),
+        }
+    }
+
+    /// Removes `fd` from the poller (before it is closed) and makes its
+    /// waiters try again, so they see the closed fd's error.
+    pub(crate) fn deregister(&mut self, ops: &mut Ops, fd: RawFd) {
+        if let Some(entry) = self.fds.remove(&fd) {
+            if entry.pollable {
+                // SAFETY: `fd` is still open here: deregister runs before
+                // the close.
+                let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+                let _ = self.poller.delete(borrowed);
+            }
+            for (key, kind) in entry.readers.into_iter().chain(entry.writers) {
+                wake(ops, key, kind, libc::POLLNVAL as u32);
+            }
+        }
+    }
+
+    /// Whether `fd` is registered and can be polled.
+    pub(crate) fn is_pollable(&self, fd: RawFd) -> bool {
+        self.fds.get(&fd).is_some_and(|entry| entry.pollable)
+    }
+
+    pub(crate) fn add_timer(&mut self, after: Duration, key: Key, cancels: bool) {
+        let deadline = Instant::now().checked_add(after).unwrap_or_else(far_future);
+        let kind = if cancels {
+            TimerKind::Cancel
+        } else {
+            TimerKind::Expire
+        };
+        self.timers.push(Reverse((deadline, key.user_data(), kind)));
+    }
+
+    /// One tick: reports pool results and expired timers, then waits for
+    /// readiness (unless `timeout` is zero or something is already done).
+    pub(crate) fn poll(&mut self, ops: &mut Ops, timeout: Option<Duration>) -> io::Result<()> {
+        let mut progressed = self.fire_timers(ops);
+        progressed += usize::from(!ops.ready.is_empty());
+        let mut wait = if progressed > 0 {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
+        if let Some(Reverse((deadline, _, _))) = self.timers.peek() {
+            let until = deadline.saturating_duration_since(Instant::now());
+            wait = Some(wait.map_or(until, |w| w.min(until)));
+        }
+        let parked = wait != Some(Duration::ZERO) && self.park.try_park();
+        if parked {
+            ops.stats.parks += 1;
+        } else {
+            wait = Some(Duration::ZERO);
+        }
+        self.events.clear();
+        ops.stats.enters += 1;
+        let waited = self.poller.wait(&mut self.events, wait);
+        if parked {
+            self.park.unparked();
+        }
+        match waited {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        for event in self.events.iter() {
+            let fd = event.key as RawFd;
+            let Some(entry) = self.fds.get_mut(&fd) else {
+                continue;
+            };
+            if event.readable {
+                for (key, kind) in take_waiters(&mut entry.readers) {
+                    wake(ops, key, kind, libc::POLLIN as u32);
+                }
+            }
+            if event.writable {
+                for (key, kind) in take_waiters(&mut entry.writers) {
+                    wake(ops, key, kind, libc::POLLOUT as u32);
+                }
+            }
+        }
+        self.fire_timers(ops);
+        Ok(())
+    }
+
+    fn fire_timers(&mut self, ops: &mut Ops) -> usize {
+        let now = Instant::now();
+        let mut fired = 0;
+        while let Some(Reverse((deadline, user_data, kind))) = self.timers.peek().copied() {
+            if deadline > now {
+                break;
+            }
+            self.timers.pop();
+            let Some((key, _)) = Key::from_user_data(user_data) else {
+                continue;
+            };
+            let errno = match kind {
+                TimerKind::Expire => libc::ETIME,
+                TimerKind::Cancel => libc::ECANCELED,
+            };
+            if finish(ops, key, Err(io::Error::from_raw_os_error(errno))) {
+                fired += 1;
+            }
+        }
+        fired
+    }
+}
+
+/// Completes an op that nothing external holds (a waiter, a timer, a
+/// cancel); `false` if it was already done or gone.
+pub(crate) fn finish(ops: &mut Ops, key: Key, result: io::Result<u32>) -> bool {
+    let Some(slot) = ops.get_mut(key) else {
+        return false;
+    };
+    if slot.pending > 0 || matches!(slot.state, State::Completed(_) | State::Dropped(_)) {
+        return false;
+    }
+    ops.complete(key, Cqe::from_result(result), false, false);
+    true
+}
+
+fn wake(ops: &mut Ops, key: Key, kind: WaitKind, events: u32) {
+    match kind {
+        WaitKind::Retry => {
+            if let Some(slot) = ops.get_mut(key) {
+                let action = slot.transition_to_ready();
+                ops.apply(key, action);
+            }
+        }
+        WaitKind::PollOnce => {
+            finish(ops, key, Ok(events));
+        }
+        WaitKind::PollMulti => {
+            if let Some(slot) = ops.get_mut(key)
+                && matches!(&slot.state, State::Multi(multi) if !multi.finished)
+            {
+                let action = slot.transition_to_completed(Cqe {
+                    res: events as i32,
+                    flags: crate::op::CQE_F_MORE,
+                });
+                ops.apply(key, action);
+            }
+        }
+    }
+}
+
+/// Takes the waiters, keeping the multishot ones registered.
+fn take_waiters(list: &mut Vec<(Key, WaitKind)>) -> Vec<(Key, WaitKind)> {
+    let taken = std::mem::take(list);
+    list.extend(
+        taken
+            .iter()
+            .copied()
+            .filter(|(_, kind)| *kind == WaitKind::PollMulti),
+    );
+    taken
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86400 * 365 * 30)
+}
+
+/// Whether `fd` is ready for `interest` right now (a zero-timeout poll),
+/// for poll ops, which have no syscall to try first.
+pub(crate) fn ready_now(fd: RawFd, interest: Interest) -> io::Result<Option<u32>> {
+    let events = match interest {
+        Interest::Read => libc::POLLIN,
+        Interest::Write => libc::POLLOUT,
+    };
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one live pollfd, count 1, zero timeout.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    sys::cvt(n as isize)?;
+    Ok((pfd.revents != 0).then_some(pfd.revents as u32))
+}

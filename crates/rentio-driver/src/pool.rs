@@ -1,0 +1,233 @@
+//! The blocking pool: threads for the syscalls a backend cannot do
+//! asynchronously (file IO, open, statx on the readiness backend; an opcode
+//! the ring lacks).
+//!
+//! Elastic and bounded: a job goes to an idle thread if there is one,
+//! otherwise a new thread starts while fewer than `max_threads` run,
+//! otherwise it queues. A thread idle for `keep_alive` exits. The pool is
+//! treated like the kernel: a job holds raw pointers into an op that stays
+//! in the driver until the job reports back through the driver's [`Sink`].
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::sys::Syscall;
+use crate::unpark::Unparker;
+
+/// Limits of a blocking pool.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolConfig {
+    /// Most threads running at once.
+    pub max_threads: usize,
+    /// How long an idle thread waits for work before it exits.
+    pub keep_alive: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> PoolConfig {
+        PoolConfig {
+            max_threads: 64,
+            keep_alive: Duration::from_secs(10),
+        }
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A shared, elastic thread pool.
+#[derive(Clone)]
+pub struct Pool {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<PoolState>,
+    cond: Condvar,
+    config: PoolConfig,
+}
+
+struct PoolState {
+    jobs: VecDeque<Job>,
+    threads: usize,
+    idle: usize,
+}
+
+/// Where a driver's pool results land: `(user_data, result)` pairs, and the
+/// driver's unparker to wake it.
+pub(crate) struct Sink {
+    results: Mutex<Vec<(u64, io::Result<u32>)>>,
+    unparker: Unparker,
+}
+
+impl Pool {
+    /// A pool with these limits; no thread starts until the first job.
+    pub fn new(config: PoolConfig) -> Pool {
+        Pool {
+            shared: Arc::new(Shared {
+                state: Mutex::new(PoolState {
+                    jobs: VecDeque::new(),
+                    threads: 0,
+                    idle: 0,
+                }),
+                cond: Condvar::new(),
+                config: PoolConfig {
+                    max_threads: config.max_threads.max(1),
+                    ..config
+                },
+            }),
+        }
+    }
+
+    /// Runs `job` on a pool thread.
+    ///
+    /// # Errors
+    ///
+    /// Fails only if no thread runs and a new one cannot be started.
+    pub fn execute(&self, job: impl FnOnce() + Send + 'static) -> io::Result<()> {
+        let mut state = self.shared.lock();
+        state.jobs.push_back(Box::new(job));
+        if state.idle > 0 {
+            drop(state);
+            self.shared.cond.notify_one();
+            return Ok(());
+        }
+        if state.threads < self.shared.config.max_threads {
+            state.threads += 1;
+            drop(state);
+            let shared = self.shared.clone();
+            let spawned = std::thread::Builder::new()
+                .name("rentio-blocking".into())
+                .spawn(move || shared.run());
+            if let Err(e) = spawned {
+                let mut state = self.shared.lock();
+                state.threads -= 1;
+                if state.threads == 0 {
+                    state.jobs.pop_back();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Threads alive now (for tests and stats).
+    pub fn threads(&self) -> usize {
+        self.shared.lock().threads
+    }
+
+    pub(crate) fn run_syscall(
+        &self,
+        syscall: Syscall,
+        user_data: u64,
+        sink: Arc<Sink>,
+    ) -> io::Result<()> {
+        self.execute(move || {
+            // SAFETY: the op that produced `syscall` stays in the driver's
+            // slab (counted as owing a completion) until `sink.push` below
+            // reports back, so the memory it points at is alive and untouched
+            // by the driver thread while the call runs.
+            let result = unsafe { syscall.run() };
+            sink.push(user_data, result);
+        })
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn run(&self) {
+        let mut state = self.lock();
+        loop {
+            if let Some(job) = state.jobs.pop_front() {
+                drop(state);
+                job();
+                state = self.lock();
+                continue;
+            }
+            state.idle += 1;
+            let (next, timeout) = self
+                .cond
+                .wait_timeout(state, self.config.keep_alive)
+                .unwrap_or_else(PoisonError::into_inner);
+            state = next;
+            state.idle -= 1;
+            if timeout.timed_out() && state.jobs.is_empty() {
+                state.threads -= 1;
+                return;
+            }
+        }
+    }
+}
+
+impl Sink {
+    pub(crate) fn new(unparker: Unparker) -> Sink {
+        Sink {
+            results: Mutex::new(Vec::new()),
+            unparker,
+        }
+    }
+
+    fn push(&self, user_data: u64, result: io::Result<u32>) {
+        self.results
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((user_data, result));
+        self.unparker.unpark();
+    }
+
+    /// Moves every reported result into `out`.
+    pub(crate) fn drain_into(&self, out: &mut Vec<(u64, io::Result<u32>)>) {
+        let mut results = self.results.lock().unwrap_or_else(PoisonError::into_inner);
+        out.append(&mut results);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn idle_threads_exit_and_the_bound_holds() {
+        let pool = Pool::new(PoolConfig {
+            max_threads: 2,
+            keep_alive: Duration::from_millis(20),
+        });
+        let (tx, rx) = mpsc::channel();
+        let gate = Arc::new(std::sync::Barrier::new(3));
+        for _ in 0..2 {
+            let gate = gate.clone();
+            let tx = tx.clone();
+            pool.execute(move || {
+                gate.wait();
+                tx.send(()).unwrap();
+            })
+            .unwrap();
+        }
+        // A third job queues: the bound is two threads.
+        let tx3 = tx.clone();
+        pool.execute(move || tx3.send(()).unwrap()).unwrap();
+        assert_eq!(pool.threads(), 2);
+        gate.wait();
+        for _ in 0..3 {
+            rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while pool.threads() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(pool.threads(), 0, "idle threads exit after keep_alive");
+    }
+}

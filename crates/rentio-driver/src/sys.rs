@@ -1,0 +1,396 @@
+//! Raw syscalls for the readiness backend and the blocking pool.
+//!
+//! An op describes the syscall it stands for as a [`Syscall`]: plain data
+//! (fds, raw pointers into memory the op owns, lengths), so that the same
+//! description runs on the driver thread (a non-blocking attempt) or on a
+//! blocking-pool thread, which never touches the op itself. The readiness
+//! backend and the pool both end here, so the `errno` to `io::Error`
+//! conversion lives in one place, like the CQE conversion of the ring.
+//!
+//! `libc` is used rather than `rustix` for these few calls because the ops
+//! already hold `libc` types for the ring (`iovec`, `msghdr`, `sockaddr`)
+//! and raw pointers into memory the kernel may leave uninitialized; `rustix`
+//! wants Rust slices here, which would assert initialization we cannot give.
+
+use std::io;
+use std::os::fd::RawFd;
+
+/// One syscall, described by value: what an op does on the readiness
+/// backend or the blocking pool. Each variant mirrors the syscall of the
+/// same name (`Read` with an offset is `pread`, and so on).
+///
+/// Pointers in a `Syscall` point into memory owned by the op that produced
+/// it (its buffer's heap memory or a `Box`), which the driver keeps alive
+/// until the syscall has returned.
+#[derive(Debug, Clone, Copy)]
+#[allow(missing_docs)]
+#[non_exhaustive]
+pub enum Syscall {
+    Nop,
+    Read {
+        fd: RawFd,
+        ptr: *mut u8,
+        len: usize,
+        offset: Option<u64>,
+    },
+    Write {
+        fd: RawFd,
+        ptr: *const u8,
+        len: usize,
+        offset: Option<u64>,
+    },
+    Readv {
+        fd: RawFd,
+        iov: *const libc::iovec,
+        count: usize,
+        offset: Option<u64>,
+    },
+    Writev {
+        fd: RawFd,
+        iov: *const libc::iovec,
+        count: usize,
+        offset: Option<u64>,
+    },
+    Recv {
+        fd: RawFd,
+        ptr: *mut u8,
+        len: usize,
+        flags: i32,
+    },
+    Send {
+        fd: RawFd,
+        ptr: *const u8,
+        len: usize,
+        flags: i32,
+    },
+    RecvMsg {
+        fd: RawFd,
+        msg: *mut libc::msghdr,
+        flags: i32,
+    },
+    SendMsg {
+        fd: RawFd,
+        msg: *const libc::msghdr,
+        flags: i32,
+    },
+    Accept {
+        fd: RawFd,
+        addr: *mut libc::sockaddr,
+        len: *mut libc::socklen_t,
+        flags: i32,
+    },
+    Connect {
+        fd: RawFd,
+        addr: *const libc::sockaddr,
+        len: libc::socklen_t,
+    },
+    /// Reads `SO_ERROR`: the second half of a non-blocking connect.
+    SocketError {
+        fd: RawFd,
+    },
+    Socket {
+        domain: i32,
+        ty: i32,
+        protocol: i32,
+    },
+    Shutdown {
+        fd: RawFd,
+        how: i32,
+    },
+    Close {
+        fd: RawFd,
+    },
+    OpenAt {
+        dirfd: RawFd,
+        path: *const libc::c_char,
+        flags: i32,
+        mode: u32,
+    },
+    Statx {
+        dirfd: RawFd,
+        path: *const libc::c_char,
+        flags: i32,
+        mask: u32,
+        out: *mut libc::statx,
+    },
+    Fsync {
+        fd: RawFd,
+        data_only: bool,
+    },
+}
+
+// SAFETY: a `Syscall` is plain data. Its pointers are dereferenced only by
+// `run`, whose caller guarantees (its `# Safety`) that the memory they point
+// at is alive and not accessed by anyone else while the call runs; which
+// thread runs the call does not matter to the kernel.
+unsafe impl Send for Syscall {}
+
+impl Syscall {
+    /// Runs the syscall; a non-negative result is returned as `u32`
+    /// (transfer lengths are clamped to `u32::MAX` by the ops).
+    ///
+    /// # Safety
+    ///
+    /// - Every pointer in `self` points to live memory of the described
+    ///   length that nothing else reads or writes until this returns.
+    pub unsafe fn run(self) -> io::Result<u32> {
+        let ret: isize = match self {
+            Syscall::Nop => 0,
+            Syscall::Read {
+                fd,
+                ptr,
+                len,
+                offset: None,
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                unsafe { libc::read(fd, ptr.cast(), len) }
+            }
+            Syscall::Read {
+                fd,
+                ptr,
+                len,
+                offset: Some(off),
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                unsafe { libc::pread(fd, ptr.cast(), len, off as libc::off_t) }
+            }
+            Syscall::Write {
+                fd,
+                ptr,
+                len,
+                offset: None,
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                unsafe { libc::write(fd, ptr.cast(), len) }
+            }
+            Syscall::Write {
+                fd,
+                ptr,
+                len,
+                offset: Some(off),
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                unsafe { libc::pwrite(fd, ptr.cast(), len, off as libc::off_t) }
+            }
+            Syscall::Readv {
+                fd,
+                iov,
+                count,
+                offset,
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                unsafe {
+                    libc::preadv(
+                        fd,
+                        iov,
+                        count as i32,
+                        offset.map_or(-1, |o| o as libc::off_t),
+                    )
+                }
+            }
+            Syscall::Writev {
+                fd,
+                iov,
+                count,
+                offset,
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                unsafe {
+                    libc::pwritev(
+                        fd,
+                        iov,
+                        count as i32,
+                        offset.map_or(-1, |o| o as libc::off_t),
+                    )
+                }
+            }
+            Syscall::Recv {
+                fd,
+                ptr,
+                len,
+                flags,
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                unsafe { libc::recv(fd, ptr.cast(), len, flags | libc::MSG_DONTWAIT) }
+            }
+            Syscall::Send {
+                fd,
+                ptr,
+                len,
+                flags,
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                unsafe { libc::send(fd, ptr.cast(), len, flags | libc::MSG_DONTWAIT) }
+            }
+            Syscall::RecvMsg { fd, msg, flags } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                unsafe { libc::recvmsg(fd, msg, flags | libc::MSG_DONTWAIT) }
+            }
+            Syscall::SendMsg { fd, msg, flags } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                unsafe { libc::sendmsg(fd, msg, flags | libc::MSG_DONTWAIT) }
+            }
+            Syscall::Accept {
+                fd,
+                addr,
+                len,
+                flags,
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                (unsafe { libc::accept4(fd, addr, len, flags) }) as isize
+            }
+            Syscall::Connect { fd, addr, len } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                (unsafe { libc::connect(fd, addr, len) }) as isize
+            }
+            Syscall::SocketError { fd } => return socket_error(fd),
+            Syscall::Socket {
+                domain,
+                ty,
+                protocol,
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                (unsafe { libc::socket(domain, ty, protocol) }) as isize
+            }
+            Syscall::Shutdown { fd, how } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                (unsafe { libc::shutdown(fd, how) }) as isize
+            }
+            Syscall::Close { fd } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                (unsafe { libc::close(fd) }) as isize
+            }
+            Syscall::OpenAt {
+                dirfd,
+                path,
+                flags,
+                mode,
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                (unsafe { libc::openat(dirfd, path, flags, mode) }) as isize
+            }
+            Syscall::Statx {
+                dirfd,
+                path,
+                flags,
+                mask,
+                out,
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                (unsafe { libc::statx(dirfd, path, flags, mask, out) }) as isize
+            }
+            Syscall::Fsync {
+                fd,
+                data_only: false,
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                (unsafe { libc::fsync(fd) }) as isize
+            }
+            Syscall::Fsync {
+                fd,
+                data_only: true,
+            } => {
+                // SAFETY: `run`'s contract: the pointers are live for the
+                // lengths given and nobody else touches them; an invalid fd
+                // only makes the kernel answer EBADF.
+                (unsafe { libc::fdatasync(fd) }) as isize
+            }
+        };
+        cvt(ret)
+    }
+}
+
+/// Converts a syscall's return value: negative means `errno`.
+pub(crate) fn cvt(ret: isize) -> io::Result<u32> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(u32::try_from(ret).unwrap_or(u32::MAX))
+    }
+}
+
+/// Reads and clears a socket's pending error (`SO_ERROR`).
+fn socket_error(fd: RawFd) -> io::Result<u32> {
+    let mut err: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `err` and `len` are live locals of the sizes the call expects.
+    let ret = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&raw mut err).cast(),
+            &mut len,
+        )
+    };
+    cvt(ret as isize)?;
+    if err == 0 {
+        Ok(0)
+    } else {
+        Err(io::Error::from_raw_os_error(err))
+    }
+}
+
+/// Clamps a buffer length to what one SQE (and one transfer) can carry.
+///
+/// The kernel caps a single transfer at `MAX_RW_COUNT` anyway; a longer
+/// buffer gives a short count, which callers already handle.
+pub(crate) fn clamp_len(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+/// Sets `O_NONBLOCK` on `fd`, for the readiness backend.
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl with F_GETFL takes no pointer.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    cvt(flags as isize)?;
+    if flags & libc::O_NONBLOCK == 0 {
+        // SAFETY: fcntl with F_SETFL takes an integer argument, no pointer.
+        let ret = unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+        cvt(ret as isize)?;
+    }
+    Ok(())
+}
+
+/// Closes an fd the driver owns and nobody else will see (a late result).
+pub(crate) fn close_fd(fd: RawFd) {
+    // SAFETY: the caller owns `fd` (a late accept/open/socket result that no
+    // op will hand out); closing it once is exactly what it needs.
+    let _ = unsafe { libc::close(fd) };
+}

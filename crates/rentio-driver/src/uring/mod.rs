@@ -1,0 +1,362 @@
+//! The io_uring backend: ring setup and probing, submission batching,
+//! reaping, CQ overflow, and the unparker's eventfd watch.
+//!
+//! Pushing an SQE makes no syscall; [`Uring::poll`] enters once per tick.
+//! With `DEFER_TASKRUN` the kernel posts completions only when this thread
+//! enters with `IORING_ENTER_GETEVENTS`, so every enter carries it, and the
+//! enter is skipped only when nothing can be pending: the SQ is empty and
+//! neither `IORING_SQ_TASKRUN` nor `IORING_SQ_CQ_OVERFLOW` is set.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::Duration;
+
+use io_uring::types::{SubmitArgs, Timespec};
+use io_uring::{IoUring, Probe, cqueue, opcode, squeue, types};
+
+use crate::builder::{Builder, SetupFlags};
+use crate::cause::UringUnavailable;
+use crate::key::{CANCEL_USER_DATA, Key, UNPARK_USER_DATA};
+use crate::ops::Ops;
+use crate::slot::Cqe;
+use crate::unpark::ParkState;
+
+mod probe;
+
+pub(crate) use probe::OpcodeSet;
+
+const IORING_ENTER_GETEVENTS: u32 = 1 << 0;
+const IORING_ENTER_SQ_WAKEUP: u32 = 1 << 1;
+const IORING_ENTER_EXT_ARG: u32 = 1 << 3;
+const IORING_SQ_CQ_OVERFLOW: u32 = 1 << 1;
+const IORING_SQ_TASKRUN: u32 = 1 << 2;
+
+/// The ring and what the driver learned when it set it up.
+pub(crate) struct Uring {
+    ring: IoUring,
+    pub(crate) flags: SetupFlags,
+    pub(crate) opcodes: OpcodeSet,
+    park: Arc<ParkState>,
+    unpark_armed: bool,
+}
+
+impl Uring {
+    /// Sets up the ring, stepping the flags down on `EINVAL`.
+    pub(crate) fn new(builder: &Builder, park: Arc<ParkState>) -> Result<Uring, UringUnavailable> {
+        let mut last = UringUnavailable::Other(libc::EINVAL);
+        for tier in SetupFlags::tiers(builder.sqpoll_idle.is_some()) {
+            if tier.intersects(builder.masked_flags) {
+                continue;
+            }
+            match setup(builder, tier) {
+                Ok(ring) => return Uring::with_ring(ring, tier, builder, park),
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                    last = UringUnavailable::Other(libc::EINVAL);
+                }
+                Err(e) => {
+                    let errno = e.raw_os_error().unwrap_or(0);
+                    return Err(UringUnavailable::classify(
+                        errno,
+                        UringUnavailable::read_sysctl(),
+                    ));
+                }
+            }
+        }
+        Err(last)
+    }
+
+    fn with_ring(
+        ring: IoUring,
+        flags: SetupFlags,
+        builder: &Builder,
+        park: Arc<ParkState>,
+    ) -> Result<Uring, UringUnavailable> {
+        if !ring.params().is_feature_ext_arg() {
+            return Err(UringUnavailable::MissingFeature(
+                "IORING_FEAT_EXT_ARG (Linux 5.11) for waits with a timeout",
+            ));
+        }
+        if !ring.params().is_feature_nodrop() {
+            return Err(UringUnavailable::MissingFeature(
+                "IORING_FEAT_NODROP (Linux 5.5)",
+            ));
+        }
+        let mut probe = Probe::new();
+        let opcodes = match ring.submitter().register_probe(&mut probe) {
+            Ok(()) => OpcodeSet::from_probe(&probe, &builder.masked_opcodes),
+            Err(_) => {
+                return Err(UringUnavailable::MissingFeature(
+                    "IORING_REGISTER_PROBE (Linux 5.6)",
+                ));
+            }
+        };
+        Ok(Uring {
+            ring,
+            flags,
+            opcodes,
+            park,
+            unpark_armed: false,
+        })
+    }
+
+    /// Pushes one SQE; a full SQ is submitted first (and reaped if the
+    /// kernel is busy). Makes no syscall when there is room.
+    #[inline]
+    pub(crate) fn push(&mut self, ops: &mut Ops, entry: &squeue::Entry) -> io::Result<()> {
+        // SAFETY: the entry's pointers point into memory owned by an op in
+        // the slab, which lives until its final CQE (OpCode's contract and
+        // invariant 1); a full SQ refuses the push and nothing is queued.
+        if unsafe { self.ring.submission().push(entry) }.is_ok() {
+            return Ok(());
+        }
+        self.reserve(ops, 1)?;
+        // SAFETY: as above; `reserve` made room.
+        let pushed = unsafe { self.ring.submission().push(entry) };
+        pushed.map_err(|_| io::Error::other("rentio-driver: SQ full after reserve"))
+    }
+
+    /// Pushes an op and its `LINK_TIMEOUT` so they reach the kernel in one
+    /// enter: both SQ slots are reserved first.
+    pub(crate) fn push_linked(
+        &mut self,
+        ops: &mut Ops,
+        entry: &squeue::Entry,
+        timeout: &squeue::Entry,
+    ) -> io::Result<()> {
+        self.reserve(ops, 2)?;
+        let entries = [entry.clone().flags(squeue::Flags::IO_LINK), timeout.clone()];
+        // SAFETY: as in `push`; the timeout's timespec is boxed in the op's
+        // slot, which lives until both CQEs are reaped.
+        let pushed = unsafe { self.ring.submission().push_multiple(&entries) };
+        pushed.map_err(|_| io::Error::other("rentio-driver: SQ full after reserve"))
+    }
+
+    /// Pushes an `AsyncCancel` for `key`'s op.
+    pub(crate) fn push_cancel(&mut self, ops: &mut Ops, key: Key) -> io::Result<()> {
+        let entry = opcode::AsyncCancel::new(key.user_data())
+            .build()
+            .user_data(CANCEL_USER_DATA);
+        ops.stats.cancels_pushed += 1;
+        self.push(ops, &entry)
+    }
+
+    fn reserve(&mut self, ops: &mut Ops, n: usize) -> io::Result<()> {
+        for _ in 0..64 {
+            let sq = self.ring.submission();
+            let room = sq.capacity() - sq.len();
+            drop(sq);
+            if room >= n {
+                return Ok(());
+            }
+            ops.stats.sq_full_submits += 1;
+            self.enter(ops, 0, None)?;
+            self.reap(ops)?;
+        }
+        Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "rentio-driver: the submission queue stays full",
+        ))
+    }
+
+    /// One tick: submit what is queued, then, if `timeout` is not zero and
+    /// nothing is ready, park until a completion, an unpark or the timeout.
+    pub(crate) fn poll(&mut self, ops: &mut Ops, timeout: Option<Duration>) -> io::Result<()> {
+        ops.check_poisoned()?;
+        if !self.unpark_armed {
+            self.arm_unpark(ops)?;
+        }
+        self.enter(ops, 0, None)?;
+        let reaped = self.reap(ops)?;
+        if reaped > 0 || timeout == Some(Duration::ZERO) || !ops.ready.is_empty() {
+            return Ok(());
+        }
+        if !self.park.try_park() {
+            return Ok(());
+        }
+        ops.stats.parks += 1;
+        let entered = self.enter(ops, 1, timeout);
+        self.park.unparked();
+        entered?;
+        self.reap(ops)?;
+        Ok(())
+    }
+
+    /// `io_uring_enter`, skipped when nothing can be pending and nobody
+    /// waits. `EINTR`, `ETIME` and `EBUSY` are not errors here: the caller
+    /// reaps and goes on.
+    fn enter(
+        &mut self,
+        ops: &mut Ops,
+        min_complete: u32,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let mut sq = self.ring.submission();
+        sq.sync();
+        let to_submit = sq.len() as u32;
+        let sq_flags = sq_flags(&sq);
+        let sqpoll = self.flags.contains(SetupFlags::SQPOLL);
+        let need_wakeup = sqpoll && sq.need_wakeup();
+        drop(sq);
+        let backlog = sq_flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW) != 0;
+        if min_complete == 0 && !backlog && (to_submit == 0 || (sqpoll && !need_wakeup)) {
+            return Ok(());
+        }
+        let mut flags = IORING_ENTER_GETEVENTS;
+        if need_wakeup {
+            flags |= IORING_ENTER_SQ_WAKEUP;
+        }
+        let submitter = self.ring.submitter();
+        ops.stats.enters += 1;
+        let result = match timeout {
+            Some(timeout) if min_complete > 0 => {
+                let ts = Timespec::from(timeout);
+                let args = SubmitArgs::new().timespec(&ts);
+                // SAFETY: `args` and the timespec it points to outlive the
+                // call; EXT_ARG tells the kernel that `arg` is an
+                // `io_uring_getevents_arg` of the size passed.
+                unsafe {
+                    submitter.enter(
+                        to_submit,
+                        min_complete,
+                        flags | IORING_ENTER_EXT_ARG,
+                        Some(&args),
+                    )
+                }
+            }
+            _ => {
+                // SAFETY: no argument pointer is passed.
+                unsafe { submitter.enter::<libc::sigset_t>(to_submit, min_complete, flags, None) }
+            }
+        };
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EINTR | libc::ETIME | libc::EBUSY | libc::EAGAIN) => Ok(()),
+                Some(libc::EBADR) => {
+                    ops.poisoned = true;
+                    ops.check_poisoned()
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Takes every CQE; while the kernel reports a CQ overflow backlog,
+    /// flushes it with `GETEVENTS` and takes those too.
+    fn reap(&mut self, ops: &mut Ops) -> io::Result<usize> {
+        let mut reaped = 0;
+        loop {
+            let mut rearm = false;
+            for cqe in self.ring.completion() {
+                reaped += 1;
+                let user_data = cqe.user_data();
+                match Key::from_user_data(user_data) {
+                    Some((key, aux)) => {
+                        let last = !cqueue::more(cqe.flags());
+                        ops.complete(
+                            key,
+                            Cqe {
+                                res: cqe.result(),
+                                flags: cqe.flags(),
+                            },
+                            last,
+                            aux,
+                        );
+                    }
+                    None if user_data == UNPARK_USER_DATA => {
+                        self.park.drain();
+                        rearm |= !cqueue::more(cqe.flags());
+                    }
+                    None => debug_assert_eq!(user_data, CANCEL_USER_DATA),
+                }
+            }
+            if rearm {
+                self.unpark_armed = false;
+                self.arm_unpark(ops)?;
+            }
+            let overflow = sq_flags(&self.ring.submission()) & IORING_SQ_CQ_OVERFLOW != 0;
+            if !overflow {
+                return Ok(reaped);
+            }
+            ops.stats.cq_overflow_flushes += 1;
+            self.enter(ops, 0, None)?;
+            ops.check_poisoned()?;
+        }
+    }
+
+    /// Watches the unparker's eventfd with a multishot `PollAdd`.
+    fn arm_unpark(&mut self, ops: &mut Ops) -> io::Result<()> {
+        let Some(fd) = self.park.eventfd() else {
+            return Ok(());
+        };
+        let entry = opcode::PollAdd::new(types::Fd(fd.as_raw_fd()), libc::POLLIN as u32)
+            .multi(true)
+            .build()
+            .user_data(UNPARK_USER_DATA);
+        self.unpark_armed = true;
+        self.push(ops, &entry)
+    }
+
+    /// Shutdown (invariant 3): cancel what is in flight, reap with a bounded
+    /// wait, and leak whatever the kernel may still hold.
+    pub(crate) fn shutdown(&mut self, ops: &mut Ops, budget: Duration) {
+        let keys: Vec<Key> = ops.in_flight().collect();
+        for key in keys {
+            if self.push_cancel(ops, key).is_err() {
+                break;
+            }
+        }
+        let deadline = std::time::Instant::now() + budget;
+        while ops.in_flight().next().is_some() && !ops.poisoned {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            if self.enter(ops, 1, Some(deadline - now)).is_err() || self.reap(ops).is_err() {
+                break;
+            }
+        }
+        ops.leak_in_flight();
+    }
+}
+
+fn setup(builder: &Builder, flags: SetupFlags) -> io::Result<IoUring> {
+    let mut b = IoUring::builder();
+    b.dontfork().setup_clamp();
+    if let Some(cq) = builder.cq_entries {
+        b.setup_cqsize(cq.max(builder.entries));
+    }
+    if flags.contains(SetupFlags::SQPOLL) {
+        let idle = builder.sqpoll_idle.unwrap_or_default().as_millis();
+        b.setup_sqpoll(u32::try_from(idle).unwrap_or(u32::MAX));
+    }
+    if flags.contains(SetupFlags::SINGLE_ISSUER) {
+        b.setup_single_issuer();
+    }
+    if flags.contains(SetupFlags::DEFER_TASKRUN) {
+        b.setup_defer_taskrun();
+    }
+    if flags.contains(SetupFlags::COOP_TASKRUN) {
+        b.setup_coop_taskrun();
+    }
+    if flags.contains(SetupFlags::TASKRUN_FLAG) {
+        b.setup_taskrun_flag();
+    }
+    if flags.contains(SetupFlags::SUBMIT_ALL) {
+        b.setup_submit_all();
+    }
+    b.build(builder.entries)
+}
+
+/// The SQ ring's flags word (`IORING_SQ_*`), read with acquire ordering.
+fn sq_flags(sq: &io_uring::SubmissionQueue<'_>) -> u32 {
+    let mut flags = 0;
+    if sq.cq_overflow() {
+        flags |= IORING_SQ_CQ_OVERFLOW;
+    }
+    if sq.taskrun() {
+        flags |= IORING_SQ_TASKRUN;
+    }
+    flags
+}

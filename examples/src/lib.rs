@@ -1,0 +1,1 @@
+//! Runnable examples for rentio; see the `examples` of this package.
