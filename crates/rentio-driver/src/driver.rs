@@ -321,6 +321,11 @@ impl Driver {
         let core = &mut *core;
         core.ops.check_poisoned()?;
         let key = core.ops.insert::<T>();
+        if data.is_empty_read() {
+            core.ops
+                .complete(key, Cqe { res: 0, flags: 0 }, false, false);
+            return Ok(key);
+        }
         let pushed = match &mut core.backend {
             BackendImpl::Uring(uring) if uring.opcodes.contains(T::CODE) => {
                 push_uring(uring, &mut core.ops, key, data, link_timeout)

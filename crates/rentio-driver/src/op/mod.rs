@@ -161,6 +161,14 @@ pub unsafe trait OpCode: 'static {
         false
     }
 
+    /// Whether the op has nothing to do and completes at once with 0,
+    /// without a syscall: a read into a buffer with no spare capacity. (The
+    /// kernel would block a zero-length `recv` on some sockets until data
+    /// arrives; tokio's reads return at once too.)
+    fn is_empty_read(&self) -> bool {
+        false
+    }
+
     /// The SQE for this op (its `user_data` is set by the driver).
     fn uring_entry(&mut self) -> squeue::Entry;
 

@@ -53,6 +53,10 @@ unsafe impl<B: IoBufMut> OpCode for Read<B> {
     type Output = BufResult<usize, B>;
     const CODE: u8 = opcode::Read::CODE;
 
+    fn is_empty_read(&self) -> bool {
+        self.buf.spare_len() == 0
+    }
+
     fn uring_entry(&mut self) -> squeue::Entry {
         let len = clamp_len(self.buf.spare_len());
         opcode::Read::new(types::Fd(self.fd), self.buf.spare_ptr(), len)

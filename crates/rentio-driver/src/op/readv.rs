@@ -57,6 +57,10 @@ unsafe impl<B: IoVecBufMut> OpCode for Readv<B> {
     type Output = BufResult<usize, B>;
     const CODE: u8 = opcode::Readv::CODE;
 
+    fn is_empty_read(&self) -> bool {
+        self.iovecs.iter().all(|iov| iov.iov_len == 0)
+    }
+
     fn uring_entry(&mut self) -> squeue::Entry {
         opcode::Readv::new(
             types::Fd(self.fd),

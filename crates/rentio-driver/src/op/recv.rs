@@ -38,6 +38,10 @@ unsafe impl<B: IoBufMut> OpCode for Recv<B> {
     type Output = BufResult<usize, B>;
     const CODE: u8 = opcode::Recv::CODE;
 
+    fn is_empty_read(&self) -> bool {
+        self.buf.spare_len() == 0
+    }
+
     fn uring_entry(&mut self) -> squeue::Entry {
         let len = clamp_len(self.buf.spare_len());
         opcode::Recv::new(types::Fd(self.fd), self.buf.spare_ptr(), len)
