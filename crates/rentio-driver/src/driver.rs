@@ -28,7 +28,7 @@ use crate::op::{Completion, OpCode, Readiness};
 use crate::ops::{Ops, Stats};
 use crate::poll::{self, PollBackend, WaitKind};
 use crate::pool::{Pool, Sink};
-use crate::slot::{self, Cqe, MultiState, State};
+use crate::slot::{Cqe, State};
 use crate::sys;
 use crate::unpark::{ParkState, Unparker};
 use crate::uring::Uring;
@@ -320,14 +320,19 @@ impl Driver {
         let mut core = self.inner.core.borrow_mut();
         let core = &mut *core;
         core.ops.check_poisoned()?;
-        let key = core.ops.insert::<T>();
+        let on_ring =
+            matches!(&core.backend, BackendImpl::Uring(uring) if uring.opcodes.contains(T::CODE));
+        let key = core.ops.insert::<T>(u8::from(on_ring));
         if data.is_empty_read() {
+            if let Some(slot) = core.ops.get_mut(key) {
+                slot.pending = 0;
+            }
             core.ops
                 .complete(key, Cqe { res: 0, flags: 0 }, false, false);
             return Ok(key);
         }
         let pushed = match &mut core.backend {
-            BackendImpl::Uring(uring) if uring.opcodes.contains(T::CODE) => {
+            BackendImpl::Uring(uring) if on_ring => {
                 push_uring(uring, &mut core.ops, key, data, link_timeout)
             }
             BackendImpl::Uring(_) if T::SYSCALL_FALLBACK => core.push_fallback(key, data),
@@ -377,7 +382,7 @@ impl Driver {
         match core.ops.get_mut(key) {
             Some(slot) => {
                 if let Some(waker) = waker {
-                    slot::set_waker(&mut slot.state, waker);
+                    slot.set_waker(waker);
                 }
                 Poll::Pending
             }
@@ -392,7 +397,7 @@ impl Driver {
         let Some(slot) = core.ops.get_mut(key) else {
             return Poll::Ready(None);
         };
-        if let State::Multi(multi) = &mut slot.state {
+        if let Some(multi) = slot.multi() {
             if let Some(completion) = multi.queue.pop_front() {
                 return Poll::Ready(Some(completion.into_completion()));
             }
@@ -402,7 +407,7 @@ impl Driver {
             }
         }
         if let Some(waker) = waker {
-            slot::set_waker(&mut slot.state, waker);
+            slot.set_waker(waker);
         }
         Poll::Pending
     }
@@ -456,26 +461,19 @@ fn push_uring<T: OpCode>(
     if data.is_multishot()
         && let Some(slot) = ops.get_mut(key)
     {
-        slot.state = State::Multi(Box::new(MultiState {
-            queue: Default::default(),
-            waker: None,
-            finished: false,
-        }));
+        slot.set_multi();
     }
     let Some(timeout) = link_timeout else {
-        if let Some(slot) = ops.get_mut(key) {
-            slot.pending = 1;
-        }
         return uring.push(ops, &entry);
     };
-    let timespec = Box::new(Timespec::from(timeout));
-    let timeout_entry = opcode::LinkTimeout::new(&*timespec)
+    let Some(slot) = ops.get_mut(key) else {
+        unreachable!("the slot was inserted by push")
+    };
+    slot.pending = 2;
+    let timespec: *const Timespec = slot.extra().link_timeout.insert(Timespec::from(timeout));
+    let timeout_entry = opcode::LinkTimeout::new(timespec)
         .build()
         .user_data(key.user_data() | AUX);
-    if let Some(slot) = ops.get_mut(key) {
-        slot.pending = 2;
-        slot.link_timeout = Some(timespec);
-    }
     uring.push_linked(ops, &entry, &timeout_entry)
 }
 
@@ -579,15 +577,9 @@ impl Core {
                     ));
                 }
                 let kind = if multishot {
-                    set_state(
-                        ops,
-                        key,
-                        State::Multi(Box::new(MultiState {
-                            queue: Default::default(),
-                            waker: None,
-                            finished: false,
-                        })),
-                    );
+                    if let Some(slot) = ops.get_mut(key) {
+                        slot.set_multi();
+                    }
                     WaitKind::PollMulti
                 } else {
                     WaitKind::PollOnce

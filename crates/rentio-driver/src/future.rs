@@ -68,6 +68,7 @@ impl<T: OpCode> Op<T> {
     ///
     /// As [`Driver::submit`]. The op then stays unsubmitted; polling it
     /// resolves it with that error.
+    #[inline]
     pub fn submit(&mut self) -> io::Result<Key> {
         if let Some(key) = self.key {
             return Ok(key);
@@ -87,6 +88,7 @@ impl<T: OpCode> Op<T> {
 
     /// Takes the result if the op has finished (the low-level face): `None`
     /// while it is in flight, and after the result was taken.
+    #[inline]
     pub fn try_complete(&mut self) -> Option<T::Output> {
         self.data.as_ref()?;
         match self.poll_inner(None) {
@@ -100,6 +102,7 @@ impl<T: OpCode> Op<T> {
         self.data.is_none()
     }
 
+    #[inline]
     fn poll_inner(&mut self, waker: Option<&Waker>) -> Poll<T::Output> {
         let Some(data) = self.data.as_mut() else {
             panic!("rentio-driver: Op polled after it completed");
@@ -123,6 +126,7 @@ impl<T: OpCode> Op<T> {
         }
     }
 
+    #[inline]
     fn finish(&mut self, completion: Completion) -> T::Output {
         match self.data.take() {
             Some(data) => data.complete(completion),

@@ -73,9 +73,11 @@ impl Ops {
 
     /// A new slot in `Submitted` state.
     #[inline]
-    pub(crate) fn insert<T: OpCode>(&mut self) -> Key {
+    pub(crate) fn insert<T: OpCode>(&mut self, pending: u8) -> Key {
         self.generation = next_generation(self.generation);
-        let index = self.slab.insert(Slot::new(self.generation, T::RETURNS_FD));
+        let index = self
+            .slab
+            .insert(Slot::new(self.generation, T::RETURNS_FD, pending));
         Key::new(index, self.generation)
     }
 
@@ -91,7 +93,7 @@ impl Ops {
     pub(crate) fn remove(&mut self, key: Key) {
         if self.get_mut(key).is_some() {
             let slot = self.slab.remove(key.slab_index());
-            if let State::Dropped(Some(resources)) = slot.state {
+            if let Some(resources) = slot.extra.and_then(|extra| extra.parked) {
                 self.graveyard.push(resources);
             }
         }
@@ -138,17 +140,16 @@ impl Ops {
     #[inline]
     pub(crate) fn take(&mut self, key: Key) -> Option<Completion> {
         let slot = self.get_mut(key)?;
-        if !matches!(slot.state, State::Completed(_)) {
+        let State::Completed(cqe) = slot.state else {
             return None;
-        }
-        let State::Completed(completion) = std::mem::replace(&mut slot.state, State::Dropped(None))
-        else {
-            unreachable!("checked Completed above")
         };
         if slot.pending == 0 {
-            self.slab.remove(key.slab_index());
+            self.remove(key);
+        } else {
+            // The kernel still owes a CQE (the linked timeout's).
+            slot.state = State::Dropped;
         }
-        Some(completion.into_completion())
+        Some(cqe.into_completion())
     }
 
     /// The owner is gone. Returns `true` if the slot still waits for the
@@ -157,19 +158,23 @@ impl Ops {
         let Some(slot) = self.get_mut(key) else {
             return false;
         };
-        let old = std::mem::replace(&mut slot.state, State::Dropped(None));
-        let returns_fd = slot.returns_fd;
-        let pending = slot.pending;
+        let old = std::mem::replace(&mut slot.state, State::Dropped);
+        slot.waker = None;
         let mut late = Vec::new();
         match old {
             // Completed but never taken: nobody else will close this fd.
-            State::Completed(completion) => late.push(completion),
-            State::Multi(multi) => late.extend(multi.queue),
+            State::Completed(cqe) => late.push(cqe),
+            State::Multi => {
+                if let Some(multi) = slot.extra.as_mut().and_then(|e| e.multi.take()) {
+                    late.extend(multi.queue);
+                }
+            }
             _ => {}
         }
+        let (returns_fd, pending) = (slot.returns_fd, slot.pending);
         if returns_fd {
-            for completion in late.into_iter().filter(|c| c.res >= 0) {
-                sys::close_fd(completion.res);
+            for cqe in late.into_iter().filter(|c| c.res >= 0) {
+                sys::close_fd(cqe.res);
                 self.stats.late_fds_closed += 1;
             }
         }
@@ -184,7 +189,7 @@ impl Ops {
     /// Parks a dropped op's resources in its slot until the last CQE.
     pub(crate) fn park(&mut self, key: Key, resources: Box<dyn Any>) {
         match self.get_mut(key) {
-            Some(slot) => slot.state = State::Dropped(Some(resources)),
+            Some(slot) => slot.extra().parked = Some(resources),
             None => self.graveyard.push(resources),
         }
     }
@@ -203,9 +208,8 @@ impl Ops {
         for (_, slot) in self.slab.iter_mut() {
             if slot.pending > 0 {
                 self.stats.leaked_at_drop += 1;
-                let state = std::mem::replace(&mut slot.state, State::Dropped(None));
-                std::mem::forget(state);
-                std::mem::forget(slot.link_timeout.take());
+                slot.state = State::Dropped;
+                std::mem::forget(slot.extra.take());
             }
         }
     }

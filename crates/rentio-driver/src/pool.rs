@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -58,6 +59,9 @@ struct PoolState {
 /// driver's unparker to wake it.
 pub(crate) struct Sink {
     results: Mutex<Vec<(u64, io::Result<u32>)>>,
+    /// Set (Release) after a result is pushed, so the driver's per-tick
+    /// check is one load instead of a lock.
+    has_results: AtomicBool,
     unparker: Unparker,
 }
 
@@ -175,6 +179,7 @@ impl Sink {
     pub(crate) fn new(unparker: Unparker) -> Sink {
         Sink {
             results: Mutex::new(Vec::new()),
+            has_results: AtomicBool::new(false),
             unparker,
         }
     }
@@ -184,13 +189,19 @@ impl Sink {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push((user_data, result));
+        self.has_results.store(true, Ordering::Release);
         self.unparker.unpark();
     }
 
     /// Moves every reported result into `out`.
+    #[inline]
     pub(crate) fn drain_into(&self, out: &mut Vec<(u64, io::Result<u32>)>) {
-        let mut results = self.results.lock().unwrap_or_else(PoisonError::into_inner);
-        out.append(&mut results);
+        // A result pushed after this swap sets the flag again, so it is
+        // seen next tick (and its unpark keeps the driver from sleeping).
+        if self.has_results.swap(false, Ordering::Acquire) {
+            let mut results = self.results.lock().unwrap_or_else(PoisonError::into_inner);
+            out.append(&mut results);
+        }
     }
 }
 

@@ -1,17 +1,22 @@
 //! The op lifecycle: one slab slot per op in flight.
 //!
 //! ```text
-//!  push ──► Submitted ──poll──► Waiting(waker) ──CQE──► Completed ──take──► (freed)
-//!              │  ▲                  │                                   
-//!              │  └──── Ready ◄──────┘  (readiness backend: fd ready, poll again)
+//!  push ──► Submitted ──CQE──► Completed ──take──► (freed)
+//!              │  ▲
+//!              │  └── Ready  (readiness backend: fd ready, poll the op again)
 //!              │
-//!              └── future dropped ──► Dropped(resources) ──final CQE──► (freed)
+//!              └── owner dropped ──► Dropped (resources parked) ──last CQE──► (freed)
 //! ```
 //!
-//! A multishot op lives in `Multi`, queueing completions until one arrives
-//! without `IORING_CQE_F_MORE`. A slot is freed only when the kernel owes it
-//! no more CQEs (`pending == 0`) *and* its owner has taken the result or
-//! gone; until then the resources of a dropped op stay here.
+//! A waiting owner's waker sits beside the state. A multishot op lives in
+//! `Multi`, queueing completions until one arrives without
+//! `IORING_CQE_F_MORE`. A slot is freed only when the kernel owes it no
+//! more CQEs (`pending == 0`) *and* its owner has taken the result or gone;
+//! until then a dropped op's resources stay parked here.
+//!
+//! The state itself is `Copy` and what needs dropping (the waker, the rare
+//! extras) sits in `Option`s beside it, so moving between states never runs
+//! drop glue on the hot path.
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -19,7 +24,7 @@ use std::task::Waker;
 
 use io_uring::types::Timespec;
 
-use crate::op::Completion;
+use crate::op::{CQE_F_MORE, Completion};
 
 /// A completion as the kernel reports it: `res` (negative errno on error)
 /// and `flags`. Kept raw in the slab so a slot stays small.
@@ -40,113 +45,143 @@ impl Cqe {
         Cqe { res, flags: 0 }
     }
 
+    #[inline]
     pub(crate) fn into_completion(self) -> Completion {
         Completion::from_cqe(self.res, self.flags)
     }
 }
 
-/// A multishot op's queue of completions.
-pub(crate) struct MultiState {
-    pub(crate) queue: VecDeque<Cqe>,
-    pub(crate) waker: Option<Waker>,
-    pub(crate) finished: bool,
-}
-
 /// Where an op stands.
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum State {
-    /// Pushed; nobody waits with a waker (yet).
+    /// In flight (or waiting for readiness); a waker may sit beside it.
     Submitted,
-    /// Pushed; the owner waits with this waker.
-    Waiting(Waker),
     /// Readiness backend only: the fd became ready, poll the op again.
     Ready,
     /// The result is in; the owner has not taken it.
     Completed(Cqe),
-    /// A multishot op: completions queue up until the last one (boxed:
-    /// rare, and it would triple the size of every slot).
-    Multi(Box<MultiState>),
-    /// The owner is gone; the op's resources wait for its last CQE.
-    Dropped(Option<Box<dyn Any>>),
+    /// A multishot op: completions queue up in the extras.
+    Multi,
+    /// The owner is gone; its resources wait in the extras for the last CQE.
+    Dropped,
+}
+
+/// What few ops need: boxed, so a slot stays small.
+#[derive(Default)]
+pub(crate) struct Extra {
+    /// The timespec of the op's `LINK_TIMEOUT` (the kernel reads it until
+    /// that SQE's CQE; the box keeps its address).
+    pub(crate) link_timeout: Option<Timespec>,
+    pub(crate) multi: Option<MultiState>,
+    /// A dropped op's resources.
+    pub(crate) parked: Option<Box<dyn Any>>,
+}
+
+/// A multishot op's queue of completions.
+#[derive(Default)]
+pub(crate) struct MultiState {
+    pub(crate) queue: VecDeque<Cqe>,
+    pub(crate) finished: bool,
 }
 
 /// One op in the slab.
 pub(crate) struct Slot {
     pub(crate) generation: u32,
-    pub(crate) state: State,
-    /// CQEs the kernel still owes this op (0 on the readiness backend unless
-    /// the blocking pool holds it).
+    /// CQEs the kernel (or the blocking pool) still owes this op.
     pub(crate) pending: u8,
     /// A non-negative result is an fd to close if nobody takes it.
     pub(crate) returns_fd: bool,
-    /// The timespec of the op's `LINK_TIMEOUT`, boxed so it never moves.
-    pub(crate) link_timeout: Option<Box<Timespec>>,
+    pub(crate) state: State,
+    pub(crate) waker: Option<Waker>,
+    pub(crate) extra: Option<Box<Extra>>,
 }
 
 impl Slot {
-    pub(crate) fn new(generation: u32, returns_fd: bool) -> Slot {
+    #[inline]
+    pub(crate) fn new(generation: u32, returns_fd: bool, pending: u8) -> Slot {
         Slot {
             generation,
-            state: State::Submitted,
-            pending: 0,
+            pending,
             returns_fd,
-            link_timeout: None,
+            state: State::Submitted,
+            waker: None,
+            extra: None,
         }
     }
 
-    /// Whether the slot can be freed: nothing owed by the kernel and no
-    /// owner waiting for it.
-    #[inline]
-    pub(crate) fn is_finished(&self) -> bool {
-        self.pending == 0 && matches!(self.state, State::Dropped(_))
+    pub(crate) fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
     }
 
-    /// Records a completion; returns the waker to wake, if any.
-    ///
-    /// For a dropped op the completion is discarded, except that a late fd
-    /// is handed back for closing.
+    /// Turns the slot into a multishot one.
+    pub(crate) fn set_multi(&mut self) {
+        self.state = State::Multi;
+        self.extra().multi = Some(MultiState::default());
+    }
+
+    pub(crate) fn multi(&mut self) -> Option<&mut MultiState> {
+        match self.state {
+            State::Multi => self.extra.as_mut()?.multi.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// Whether the slot can be freed: nothing owed and no owner.
     #[inline]
-    pub(crate) fn transition_to_completed(&mut self, completion: Cqe) -> CompleteAction {
-        match &mut self.state {
-            State::Multi(multi) => {
-                if completion.flags & crate::op::CQE_F_MORE == 0 {
-                    multi.finished = true;
-                }
-                multi.queue.push_back(completion);
-                // Keep the waker: more completions will come for it.
-                match &multi.waker {
-                    Some(w) => CompleteAction::Wake(w.clone()),
+    pub(crate) fn is_finished(&self) -> bool {
+        self.pending == 0 && matches!(self.state, State::Dropped)
+    }
+
+    /// Records a completion and says what to do about it.
+    #[inline]
+    pub(crate) fn transition_to_completed(&mut self, cqe: Cqe) -> CompleteAction {
+        match self.state {
+            State::Submitted | State::Ready => {
+                self.state = State::Completed(cqe);
+                match self.waker.take() {
+                    Some(waker) => CompleteAction::Wake(waker),
                     None => CompleteAction::Notify,
                 }
             }
-            State::Dropped(_) if self.returns_fd && completion.res >= 0 => {
-                CompleteAction::CloseFd(completion.res)
+            State::Multi => {
+                if let Some(multi) = self.multi() {
+                    multi.finished |= cqe.flags & CQE_F_MORE == 0;
+                    multi.queue.push_back(cqe);
+                }
+                // Keep the waker: more completions will come for it.
+                match &self.waker {
+                    Some(waker) => CompleteAction::Wake(waker.clone()),
+                    None => CompleteAction::Notify,
+                }
             }
-            State::Dropped(_) => CompleteAction::Nothing,
-            State::Completed(_) => CompleteAction::Nothing,
-            State::Submitted | State::Ready => {
-                self.state = State::Completed(completion);
-                CompleteAction::Notify
-            }
-            State::Waiting(_) => {
-                let State::Waiting(waker) =
-                    std::mem::replace(&mut self.state, State::Completed(completion))
-                else {
-                    unreachable!("matched Waiting above")
-                };
-                CompleteAction::Wake(waker)
-            }
+            State::Dropped if self.returns_fd && cqe.res >= 0 => CompleteAction::CloseFd(cqe.res),
+            State::Dropped | State::Completed(_) => CompleteAction::Nothing,
         }
     }
 
     /// Readiness backend: the fd is ready; the owner should try again.
     pub(crate) fn transition_to_ready(&mut self) -> CompleteAction {
-        match std::mem::replace(&mut self.state, State::Ready) {
-            State::Waiting(waker) => CompleteAction::Wake(waker),
-            State::Submitted | State::Ready => CompleteAction::Notify,
-            other => {
-                self.state = other;
-                CompleteAction::Nothing
+        match self.state {
+            State::Submitted | State::Ready => {
+                self.state = State::Ready;
+                match self.waker.take() {
+                    Some(waker) => CompleteAction::Wake(waker),
+                    None => CompleteAction::Notify,
+                }
             }
+            _ => CompleteAction::Nothing,
+        }
+    }
+
+    /// Stores the owner's waker unless an equivalent one is there.
+    #[inline]
+    pub(crate) fn set_waker(&mut self, waker: &Waker) {
+        if matches!(self.state, State::Completed(_) | State::Dropped) {
+            return;
+        }
+        match &self.waker {
+            Some(w) if w.will_wake(waker) => {}
+            _ => self.waker = Some(waker.clone()),
         }
     }
 }
@@ -162,19 +197,4 @@ pub(crate) enum CompleteAction {
     CloseFd(i32),
     /// Nothing to do.
     Nothing,
-}
-
-/// Stores `waker` in `slot` unless an equivalent one is there.
-pub(crate) fn set_waker(state: &mut State, waker: &Waker) {
-    match state {
-        State::Waiting(w) if w.will_wake(waker) => {}
-        State::Multi(multi) => match &multi.waker {
-            Some(w) if w.will_wake(waker) => {}
-            _ => multi.waker = Some(waker.clone()),
-        },
-        State::Submitted | State::Waiting(_) | State::Ready => {
-            *state = State::Waiting(waker.clone());
-        }
-        State::Completed(_) | State::Dropped(_) => {}
-    }
 }

@@ -227,7 +227,7 @@ pub(crate) fn finish(ops: &mut Ops, key: Key, result: io::Result<u32>) -> bool {
     let Some(slot) = ops.get_mut(key) else {
         return false;
     };
-    if slot.pending > 0 || matches!(slot.state, State::Completed(_) | State::Dropped(_)) {
+    if slot.pending > 0 || matches!(slot.state, State::Completed(_) | State::Dropped) {
         return false;
     }
     ops.complete(key, Cqe::from_result(result), false, false);
@@ -247,7 +247,7 @@ fn wake(ops: &mut Ops, key: Key, kind: WaitKind, events: u32) {
         }
         WaitKind::PollMulti => {
             if let Some(slot) = ops.get_mut(key)
-                && matches!(&slot.state, State::Multi(multi) if !multi.finished)
+                && slot.multi().is_some_and(|multi| !multi.finished)
             {
                 let action = slot.transition_to_completed(Cqe {
                     res: events as i32,
