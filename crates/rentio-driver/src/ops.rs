@@ -92,10 +92,23 @@ impl Ops {
     #[inline]
     pub(crate) fn remove(&mut self, key: Key) {
         if self.get_mut(key).is_some() {
-            let slot = self.slab.remove(key.slab_index());
-            if let Some(resources) = slot.extra.and_then(|extra| extra.parked) {
-                self.graveyard.push(resources);
-            }
+            self.remove_at(key.slab_index());
+        }
+    }
+
+    /// Frees the slot at `index`, which the caller has just looked up.
+    #[inline]
+    fn remove_at(&mut self, index: usize) {
+        let slot = self.slab.remove(index);
+        if let Some(extra) = slot.extra {
+            self.bury(*extra);
+        }
+    }
+
+    #[cold]
+    fn bury(&mut self, extra: crate::slot::Extra) {
+        if let Some(resources) = extra.parked {
+            self.graveyard.push(resources);
         }
     }
 
@@ -119,7 +132,7 @@ impl Ops {
         let finished = slot.is_finished();
         self.apply(key, action);
         if finished {
-            self.remove(key);
+            self.remove_at(key.slab_index());
         }
     }
 
@@ -144,7 +157,7 @@ impl Ops {
             return None;
         };
         if slot.pending == 0 {
-            self.remove(key);
+            self.remove_at(key.slab_index());
         } else {
             // The kernel still owes a CQE (the linked timeout's).
             slot.state = State::Dropped;
@@ -220,4 +233,93 @@ fn poisoned() -> io::Error {
     io::Error::other(
         "rentio-driver: the kernel dropped a completion (EBADR); the driver is poisoned",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::op::Nop;
+
+    #[derive(Clone, Debug)]
+    enum Event {
+        /// A CQE: `more` keeps a multishot op going; `aux` is a linked
+        /// timeout's CQE.
+        Cqe {
+            more: bool,
+            aux: bool,
+            res: i32,
+        },
+        Take,
+        Abandon,
+    }
+
+    fn event() -> impl Strategy<Value = Event> {
+        prop_oneof![
+            (any::<bool>(), any::<bool>(), -5i32..5).prop_map(|(more, aux, res)| Event::Cqe {
+                more,
+                aux,
+                res
+            }),
+            Just(Event::Take),
+            Just(Event::Abandon),
+        ]
+    }
+
+    proptest! {
+        /// Against a model: a slot lives exactly while the kernel owes it a
+        /// CQE or its owner has not taken the result or gone; a result is
+        /// taken at most once; parked resources are freed only with the slot.
+        #[test]
+        fn lifecycle_matches_the_model(pending in 1u8..3, multishot in any::<bool>(), events in proptest::collection::vec(event(), 0..12)) {
+            let mut ops = Ops::new(4);
+            let key = ops.insert::<Nop>(pending);
+            if multishot {
+                ops.get_mut(key).unwrap().set_multi();
+            }
+            let mut owed = pending;
+            let mut owner = true;
+            let mut result: Option<i32> = None;
+            let mut taken = false;
+            let mut parked_dropped = std::rc::Rc::new(());
+            for e in events {
+                match e {
+                    Event::Cqe { more, aux, res } => {
+                        if owed == 0 { continue; }
+                        let more = more && multishot && !aux;
+                        let flags = if more { crate::op::CQE_F_MORE } else { 0 };
+                        ops.complete(key, Cqe { res, flags }, !more, aux);
+                        if !more { owed -= 1; }
+                        if !aux && owner && !multishot && result.is_none() && !taken { result = Some(res); }
+                    }
+                    Event::Take => {
+                        let got = ops.take(key);
+                        if owner && !multishot && !taken && result.is_some() {
+                            let got = got.expect("a completed result can be taken");
+                            prop_assert_eq!(got.result.is_err(), result.unwrap() < 0);
+                            taken = true;
+                        } else {
+                            prop_assert!(got.is_none());
+                        }
+                    }
+                    Event::Abandon => {
+                        if !owner || taken { continue; }
+                        owner = false;
+                        if ops.abandon(key) {
+                            ops.park(key, Box::new(parked_dropped.clone()));
+                        }
+                    }
+                }
+                let alive = owed > 0 || (owner && !taken);
+                prop_assert_eq!(ops.get_mut(key).is_some(), alive, "owed {} owner {} taken {}", owed, owner, taken);
+                let graves = std::mem::take(&mut ops.graveyard);
+                drop(graves);
+                if alive && !owner {
+                    prop_assert_eq!(std::rc::Rc::strong_count(&parked_dropped), 2, "parked resources freed early");
+                }
+            }
+            let _ = &mut parked_dropped;
+        }
+    }
 }
