@@ -33,6 +33,9 @@ use crate::sys;
 use crate::unpark::{ParkState, Unparker};
 use crate::uring::Uring;
 
+/// A dropped op's resources, if it still had them.
+type Parked = Option<Box<dyn std::any::Any>>;
+
 /// How long dropping a driver waits for the kernel to give back ops in
 /// flight before it leaks them (invariant 3).
 const SHUTDOWN_BUDGET: Duration = Duration::from_secs(1);
@@ -47,6 +50,8 @@ pub struct Driver {
 
 struct Inner {
     core: RefCell<Core>,
+    /// Ops dropped while `core` was borrowed, handled at the next tick.
+    deferred: RefCell<Vec<(Key, Parked)>>,
     park: Arc<ParkState>,
     backend: Backend,
     fallback: Option<String>,
@@ -153,6 +158,7 @@ impl Driver {
                     pool: pool.clone(),
                     pool_results: Vec::new(),
                 }),
+                deferred: RefCell::new(Vec::new()),
                 park,
                 backend: kind,
                 fallback,
@@ -245,33 +251,71 @@ impl Driver {
     /// A poisoned driver, or a failed `io_uring_enter`/`epoll_wait` other
     /// than an interruption.
     pub fn poll(&self, timeout: Option<Duration>) -> io::Result<()> {
-        let (result, graveyard) = {
-            let mut core = self.inner.core.borrow_mut();
-            let core = &mut *core;
-            core.ops.ready.clear();
-            let timeout = if core.drain_pool() > 0 {
-                Some(Duration::ZERO)
-            } else {
-                timeout
-            };
-            let result = match &mut core.backend {
-                BackendImpl::Uring(uring) => uring.poll(&mut core.ops, timeout),
-                BackendImpl::Poll(poll) => poll.poll(&mut core.ops, timeout),
-            };
-            core.drain_pool();
-            (result, std::mem::take(&mut core.ops.graveyard))
+        self.run_deferred_drops();
+        let mut core = self.inner.core.borrow_mut();
+        let c = &mut *core;
+        let timeout = if c.drain_pool() > 0 {
+            Some(Duration::ZERO)
+        } else {
+            timeout
         };
-        drop(graveyard);
+        let result = match &mut c.backend {
+            BackendImpl::Uring(uring) => uring.poll(&mut c.ops, timeout),
+            BackendImpl::Poll(poll) => poll.poll(&mut c.ops, timeout),
+        };
+        c.drain_pool();
+        c.ops.ready_seen = c.ops.ready.len();
+        self.settle(core);
         result
     }
 
-    /// Moves into `out` the keys of ops that made progress, with no waker
-    /// registered, since the last [`poll`](Driver::poll) began (the
-    /// low-level face: a key there means [`Op::try_complete`] may now
-    /// succeed). Each `poll` starts a new list, so it never grows past one
-    /// tick's worth of keys.
+    /// Ends a borrow of the core: wakes the wakers and drops what the step
+    /// freed only once the borrow is released, since a waker or a `Drop`
+    /// impl may call back into the driver.
+    #[inline]
+    fn settle(&self, mut core: std::cell::RefMut<'_, Core>) {
+        let ops = &mut core.ops;
+        if ops.wake.is_empty() && ops.graveyard.is_empty() && ops.dead_wakers.is_empty() {
+            return;
+        }
+        let mut wake = std::mem::take(&mut ops.wake);
+        let graveyard = std::mem::take(&mut ops.graveyard);
+        let dead = std::mem::take(&mut ops.dead_wakers);
+        drop(core);
+        for waker in wake.drain(..) {
+            waker.wake();
+        }
+        drop(graveyard);
+        drop(dead);
+        // Give the list's allocation back for the next tick.
+        if let Ok(mut core) = self.inner.core.try_borrow_mut()
+            && core.ops.wake.is_empty()
+        {
+            core.ops.wake = wake;
+        }
+    }
+
+    /// Ops dropped while the driver was borrowed (from a waker's or a
+    /// resource's `Drop`) are handled now.
+    fn run_deferred_drops(&self) {
+        loop {
+            let next = self.inner.deferred.borrow_mut().pop();
+            match next {
+                Some((key, data)) => self.drop_op(key, data),
+                None => return,
+            }
+        }
+    }
+
+    /// Moves into `out` the keys of ops pushed with [`Driver::submit`] (or
+    /// [`Op::submit`]) that made progress since the last call: a key there
+    /// means [`Op::try_complete`] may now succeed. Ops driven as futures wake
+    /// their tasks instead and never appear here. While keys wait here
+    /// unseen, [`poll`](Driver::poll) does not park.
     pub fn take_ready(&self, out: &mut Vec<Key>) {
-        out.append(&mut self.inner.core.borrow_mut().ops.ready);
+        let mut core = self.inner.core.borrow_mut();
+        out.append(&mut core.ops.ready);
+        core.ops.ready_seen = 0;
     }
 
     /// Asks the kernel to cancel the op; its owner then sees `ECANCELED`
@@ -282,22 +326,26 @@ impl Driver {
     /// Only if the cancel request cannot be pushed.
     pub fn cancel(&self, key: Key) -> io::Result<()> {
         let mut core = self.inner.core.borrow_mut();
-        let core = &mut *core;
-        match &mut core.backend {
+        let c = &mut *core;
+        let result = match &mut c.backend {
             BackendImpl::Uring(uring) => {
-                if core.ops.get_mut(key).is_some_and(|slot| slot.pending > 0) {
-                    uring.push_cancel(&mut core.ops, key)?;
+                if c.ops.get_mut(key).is_some_and(|slot| slot.pending > 0) {
+                    uring.push_cancel(&mut c.ops, key)
+                } else {
+                    Ok(())
                 }
             }
             BackendImpl::Poll(_) => {
                 poll::finish(
-                    &mut core.ops,
+                    &mut c.ops,
                     key,
                     Err(io::Error::from_raw_os_error(libc::ECANCELED)),
                 );
+                Ok(())
             }
-        }
-        Ok(())
+        };
+        self.settle(core);
+        result
     }
 
     /// Tells the readiness backend that `fd` is about to be closed by other
@@ -312,17 +360,39 @@ impl Driver {
     }
 
     #[inline]
-    pub(crate) fn push<T: OpCode>(
-        &self,
-        data: &mut T,
-        link_timeout: Option<Duration>,
-    ) -> io::Result<Key> {
+    pub(crate) fn push<T: OpCode>(&self, data: &mut T, how: Push) -> io::Result<Key> {
         let mut core = self.inner.core.borrow_mut();
-        let core = &mut *core;
+        let result = core.push(data, how);
+        self.settle(core);
+        result
+    }
+}
+
+impl Core {
+    #[inline]
+    fn push<T: OpCode>(&mut self, data: &mut T, how: Push) -> io::Result<Key> {
+        let core = self;
         core.ops.check_poisoned()?;
+        data.check()?;
+        if data.is_multishot() != how.multi {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                if how.multi {
+                    "rentio-driver: Driver::multi needs a multishot op"
+                } else {
+                    "rentio-driver: a multishot op runs through Driver::multi"
+                },
+            ));
+        }
+        let link_timeout = how.link_timeout;
         let on_ring =
             matches!(&core.backend, BackendImpl::Uring(uring) if uring.opcodes.contains(T::CODE));
         let key = core.ops.insert::<T>(u8::from(on_ring));
+        if how.notify
+            && let Some(slot) = core.ops.get_mut(key)
+        {
+            slot.notify = true;
+        }
         if data.is_empty_read() {
             if let Some(slot) = core.ops.get_mut(key) {
                 slot.pending = 0;
@@ -354,7 +424,9 @@ impl Driver {
             }
         }
     }
+}
 
+impl Driver {
     /// Readiness backend: runs the op's syscall if its fd is ready (or it
     /// was just pushed); the result stays in the slot.
     pub(crate) fn try_io<T: OpCode>(&self, key: Key, data: &mut T) {
@@ -372,24 +444,26 @@ impl Driver {
         waker: Option<&Waker>,
     ) -> Poll<Completion> {
         let mut core = self.inner.core.borrow_mut();
-        let core = &mut *core;
+        let c = &mut *core;
         if self.inner.backend == Backend::Poll {
-            core.try_io(key, data);
+            c.try_io(key, data);
         }
-        if let Some(completion) = core.ops.take(key) {
-            return Poll::Ready(completion);
-        }
-        match core.ops.get_mut(key) {
-            Some(slot) => {
-                if let Some(waker) = waker {
-                    slot.set_waker(waker);
+        let result = match c.ops.take(key) {
+            Some(completion) => Poll::Ready(completion),
+            None => match c.ops.get_mut(key) {
+                Some(slot) => {
+                    if let Some(waker) = waker {
+                        slot.set_waker(waker);
+                    }
+                    Poll::Pending
                 }
-                Poll::Pending
-            }
-            None => Poll::Ready(Completion::from_result(Err(io::Error::other(
-                "rentio-driver: op missing from the slab",
-            )))),
-        }
+                None => Poll::Ready(Completion::from_result(Err(io::Error::other(
+                    "rentio-driver: op missing from the slab",
+                )))),
+            },
+        };
+        self.settle(core);
+        result
     }
 
     pub(crate) fn poll_multi(&self, key: Key, waker: Option<&Waker>) -> Poll<Option<Completion>> {
@@ -397,46 +471,66 @@ impl Driver {
         let Some(slot) = core.ops.get_mut(key) else {
             return Poll::Ready(None);
         };
-        if let Some(multi) = slot.multi() {
-            if let Some(completion) = multi.queue.pop_front() {
-                return Poll::Ready(Some(completion.into_completion()));
-            }
-            if multi.finished {
-                core.ops.remove(key);
-                return Poll::Ready(None);
-            }
-        }
-        if let Some(waker) = waker {
-            slot.set_waker(waker);
-        }
-        Poll::Pending
+        let result = match slot.multi() {
+            Some(multi) => match multi.queue.pop_front() {
+                Some(completion) => Poll::Ready(Some(completion.into_completion())),
+                None if multi.finished => {
+                    core.ops.remove(key);
+                    Poll::Ready(None)
+                }
+                None => {
+                    if let Some(waker) = waker {
+                        slot.set_waker(waker);
+                    }
+                    Poll::Pending
+                }
+            },
+            None => Poll::Ready(None),
+        };
+        self.settle(core);
+        result
     }
 
     /// The owner of an op is gone: park its resources until the kernel is
     /// done with them, and ask the kernel to cancel it.
-    pub(crate) fn drop_op(&self, key: Key, data: Option<Box<dyn std::any::Any>>) {
-        let graveyard = {
-            let Ok(mut core) = self.inner.core.try_borrow_mut() else {
-                // Dropped from inside the driver (a waker's drop): never
-                // free memory the kernel may hold.
-                std::mem::forget(data);
-                return;
-            };
-            let core = &mut *core;
-            if core.ops.abandon(key) {
-                if let Some(data) = data {
-                    core.ops.park(key, data);
-                }
-                if let BackendImpl::Uring(uring) = &mut core.backend {
-                    let _ = uring.push_cancel(&mut core.ops, key);
-                }
-            } else if let Some(data) = data {
-                core.ops.graveyard.push(data);
-            }
-            std::mem::take(&mut core.ops.graveyard)
+    pub(crate) fn drop_op(&self, key: Key, data: Parked) {
+        let Ok(mut core) = self.inner.core.try_borrow_mut() else {
+            // Dropped from inside the driver (a waker's or a resource's
+            // drop): handle it at the next tick, keeping the data alive.
+            self.inner.deferred.borrow_mut().push((key, data));
+            return;
         };
-        drop(graveyard);
+        let c = &mut *core;
+        if c.ops.abandon(key) {
+            if let Some(data) = data {
+                c.ops.park(key, data);
+            }
+            if let BackendImpl::Uring(uring) = &mut c.backend {
+                let _ = uring.push_cancel(&mut c.ops, key);
+            }
+        } else if let Some(data) = data {
+            c.ops.graveyard.push(data);
+        }
+        self.settle(core);
     }
+
+    /// An op dropped before it was pushed: a `Close` still owns its fd,
+    /// which the readiness backend must stop watching before it closes.
+    pub(crate) fn forget_unpushed(&self, readiness: Readiness) {
+        if let Readiness::Close(fd) = readiness {
+            self.deregister_fd(fd);
+        }
+    }
+}
+
+/// How an op is pushed.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Push {
+    pub(crate) link_timeout: Option<Duration>,
+    /// Through the low-level face: report progress on the ready list.
+    pub(crate) notify: bool,
+    /// Through [`Driver::multi`].
+    pub(crate) multi: bool,
 }
 
 impl std::fmt::Debug for Driver {
@@ -464,17 +558,24 @@ fn push_uring<T: OpCode>(
         slot.set_multi();
     }
     let Some(timeout) = link_timeout else {
-        return uring.push(ops, &entry);
+        uring.push(ops, &entry)?;
+        data.pushed();
+        return Ok(());
     };
     let Some(slot) = ops.get_mut(key) else {
         unreachable!("the slot was inserted by push")
     };
     slot.pending = 2;
-    let timespec: *const Timespec = slot.extra().link_timeout.insert(Timespec::from(timeout));
+    let timespec: *const Timespec = slot
+        .extra()
+        .link_timeout
+        .insert(crate::sys::timespec(timeout));
     let timeout_entry = opcode::LinkTimeout::new(timespec)
         .build()
         .user_data(key.user_data() | AUX);
-    uring.push_linked(ops, &entry, &timeout_entry)
+    uring.push_linked(ops, &entry, &timeout_entry)?;
+    data.pushed();
+    Ok(())
 }
 
 /// Readiness backend: the fd is ready again; retry the op's syscall.
@@ -662,19 +763,35 @@ fn run_now<T: OpCode>(ops: &mut Ops, key: Key, data: &mut T) {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        // Ops dropped re-entrantly and never handled: their data may be
+        // in the kernel's hands, so it is leaked, never freed.
+        std::mem::forget(std::mem::take(self.deferred.get_mut()));
         let core = self.core.get_mut();
-        match &mut core.backend {
-            BackendImpl::Uring(uring) => uring.shutdown(&mut core.ops, SHUTDOWN_BUDGET),
-            BackendImpl::Poll(_) => {
-                let deadline = std::time::Instant::now() + SHUTDOWN_BUDGET;
-                while core.ops.in_flight().next().is_some() && std::time::Instant::now() < deadline
-                {
-                    core.drain_pool();
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                core.drain_pool();
-                core.ops.leak_in_flight();
-            }
+        if let BackendImpl::Uring(uring) = &mut core.backend {
+            uring.cancel_all(&mut core.ops);
         }
+        let deadline = std::time::Instant::now() + SHUTDOWN_BUDGET;
+        while core.ops.in_flight().next().is_some() && !core.ops.poisoned {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let wait = (deadline - now).min(Duration::from_millis(10));
+            match &mut core.backend {
+                BackendImpl::Uring(uring) => {
+                    if uring.wait(&mut core.ops, wait).is_err() {
+                        break;
+                    }
+                }
+                BackendImpl::Poll(_) => std::thread::sleep(Duration::from_millis(1)),
+            }
+            core.drain_pool();
+        }
+        core.ops.leak_in_flight();
+        // Wakers and resources freed along the way go now, before the ring
+        // closes (they hold no kernel memory).
+        core.ops.wake.clear();
+        core.ops.dead_wakers.clear();
+        core.ops.graveyard.clear();
     }
 }

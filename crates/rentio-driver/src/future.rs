@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::driver::Driver;
+use crate::driver::{Driver, Push};
 use crate::key::Key;
 use crate::op::{Completion, OpCode};
 
@@ -76,7 +76,12 @@ impl<T: OpCode> Op<T> {
         let Some(data) = self.data.as_mut() else {
             return Err(io::Error::other("rentio-driver: op already completed"));
         };
-        let key = self.driver.push(data, self.link_timeout)?;
+        let how = Push {
+            link_timeout: self.link_timeout,
+            notify: true,
+            multi: false,
+        };
+        let key = self.driver.push(data, how)?;
         self.key = Some(key);
         // A readiness op tries its syscall at once, as on first poll; the
         // result stays in the slot for `try_complete`.
@@ -109,7 +114,13 @@ impl<T: OpCode> Op<T> {
         };
         let key = match self.key {
             Some(key) => key,
-            None => match self.driver.push(data, self.link_timeout) {
+            None => match self.driver.push(
+                data,
+                Push {
+                    link_timeout: self.link_timeout,
+                    ..Push::default()
+                },
+            ) {
                 Ok(key) => {
                     self.key = Some(key);
                     key
@@ -154,6 +165,8 @@ impl<T: OpCode> Drop for Op<T> {
                 .take()
                 .map(|d| Box::new(d) as Box<dyn std::any::Any>);
             self.driver.drop_op(key, data);
+        } else if let Some(data) = &self.data {
+            self.driver.forget_unpushed(data.readiness());
         }
     }
 }
@@ -219,7 +232,11 @@ impl<T: OpCode> Multi<T> {
                 let Some(data) = self.data.as_mut() else {
                     return Poll::Ready(None);
                 };
-                match self.driver.push(data, None) {
+                let how = Push {
+                    multi: true,
+                    ..Push::default()
+                };
+                match self.driver.push(data, how) {
                     Ok(key) => {
                         self.key = Some(key);
                         key

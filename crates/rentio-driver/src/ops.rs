@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::io;
+use std::task::Waker;
 
 use slab::Slab;
 
@@ -38,12 +39,16 @@ pub struct Stats {
 pub(crate) struct Ops {
     pub(crate) slab: Slab<Slot>,
     generation: u32,
-    /// Keys whose op made progress while no waker was registered (the
-    /// low-level API's completions).
+    /// Keys of low-level ops that made progress (see `Driver::take_ready`).
     pub(crate) ready: Vec<Key>,
-    /// Resources freed by the last step, dropped after the driver's borrow
-    /// ends (a `Drop` impl may call back into the driver).
+    /// `ready.len()` when the last tick ended: more than that means news
+    /// the caller has not seen, so the next tick must not park.
+    pub(crate) ready_seen: usize,
+    /// Wakers to wake, and resources and wakers to drop, once the driver's
+    /// borrow ends: a waker or a `Drop` impl may call back into the driver.
+    pub(crate) wake: Vec<Waker>,
     pub(crate) graveyard: Vec<Box<dyn Any>>,
+    pub(crate) dead_wakers: Vec<Waker>,
     pub(crate) stats: Stats,
     /// Set when the kernel dropped a CQE (`EBADR`): results are lost, so
     /// every later call fails.
@@ -56,10 +61,18 @@ impl Ops {
             slab: Slab::with_capacity(capacity),
             generation: 0,
             ready: Vec::new(),
+            ready_seen: 0,
+            wake: Vec::new(),
             graveyard: Vec::new(),
+            dead_wakers: Vec::new(),
             stats: Stats::default(),
             poisoned: false,
         }
+    }
+
+    /// Whether keys arrived on the ready list since the last tick ended.
+    pub(crate) fn has_news(&self) -> bool {
+        self.ready.len() > self.ready_seen
     }
 
     #[inline]
@@ -139,8 +152,12 @@ impl Ops {
     #[inline]
     pub(crate) fn apply(&mut self, key: Key, action: CompleteAction) {
         match action {
-            CompleteAction::Wake(waker) => waker.wake(),
-            CompleteAction::Notify => self.ready.push(key),
+            CompleteAction::Wake(waker) => self.wake.push(waker),
+            CompleteAction::Notify => {
+                if self.get_mut(key).is_some_and(|slot| slot.notify) {
+                    self.ready.push(key);
+                }
+            }
             CompleteAction::CloseFd(fd) => {
                 sys::close_fd(fd);
                 self.stats.late_fds_closed += 1;
@@ -172,7 +189,13 @@ impl Ops {
             return false;
         };
         let old = std::mem::replace(&mut slot.state, State::Dropped);
-        slot.waker = None;
+        let waker = slot.waker.take();
+        if let Some(waker) = waker {
+            self.dead_wakers.push(waker);
+        }
+        let Some(slot) = self.get_mut(key) else {
+            return false;
+        };
         let mut late = Vec::new();
         match old {
             // Completed but never taken: nobody else will close this fd.
@@ -315,6 +338,7 @@ mod tests {
                 prop_assert_eq!(ops.get_mut(key).is_some(), alive, "owed {} owner {} taken {}", owed, owner, taken);
                 let graves = std::mem::take(&mut ops.graveyard);
                 drop(graves);
+                ops.dead_wakers.clear();
                 if alive && !owner {
                     prop_assert_eq!(std::rc::Rc::strong_count(&parked_dropped), 2, "parked resources freed early");
                 }

@@ -52,7 +52,10 @@ struct Shared {
 struct PoolState {
     jobs: VecDeque<Job>,
     threads: usize,
+    /// Threads waiting for work and not yet handed a job.
     idle: usize,
+    /// Wake-ups handed out to idle threads and not yet taken.
+    notified: usize,
 }
 
 /// Where a driver's pool results land: `(user_data, result)` pairs, and the
@@ -74,6 +77,7 @@ impl Pool {
                     jobs: VecDeque::new(),
                     threads: 0,
                     idle: 0,
+                    notified: 0,
                 }),
                 cond: Condvar::new(),
                 config: PoolConfig {
@@ -88,32 +92,42 @@ impl Pool {
     ///
     /// # Errors
     ///
-    /// Fails only if no thread runs and a new one cannot be started.
+    /// Fails only if no thread is free or can take the job later and a new
+    /// one cannot be started. The job is then dropped unrun, before this
+    /// returns.
     pub fn execute(&self, job: impl FnOnce() + Send + 'static) -> io::Result<()> {
+        let job: Job = Box::new(job);
         let mut state = self.shared.lock();
-        state.jobs.push_back(Box::new(job));
         if state.idle > 0 {
+            // Hand it to an idle thread: count it as woken now, so a second
+            // job right behind this one does not count on the same thread.
+            state.idle -= 1;
+            state.notified += 1;
+            state.jobs.push_back(job);
             drop(state);
             self.shared.cond.notify_one();
             return Ok(());
         }
-        if state.threads < self.shared.config.max_threads {
-            state.threads += 1;
-            drop(state);
-            let shared = self.shared.clone();
-            let spawned = std::thread::Builder::new()
-                .name("rentio-blocking".into())
-                .spawn(move || shared.run());
-            if let Err(e) = spawned {
-                let mut state = self.shared.lock();
-                state.threads -= 1;
-                if state.threads == 0 {
-                    state.jobs.pop_back();
-                    return Err(e);
-                }
+        if state.threads >= self.shared.config.max_threads {
+            // Every thread is busy; the first to finish takes it.
+            state.jobs.push_back(job);
+            return Ok(());
+        }
+        state.threads += 1;
+        drop(state);
+        let shared = self.shared.clone();
+        // The new thread runs this job first; if it cannot start, the
+        // closure (and the job in it) is dropped unrun by `spawn`.
+        let spawned = std::thread::Builder::new()
+            .name("rentio-blocking".into())
+            .spawn(move || shared.run(job));
+        match spawned {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.shared.lock().threads -= 1;
+                Err(e)
             }
         }
-        Ok(())
     }
 
     /// Threads alive now (for tests and stats).
@@ -151,7 +165,8 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn run(&self) {
+    fn run(&self, first: Job) {
+        first();
         let mut state = self.lock();
         loop {
             if let Some(job) = state.jobs.pop_front() {
@@ -161,15 +176,22 @@ impl Shared {
                 continue;
             }
             state.idle += 1;
-            let (next, timeout) = self
-                .cond
-                .wait_timeout(state, self.config.keep_alive)
-                .unwrap_or_else(PoisonError::into_inner);
-            state = next;
-            state.idle -= 1;
-            if timeout.timed_out() && state.jobs.is_empty() {
-                state.threads -= 1;
-                return;
+            loop {
+                let (next, timeout) = self
+                    .cond
+                    .wait_timeout(state, self.config.keep_alive)
+                    .unwrap_or_else(PoisonError::into_inner);
+                state = next;
+                if state.notified > 0 {
+                    // `execute` already took this thread off the idle count.
+                    state.notified -= 1;
+                    break;
+                }
+                if timeout.timed_out() {
+                    state.idle -= 1;
+                    state.threads -= 1;
+                    return;
+                }
             }
         }
     }
@@ -240,5 +262,39 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
         }
         assert_eq!(pool.threads(), 0, "idle threads exit after keep_alive");
+    }
+
+    #[test]
+    fn a_blocked_job_does_not_starve_the_next_one() {
+        let pool = Pool::new(PoolConfig {
+            max_threads: 4,
+            keep_alive: Duration::from_secs(5),
+        });
+        // One idle thread.
+        let (tx, rx) = mpsc::channel();
+        let t = tx.clone();
+        pool.execute(move || t.send(0).unwrap()).unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), 0);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while pool.shared.lock().idle == 0 && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        // Two jobs back to back: the first blocks until the second ran.
+        let (unblock_tx, unblock_rx) = mpsc::channel::<()>();
+        let t = tx.clone();
+        pool.execute(move || {
+            unblock_rx.recv().unwrap();
+            t.send(1).unwrap();
+        })
+        .unwrap();
+        let t = tx.clone();
+        pool.execute(move || t.send(2).unwrap()).unwrap();
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(10)).unwrap(),
+            2,
+            "the second job ran"
+        );
+        unblock_tx.send(()).unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), 1);
     }
 }

@@ -91,6 +91,9 @@ pub(crate) struct Slot {
     pub(crate) pending: u8,
     /// A non-negative result is an fd to close if nobody takes it.
     pub(crate) returns_fd: bool,
+    /// Pushed through the low-level face: progress without a waker puts
+    /// the key on the ready list.
+    pub(crate) notify: bool,
     pub(crate) state: State,
     pub(crate) waker: Option<Waker>,
     pub(crate) extra: Option<Box<Extra>>,
@@ -103,6 +106,7 @@ impl Slot {
             generation,
             pending,
             returns_fd,
+            notify: false,
             state: State::Submitted,
             waker: None,
             extra: None,

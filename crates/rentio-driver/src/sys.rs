@@ -184,37 +184,38 @@ impl Syscall {
                 fd,
                 iov,
                 count,
-                offset,
+                offset: None,
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
-                unsafe {
-                    libc::preadv(
-                        fd,
-                        iov,
-                        count as i32,
-                        offset.map_or(-1, |o| o as libc::off_t),
-                    )
-                }
+                // SAFETY: `run`'s contract: the iovecs and the memory they
+                // point at are live and untouched by anyone else.
+                unsafe { libc::readv(fd, iov, count as i32) }
+            }
+            Syscall::Readv {
+                fd,
+                iov,
+                count,
+                offset: Some(off),
+            } => {
+                // SAFETY: as above.
+                unsafe { libc::preadv(fd, iov, count as i32, off as libc::off_t) }
             }
             Syscall::Writev {
                 fd,
                 iov,
                 count,
-                offset,
+                offset: None,
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
-                unsafe {
-                    libc::pwritev(
-                        fd,
-                        iov,
-                        count as i32,
-                        offset.map_or(-1, |o| o as libc::off_t),
-                    )
-                }
+                // SAFETY: as for Readv.
+                unsafe { libc::writev(fd, iov, count as i32) }
+            }
+            Syscall::Writev {
+                fd,
+                iov,
+                count,
+                offset: Some(off),
+            } => {
+                // SAFETY: as for Readv.
+                unsafe { libc::pwritev(fd, iov, count as i32, off as libc::off_t) }
             }
             Syscall::Recv {
                 fd,
@@ -393,4 +394,11 @@ pub(crate) fn close_fd(fd: RawFd) {
     // SAFETY: the caller owns `fd` (a late accept/open/socket result that no
     // op will hand out); closing it once is exactly what it needs.
     let _ = unsafe { libc::close(fd) };
+}
+
+/// A kernel timespec for `d`, clamped so that its seconds stay positive
+/// as the kernel's signed `tv_sec` (a longer wait is as good as forever).
+pub(crate) fn timespec(d: std::time::Duration) -> io_uring::types::Timespec {
+    const FOREVER: std::time::Duration = std::time::Duration::from_secs(1 << 40);
+    io_uring::types::Timespec::from(d.min(FOREVER))
 }

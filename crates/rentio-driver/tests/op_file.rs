@@ -140,3 +140,22 @@ fn opened_fds_are_cloexec() {
         drop(owned);
     });
 }
+
+#[test]
+fn vectored_io_at_the_current_position_on_a_socket() {
+    each_backend(|driver| {
+        let (a, b) = support::socketpair();
+        let (n, _) = block_on(
+            driver,
+            driver.op(Writev::new(
+                a.as_raw_fd(),
+                vec![b"ab".to_vec(), b"cde".to_vec()],
+            )),
+        );
+        assert_eq!(n.unwrap(), 5);
+        let bufs = vec![Vec::with_capacity(3), Vec::with_capacity(8)];
+        let (n, bufs) = block_on(driver, driver.op(Readv::new(b.as_raw_fd(), bufs)));
+        assert_eq!(n.unwrap(), 5);
+        assert_eq!((&bufs[0][..], &bufs[1][..]), (&b"abc"[..], &b"de"[..]));
+    });
+}

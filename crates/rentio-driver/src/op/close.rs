@@ -9,7 +9,8 @@ use super::{Completion, OpCode, Readiness};
 use crate::sys::Syscall;
 
 /// Closes an fd. The op takes ownership: if it is dropped before it is
-/// pushed, the fd is closed by `OwnedFd`'s drop instead.
+/// pushed (or the push fails), the fd is closed by `OwnedFd`'s drop
+/// instead, after the readiness backend stopped watching it.
 ///
 /// # Kernel support
 ///
@@ -42,7 +43,12 @@ unsafe impl OpCode for Close {
     const SYSCALL_FALLBACK: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {
-        opcode::Close::new(types::Fd(self.release())).build()
+        opcode::Close::new(types::Fd(self.raw)).build()
+    }
+
+    fn pushed(&mut self) {
+        // The SQE is in the ring: the kernel closes the fd now.
+        self.release();
     }
 
     fn readiness(&self) -> Readiness {

@@ -161,6 +161,16 @@ pub unsafe trait OpCode: 'static {
         false
     }
 
+    /// Checks the op before it is pushed: input the kernel would silently
+    /// mishandle is an `InvalidInput` error here.
+    fn check(&self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Called once the op's SQE is in the ring (io_uring): from here on
+    /// the kernel owns what the op handed over (a `Close`'s fd).
+    fn pushed(&mut self) {}
+
     /// Whether the op has nothing to do and completes at once with 0,
     /// without a syscall: a read into a buffer with no spare capacity. (The
     /// kernel would block a zero-length `recv` on some sockets until data

@@ -65,6 +65,16 @@ unsafe impl<B: IoVecBuf> OpCode for SendMsg<B> {
     type Output = BufResult<usize, B>;
     const CODE: u8 = opcode::SendMsg::CODE;
 
+    fn check(&self) -> std::io::Result<()> {
+        if self.bufs.iovec_count() > libc::UIO_MAXIOV as usize {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a message cannot be split: more buffers than UIO_MAXIOV (1024)",
+            ));
+        }
+        Ok(())
+    }
+
     fn uring_entry(&mut self) -> squeue::Entry {
         opcode::SendMsg::new(types::Fd(self.fd), &raw const self.msg.hdr)
             .flags(libc::MSG_NOSIGNAL as u32)

@@ -25,7 +25,7 @@ impl Timeout {
     pub fn new(duration: Duration) -> Timeout {
         Timeout {
             duration,
-            timespec: Box::new(Timespec::from(duration)),
+            timespec: Box::new(crate::sys::timespec(duration)),
         }
     }
 }

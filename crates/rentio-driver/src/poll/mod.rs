@@ -151,7 +151,7 @@ impl PollBackend {
     /// readiness (unless `timeout` is zero or something is already done).
     pub(crate) fn poll(&mut self, ops: &mut Ops, timeout: Option<Duration>) -> io::Result<()> {
         let mut progressed = self.fire_timers(ops);
-        progressed += usize::from(!ops.ready.is_empty());
+        progressed += usize::from(ops.has_news());
         let mut wait = if progressed > 0 {
             Some(Duration::ZERO)
         } else {
@@ -184,14 +184,10 @@ impl PollBackend {
                 continue;
             };
             if event.readable {
-                for (key, kind) in take_waiters(&mut entry.readers) {
-                    wake(ops, key, kind, libc::POLLIN as u32);
-                }
+                wake_all(ops, &mut entry.readers, libc::POLLIN as u32);
             }
             if event.writable {
-                for (key, kind) in take_waiters(&mut entry.writers) {
-                    wake(ops, key, kind, libc::POLLOUT as u32);
-                }
+                wake_all(ops, &mut entry.writers, libc::POLLOUT as u32);
             }
         }
         self.fire_timers(ops);
@@ -259,16 +255,23 @@ fn wake(ops: &mut Ops, key: Key, kind: WaitKind, events: u32) {
     }
 }
 
-/// Takes the waiters, keeping the multishot ones registered.
-fn take_waiters(list: &mut Vec<(Key, WaitKind)>) -> Vec<(Key, WaitKind)> {
-    let taken = std::mem::take(list);
-    list.extend(
-        taken
-            .iter()
-            .copied()
-            .filter(|(_, kind)| *kind == WaitKind::PollMulti),
-    );
-    taken
+/// Wakes a list of waiters; multishot ones whose op is still running stay.
+fn wake_all(ops: &mut Ops, list: &mut Vec<(Key, WaitKind)>, events: u32) {
+    let mut kept = 0;
+    for i in 0..list.len() {
+        let (key, kind) = list[i];
+        wake(ops, key, kind, events);
+        let live = kind == WaitKind::PollMulti
+            && ops
+                .get_mut(key)
+                .and_then(|slot| slot.multi())
+                .is_some_and(|multi| !multi.finished);
+        if live {
+            list[kept] = (key, kind);
+            kept += 1;
+        }
+    }
+    list.truncate(kept);
 }
 
 fn far_future() -> Instant {

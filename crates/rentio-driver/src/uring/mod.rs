@@ -12,7 +12,7 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
-use io_uring::types::{SubmitArgs, Timespec};
+use io_uring::types::SubmitArgs;
 use io_uring::{IoUring, Probe, cqueue, opcode, squeue, types};
 
 use crate::builder::{Builder, SetupFlags};
@@ -150,6 +150,10 @@ impl Uring {
                 return Ok(());
             }
             ops.stats.sq_full_submits += 1;
+            if self.flags.contains(SetupFlags::SQPOLL) {
+                // The SQ thread is working through it: wait for room.
+                let _ = self.ring.submitter().squeue_wait();
+            }
             self.enter(ops, 0, None)?;
             self.reap(ops)?;
         }
@@ -168,7 +172,7 @@ impl Uring {
         }
         self.enter(ops, 0, None)?;
         let reaped = self.reap(ops)?;
-        if reaped > 0 || timeout == Some(Duration::ZERO) || !ops.ready.is_empty() {
+        if reaped > 0 || timeout == Some(Duration::ZERO) || ops.has_news() {
             return Ok(());
         }
         if !self.park.try_park() {
@@ -210,7 +214,7 @@ impl Uring {
         ops.stats.enters += 1;
         let result = match timeout {
             Some(timeout) if min_complete > 0 => {
-                let ts = Timespec::from(timeout);
+                let ts = crate::sys::timespec(timeout);
                 let args = SubmitArgs::new().timespec(&ts);
                 // SAFETY: `args` and the timespec it points to outlive the
                 // call; EXT_ARG tells the kernel that `arg` is an
@@ -285,39 +289,37 @@ impl Uring {
         }
     }
 
-    /// Watches the unparker's eventfd with a multishot `PollAdd`.
+    /// Watches the unparker's eventfd with a one-shot `PollAdd` (Linux
+    /// 5.1), re-armed after each wake; wakes are rare, so the re-arm costs
+    /// nothing on the hot path.
     fn arm_unpark(&mut self, ops: &mut Ops) -> io::Result<()> {
         let Some(fd) = self.park.eventfd() else {
             return Ok(());
         };
         let entry = opcode::PollAdd::new(types::Fd(fd.as_raw_fd()), libc::POLLIN as u32)
-            .multi(true)
             .build()
             .user_data(UNPARK_USER_DATA);
+        self.push(ops, &entry)?;
         self.unpark_armed = true;
-        self.push(ops, &entry)
+        Ok(())
     }
 
-    /// Shutdown (invariant 3): cancel what is in flight, reap with a bounded
-    /// wait, and leak whatever the kernel may still hold.
-    pub(crate) fn shutdown(&mut self, ops: &mut Ops, budget: Duration) {
+    /// Shutdown (invariant 3), first step: ask the kernel to cancel every
+    /// op in flight.
+    pub(crate) fn cancel_all(&mut self, ops: &mut Ops) {
         let keys: Vec<Key> = ops.in_flight().collect();
         for key in keys {
             if self.push_cancel(ops, key).is_err() {
                 break;
             }
         }
-        let deadline = std::time::Instant::now() + budget;
-        while ops.in_flight().next().is_some() && !ops.poisoned {
-            let now = std::time::Instant::now();
-            if now >= deadline {
-                break;
-            }
-            if self.enter(ops, 1, Some(deadline - now)).is_err() || self.reap(ops).is_err() {
-                break;
-            }
-        }
-        ops.leak_in_flight();
+    }
+
+    /// Shutdown, next steps: wait up to `timeout` for a completion and reap.
+    pub(crate) fn wait(&mut self, ops: &mut Ops, timeout: Duration) -> io::Result<()> {
+        self.enter(ops, 1, Some(timeout))?;
+        self.reap(ops)?;
+        Ok(())
     }
 }
 

@@ -213,3 +213,15 @@ unsafe impl rentio_driver::buf::IoBufMut for Tracked {
         unsafe { self.inner.set_buf_init(len) }
     }
 }
+
+/// Writes all of `data` to `fd` with one write(2) (small payloads).
+pub fn write_fd(fd: &impl AsRawFd, data: &[u8]) {
+    // SAFETY: `data` is a live slice of the given length.
+    let n = unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) };
+    assert_eq!(
+        n,
+        data.len() as isize,
+        "write: {}",
+        std::io::Error::last_os_error()
+    );
+}

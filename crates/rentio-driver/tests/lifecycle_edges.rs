@@ -1,0 +1,124 @@
+//! Edges of the op lifecycle on both backends: completions that land
+//! before the first tick, wakers that call back into the driver, ops of the
+//! wrong kind for their face, and fds closed by an op that was never pushed.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::cell::RefCell;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use rentio_driver::op::{Close, Nop, PollMulti, Recv};
+use rentio_driver::{Driver, Interest};
+use support::{block_on, each_backend, socketpair, tick_until};
+
+#[test]
+fn a_completion_before_the_first_tick_keeps_poll_from_parking() {
+    each_backend(|driver| {
+        let mut nop = driver.submit(Nop).unwrap();
+        let start = Instant::now();
+        driver.poll(Some(Duration::from_secs(30))).unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "poll parked with a result waiting"
+        );
+        let mut ready = Vec::new();
+        driver.take_ready(&mut ready);
+        assert_eq!(ready, vec![nop.key().unwrap()]);
+        nop.try_complete().unwrap().unwrap();
+    });
+}
+
+thread_local! {
+    static DRIVER: RefCell<Option<Driver>> = const { RefCell::new(None) };
+}
+
+struct Reentrant;
+
+impl Wake for Reentrant {
+    fn wake(self: Arc<Self>) {
+        // A waker that calls back into the driver while it delivers wakes.
+        DRIVER.with(|d| {
+            if let Some(driver) = d.borrow().as_ref() {
+                let _ = driver.stats();
+                let mut ready = Vec::new();
+                driver.take_ready(&mut ready);
+            }
+        });
+    }
+}
+
+#[test]
+fn a_waker_may_call_back_into_the_driver() {
+    each_backend(|driver| {
+        DRIVER.with(|d| *d.borrow_mut() = Some(driver.clone()));
+        let (a, b) = socketpair();
+        let mut op = driver.op(Recv::new(b.as_raw_fd(), Vec::with_capacity(4)));
+        let waker = Waker::from(Arc::new(Reentrant));
+        let mut cx = Context::from_waker(&waker);
+        assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
+        support::write_fd(&a, b"x");
+        driver.poll(Some(Duration::from_secs(5))).unwrap();
+        let (n, _) = block_on(driver, op);
+        assert_eq!(n.unwrap(), 1);
+        DRIVER.with(|d| *d.borrow_mut() = None);
+    });
+}
+
+#[test]
+fn ops_of_the_wrong_kind_for_their_face_are_invalid_input() {
+    each_backend(|driver| {
+        let (_a, b) = socketpair();
+        let err = block_on(
+            driver,
+            driver.op(PollMulti::new(b.as_raw_fd(), Interest::Read)),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        let mut multi = driver.multi(Nop);
+        let first = block_on(driver, std::future::poll_fn(|cx| multi.poll_next(cx))).unwrap();
+        assert_eq!(
+            first.result.unwrap_err().kind(),
+            std::io::ErrorKind::InvalidInput
+        );
+        assert!(block_on(driver, std::future::poll_fn(|cx| multi.poll_next(cx))).is_none());
+        assert_eq!(driver.ops_in_slab(), 0);
+    });
+}
+
+#[test]
+fn an_unpushed_close_stops_the_watch_before_the_fd_closes() {
+    each_backend(|driver| {
+        // Make the driver watch b's fd, then close b through a Close op that
+        // is dropped before it is ever pushed.
+        let (a, b) = socketpair();
+        let raw = b.as_raw_fd();
+        let recv = driver
+            .submit(Recv::new(raw, Vec::with_capacity(4)))
+            .unwrap();
+        driver.poll(Some(Duration::ZERO)).unwrap();
+        drop(recv);
+        drop(driver.op(Close::new(b)));
+        drop(a);
+        // The next socket most likely reuses the number; it must work.
+        let (c, d) = socketpair();
+        let mut recv = driver
+            .submit(Recv::new(d.as_raw_fd(), Vec::with_capacity(4)))
+            .unwrap();
+        driver.poll(Some(Duration::ZERO)).unwrap();
+        support::write_fd(&c, b"y");
+        let mut got = None;
+        assert!(tick_until(driver, 100, || {
+            got = got.take().or_else(|| recv.try_complete());
+            got.is_some()
+        }));
+        let (n, buf) = got.unwrap();
+        assert_eq!(n.unwrap(), 1);
+        assert_eq!(buf, b"y");
+        let _ = raw;
+    });
+}
