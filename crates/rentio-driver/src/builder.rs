@@ -5,6 +5,7 @@ use std::io;
 use std::time::Duration;
 
 use crate::driver::Driver;
+use crate::poll::Reactor;
 use crate::pool::{Pool, PoolConfig};
 
 /// Which backend to use, as asked for.
@@ -148,6 +149,7 @@ pub struct Builder {
     pub(crate) masked_opcodes: Vec<u8>,
     pub(crate) pool: Option<Pool>,
     pub(crate) pool_config: PoolConfig,
+    pub(crate) reactor: Reactor,
 }
 
 impl Default for Builder {
@@ -169,6 +171,7 @@ impl Builder {
             masked_opcodes: Vec::new(),
             pool: None,
             pool_config: PoolConfig::default(),
+            reactor: Reactor::default(),
         }
     }
 
@@ -220,6 +223,13 @@ impl Builder {
     /// Limits of the blocking pool the driver makes (unless one is given).
     pub fn pool_config(&mut self, config: PoolConfig) -> &mut Builder {
         self.pool_config = config;
+        self
+    }
+
+    /// The readiness source of the readiness backend: epoll directly
+    /// (default), or the portable `polling` crate.
+    pub fn reactor(&mut self, reactor: Reactor) -> &mut Builder {
+        self.reactor = reactor;
         self
     }
 

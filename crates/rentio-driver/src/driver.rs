@@ -93,7 +93,7 @@ impl Driver {
             .clone()
             .unwrap_or_else(|| Pool::new(builder.pool_config));
         match choice {
-            BackendChoice::Poll => Driver::with_poll(pool, None),
+            BackendChoice::Poll => Driver::with_poll(builder, pool, None),
             BackendChoice::Uring => {
                 Driver::with_uring(builder, pool).map_err(UringUnavailable::into_error)
             }
@@ -102,10 +102,11 @@ impl Driver {
                     None => Ok(driver),
                     Some(name) => {
                         drop(driver);
-                        Driver::with_poll(pool, Some(format!("io_uring lacks the {name} opcode")))
+                        let why = format!("io_uring lacks the {name} opcode");
+                        Driver::with_poll(builder, pool, Some(why))
                     }
                 },
-                Err(cause) => Driver::with_poll(pool, Some(cause.to_string())),
+                Err(cause) => Driver::with_poll(builder, pool, Some(cause.to_string())),
             },
         }
     }
@@ -126,12 +127,10 @@ impl Driver {
         ))
     }
 
-    fn with_poll(pool: Pool, fallback: Option<String>) -> io::Result<Driver> {
-        let poller = Arc::new(polling::Poller::new()?);
-        let park = Arc::new(ParkState::with_poller(poller.clone()));
-        let backend = BackendImpl::Poll(PollBackend::new(poller, park.clone()));
+    fn with_poll(builder: &Builder, pool: Pool, fallback: Option<String>) -> io::Result<Driver> {
+        let (backend, park) = PollBackend::new(builder.reactor)?;
         Ok(Driver::assemble(
-            backend,
+            BackendImpl::Poll(backend),
             park,
             Backend::Poll,
             fallback,
@@ -273,11 +272,16 @@ impl Driver {
     /// freed only once the borrow is released, since a waker or a `Drop`
     /// impl may call back into the driver.
     #[inline]
-    fn settle(&self, mut core: std::cell::RefMut<'_, Core>) {
-        let ops = &mut core.ops;
-        if ops.wake.is_empty() && ops.graveyard.is_empty() && ops.dead_wakers.is_empty() {
-            return;
+    fn settle(&self, core: std::cell::RefMut<'_, Core>) {
+        if core.ops.dirty {
+            self.settle_slow(core);
         }
+    }
+
+    #[cold]
+    fn settle_slow(&self, mut core: std::cell::RefMut<'_, Core>) {
+        let ops = &mut core.ops;
+        ops.dirty = false;
         let mut wake = std::mem::take(&mut ops.wake);
         let graveyard = std::mem::take(&mut ops.graveyard);
         let dead = std::mem::take(&mut ops.dead_wakers);
@@ -387,12 +391,7 @@ impl Core {
         let link_timeout = how.link_timeout;
         let on_ring =
             matches!(&core.backend, BackendImpl::Uring(uring) if uring.opcodes.contains(T::CODE));
-        let key = core.ops.insert::<T>(u8::from(on_ring));
-        if how.notify
-            && let Some(slot) = core.ops.get_mut(key)
-        {
-            slot.notify = true;
-        }
+        let key = core.ops.insert::<T>(u8::from(on_ring), how.notify);
         if data.is_empty_read() {
             if let Some(slot) = core.ops.get_mut(key) {
                 slot.pending = 0;
@@ -510,6 +509,7 @@ impl Driver {
             }
         } else if let Some(data) = data {
             c.ops.graveyard.push(data);
+            c.ops.dirty = true;
         }
         self.settle(core);
     }

@@ -23,6 +23,7 @@ pub use future::{Multi, Op};
 pub use key::Key;
 pub use op::{Completion, Interest, OpCode, Readiness};
 pub use ops::Stats;
+pub use poll::Reactor;
 pub use pool::{Pool, PoolConfig};
 pub use rentio_buf as buf;
 pub use unpark::Unparker;

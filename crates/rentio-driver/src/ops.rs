@@ -49,6 +49,8 @@ pub(crate) struct Ops {
     pub(crate) wake: Vec<Waker>,
     pub(crate) graveyard: Vec<Box<dyn Any>>,
     pub(crate) dead_wakers: Vec<Waker>,
+    /// Set when any of the three lists above got an entry.
+    pub(crate) dirty: bool,
     pub(crate) stats: Stats,
     /// Set when the kernel dropped a CQE (`EBADR`): results are lost, so
     /// every later call fails.
@@ -65,6 +67,7 @@ impl Ops {
             wake: Vec::new(),
             graveyard: Vec::new(),
             dead_wakers: Vec::new(),
+            dirty: false,
             stats: Stats::default(),
             poisoned: false,
         }
@@ -86,11 +89,11 @@ impl Ops {
 
     /// A new slot in `Submitted` state.
     #[inline]
-    pub(crate) fn insert<T: OpCode>(&mut self, pending: u8) -> Key {
+    pub(crate) fn insert<T: OpCode>(&mut self, pending: u8, notify: bool) -> Key {
         self.generation = next_generation(self.generation);
         let index = self
             .slab
-            .insert(Slot::new(self.generation, T::RETURNS_FD, pending));
+            .insert(Slot::new(self.generation, T::RETURNS_FD, pending, notify));
         Key::new(index, self.generation)
     }
 
@@ -122,6 +125,7 @@ impl Ops {
     fn bury(&mut self, extra: crate::slot::Extra) {
         if let Some(resources) = extra.parked {
             self.graveyard.push(resources);
+            self.dirty = true;
         }
     }
 
@@ -131,20 +135,29 @@ impl Ops {
     /// source; `aux` marks a linked timeout's CQE, which only counts.
     #[inline]
     pub(crate) fn complete(&mut self, key: Key, completion: Cqe, last: bool, aux: bool) {
-        let Some(slot) = self.get_mut(key) else {
+        let Some(slot) = self
+            .slab
+            .get_mut(key.slab_index())
+            .filter(|slot| slot.generation == key.generation)
+        else {
             return;
         };
         if last {
             slot.pending = slot.pending.saturating_sub(1);
         }
-        let action = if aux {
-            CompleteAction::Nothing
-        } else {
-            slot.transition_to_completed(completion)
-        };
-        let finished = slot.is_finished();
-        self.apply(key, action);
-        if finished {
+        if !aux {
+            match slot.transition_to_completed(completion) {
+                CompleteAction::Nothing => {}
+                CompleteAction::Notify => self.ready.push(key),
+                action => self.apply(key, action),
+            }
+        }
+        // Looked up again: `apply` may have closed a late fd, nothing more.
+        if self
+            .slab
+            .get(key.slab_index())
+            .is_some_and(Slot::is_finished)
+        {
             self.remove_at(key.slab_index());
         }
     }
@@ -152,12 +165,11 @@ impl Ops {
     #[inline]
     pub(crate) fn apply(&mut self, key: Key, action: CompleteAction) {
         match action {
-            CompleteAction::Wake(waker) => self.wake.push(waker),
-            CompleteAction::Notify => {
-                if self.get_mut(key).is_some_and(|slot| slot.notify) {
-                    self.ready.push(key);
-                }
+            CompleteAction::Wake(waker) => {
+                self.wake.push(waker);
+                self.dirty = true;
             }
+            CompleteAction::Notify => self.ready.push(key),
             CompleteAction::CloseFd(fd) => {
                 sys::close_fd(fd);
                 self.stats.late_fds_closed += 1;
@@ -192,6 +204,7 @@ impl Ops {
         let waker = slot.waker.take();
         if let Some(waker) = waker {
             self.dead_wakers.push(waker);
+            self.dirty = true;
         }
         let Some(slot) = self.get_mut(key) else {
             return false;
@@ -226,7 +239,10 @@ impl Ops {
     pub(crate) fn park(&mut self, key: Key, resources: Box<dyn Any>) {
         match self.get_mut(key) {
             Some(slot) => slot.extra().parked = Some(resources),
-            None => self.graveyard.push(resources),
+            None => {
+                self.graveyard.push(resources);
+                self.dirty = true;
+            }
         }
     }
 
@@ -297,7 +313,7 @@ mod tests {
         #[test]
         fn lifecycle_matches_the_model(pending in 1u8..3, multishot in any::<bool>(), events in proptest::collection::vec(event(), 0..12)) {
             let mut ops = Ops::new(4);
-            let key = ops.insert::<Nop>(pending);
+            let key = ops.insert::<Nop>(pending, false);
             if multishot {
                 ops.get_mut(key).unwrap().set_multi();
             }

@@ -101,12 +101,12 @@ pub(crate) struct Slot {
 
 impl Slot {
     #[inline]
-    pub(crate) fn new(generation: u32, returns_fd: bool, pending: u8) -> Slot {
+    pub(crate) fn new(generation: u32, returns_fd: bool, pending: u8, notify: bool) -> Slot {
         Slot {
             generation,
             pending,
             returns_fd,
-            notify: false,
+            notify,
             state: State::Submitted,
             waker: None,
             extra: None,
@@ -144,7 +144,7 @@ impl Slot {
                 self.state = State::Completed(cqe);
                 match self.waker.take() {
                     Some(waker) => CompleteAction::Wake(waker),
-                    None => CompleteAction::Notify,
+                    None => self.notify_action(),
                 }
             }
             State::Multi => {
@@ -155,11 +155,20 @@ impl Slot {
                 // Keep the waker: more completions will come for it.
                 match &self.waker {
                     Some(waker) => CompleteAction::Wake(waker.clone()),
-                    None => CompleteAction::Notify,
+                    None => self.notify_action(),
                 }
             }
             State::Dropped if self.returns_fd && cqe.res >= 0 => CompleteAction::CloseFd(cqe.res),
             State::Dropped | State::Completed(_) => CompleteAction::Nothing,
+        }
+    }
+
+    #[inline]
+    fn notify_action(&self) -> CompleteAction {
+        if self.notify {
+            CompleteAction::Notify
+        } else {
+            CompleteAction::Nothing
         }
     }
 
@@ -170,7 +179,7 @@ impl Slot {
                 self.state = State::Ready;
                 match self.waker.take() {
                     Some(waker) => CompleteAction::Wake(waker),
-                    None => CompleteAction::Notify,
+                    None => self.notify_action(),
                 }
             }
             _ => CompleteAction::Nothing,
@@ -195,7 +204,7 @@ impl Slot {
 pub(crate) enum CompleteAction {
     /// Wake the owner's task.
     Wake(Waker),
-    /// The owner has no waker: put the key on the ready list.
+    /// A low-level op with no waker: put the key on the ready list.
     Notify,
     /// A dropped op produced an fd: close it.
     CloseFd(i32),

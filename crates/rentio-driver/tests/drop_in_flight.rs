@@ -113,8 +113,8 @@ fn dropped_ops_keep_their_buffers_until_the_last_completion() {
 
     // Dropping the driver itself with a dropped op in flight: it cancels,
     // reaps, and only then frees the buffer and closes the ring.
-    for choice in support::backends() {
-        let driver = support::driver(choice, |_| {});
+    for target in support::backends() {
+        let driver = support::driver(target, |_| {});
         let (_a, b) = socketpair();
         let (buf, freed) = Tracked::new(16);
         let op = driver.submit(Recv::new(b.as_raw_fd(), buf)).unwrap();
@@ -123,7 +123,7 @@ fn dropped_ops_keep_their_buffers_until_the_last_completion() {
         drop(driver);
         assert!(
             freed.get(),
-            "[{choice:?}] the driver's drop reaped the cancelled op"
+            "[{target:?}] the driver's drop reaped the cancelled op"
         );
     }
     assert_eq!(fd_count(), before, "no fd leaked");

@@ -11,11 +11,9 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io;
-use std::os::fd::{BorrowedFd, RawFd};
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use polling::{Event, Events, PollMode, Poller};
 
 use crate::key::Key;
 use crate::op::Interest;
@@ -24,6 +22,11 @@ use crate::slot::Cqe;
 use crate::slot::State;
 use crate::sys;
 use crate::unpark::ParkState;
+
+mod reactor;
+
+pub use reactor::Reactor;
+use reactor::{Ready, Source};
 
 /// What an entry in an fd's wait list does when the fd is ready.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,22 +56,26 @@ enum TimerKind {
 
 /// The readiness backend's state.
 pub(crate) struct PollBackend {
-    poller: Arc<Poller>,
-    events: Events,
+    source: Source,
+    ready: Vec<Ready>,
     fds: HashMap<RawFd, FdEntry>,
     timers: BinaryHeap<Reverse<(Instant, u64, TimerKind)>>,
     park: Arc<ParkState>,
 }
 
 impl PollBackend {
-    pub(crate) fn new(poller: Arc<Poller>, park: Arc<ParkState>) -> PollBackend {
-        PollBackend {
-            poller,
-            events: Events::new(),
+    /// A backend on a new readiness source, and the park state its
+    /// unparkers signal.
+    pub(crate) fn new(kind: Reactor) -> io::Result<(PollBackend, Arc<ParkState>)> {
+        let (source, park) = Source::new(kind)?;
+        let backend = PollBackend {
+            source,
+            ready: Vec::new(),
             fds: HashMap::new(),
             timers: BinaryHeap::new(),
-            park,
-        }
+            park: park.clone(),
+        };
+        Ok((backend, park))
     }
 
     /// Registers `fd` on first sight; returns whether it can be polled
@@ -84,10 +91,7 @@ impl PollBackend {
         // and `deregister` delete it from the poller before it is closed
         // (invariant 1). An fd closed behind the driver's back is removed
         // from epoll by the kernel itself.
-        let added = unsafe {
-            self.poller
-                .add_with_mode(fd, Event::all(fd as usize), PollMode::Edge)
-        };
+        let added = unsafe { self.source.add(fd) };
         let pollable = match added {
             Ok(()) => {
                 sys::set_nonblocking(fd)?;
@@ -121,10 +125,8 @@ impl PollBackend {
     pub(crate) fn deregister(&mut self, ops: &mut Ops, fd: RawFd) {
         if let Some(entry) = self.fds.remove(&fd) {
             if entry.pollable {
-                // SAFETY: `fd` is still open here: deregister runs before
-                // the close.
-                let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-                let _ = self.poller.delete(borrowed);
+                // `fd` is still open here: deregister runs before the close.
+                self.source.delete(fd);
             }
             for (key, kind) in entry.readers.into_iter().chain(entry.writers) {
                 wake(ops, key, kind, libc::POLLNVAL as u32);
@@ -167,20 +169,15 @@ impl PollBackend {
         } else {
             wait = Some(Duration::ZERO);
         }
-        self.events.clear();
         ops.stats.enters += 1;
-        let waited = self.poller.wait(&mut self.events, wait);
+        let mut ready = std::mem::take(&mut self.ready);
+        let waited = self.source.wait(&mut ready, wait);
         if parked {
             self.park.unparked();
         }
-        match waited {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-        for event in self.events.iter() {
-            let fd = event.key as RawFd;
-            let Some(entry) = self.fds.get_mut(&fd) else {
+        waited?;
+        for event in ready.drain(..) {
+            let Some(entry) = self.fds.get_mut(&event.fd) else {
                 continue;
             };
             if event.readable {
@@ -190,6 +187,7 @@ impl PollBackend {
                 wake_all(ops, &mut entry.writers, libc::POLLOUT as u32);
             }
         }
+        self.ready = ready;
         self.fire_timers(ops);
         Ok(())
     }

@@ -17,25 +17,36 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use rentio_driver::buf::{IoBuf, IoBufMut};
-use rentio_driver::{Backend, BackendChoice, Builder, Driver};
+use rentio_driver::{Backend, BackendChoice, Builder, Driver, Reactor};
 
-/// The backends this run covers.
-pub fn backends() -> Vec<BackendChoice> {
+/// A backend to test: the choice and, for readiness, its reactor.
+#[derive(Clone, Copy, Debug)]
+pub struct Target(pub BackendChoice, pub Reactor);
+
+/// The backends this run covers: io_uring, and readiness on both its
+/// reactors (epoll directly, and the portable `polling` crate).
+pub fn backends() -> Vec<Target> {
+    let uring = [Target(BackendChoice::Uring, Reactor::Epoll)];
+    let poll = [
+        Target(BackendChoice::Poll, Reactor::Epoll),
+        Target(BackendChoice::Poll, Reactor::Polling),
+    ];
     match std::env::var("RENTIO_DRIVER").ok().as_deref() {
-        Some("uring") => vec![BackendChoice::Uring],
-        Some("poll") => vec![BackendChoice::Poll],
-        _ => vec![BackendChoice::Uring, BackendChoice::Poll],
+        Some("uring") => uring.to_vec(),
+        Some("poll") => poll.to_vec(),
+        _ => uring.into_iter().chain(poll).collect(),
     }
 }
 
-/// Builds a driver for `choice` with the builder's other settings.
-pub fn driver(choice: BackendChoice, configure: impl Fn(&mut Builder)) -> Driver {
+/// Builds a driver for `target` with the builder's other settings.
+pub fn driver(target: Target, configure: impl Fn(&mut Builder)) -> Driver {
+    let Target(choice, reactor) = target;
     let mut builder = Driver::builder();
-    builder.backend(choice);
+    builder.backend(choice).reactor(reactor);
     configure(&mut builder);
     match builder.build() {
         Ok(driver) => driver,
-        Err(e) => panic!("[{choice:?}] driver failed to start: {e}"),
+        Err(e) => panic!("[{target:?}] driver failed to start: {e}"),
     }
 }
 
@@ -46,9 +57,14 @@ pub fn each_backend(test: impl Fn(&Driver)) {
 
 /// Like [`each_backend`] with builder settings.
 pub fn each_backend_with(configure: impl Fn(&mut Builder), test: impl Fn(&Driver)) {
-    for choice in backends() {
-        let driver = driver(choice, &configure);
-        let backend = driver.backend();
+    for target in backends() {
+        let driver = driver(target, &configure);
+        let backend = match target.1 {
+            Reactor::Polling if driver.backend() == Backend::Poll => {
+                "readiness (polling crate)".to_string()
+            }
+            _ => driver.backend().to_string(),
+        };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(&driver)));
         if let Err(panic) = result {
             let msg = panic
