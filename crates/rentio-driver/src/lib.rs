@@ -11,6 +11,7 @@ mod ops;
 mod poll;
 mod pool;
 mod slot;
+mod slots;
 pub mod sys;
 mod unpark;
 mod uring;

@@ -4,12 +4,11 @@ use std::any::Any;
 use std::io;
 use std::task::Waker;
 
-use slab::Slab;
-
 use crate::key::{Key, next_generation};
 use crate::op::{Completion, OpCode};
 use crate::slot::Cqe;
 use crate::slot::{CompleteAction, Slot, State};
+use crate::slots::Slots;
 use crate::sys;
 
 /// Counters that show which paths ran. Cheap to copy.
@@ -37,7 +36,7 @@ pub struct Stats {
 
 /// The ops in flight and what the driver owes their owners.
 pub(crate) struct Ops {
-    pub(crate) slab: Slab<Slot>,
+    pub(crate) slab: Slots,
     generation: u32,
     /// Keys of low-level ops that made progress (see `Driver::take_ready`).
     pub(crate) ready: Vec<Key>,
@@ -60,7 +59,7 @@ pub(crate) struct Ops {
 impl Ops {
     pub(crate) fn new(capacity: usize) -> Ops {
         Ops {
-            slab: Slab::with_capacity(capacity),
+            slab: Slots::with_capacity(capacity),
             generation: 0,
             ready: Vec::new(),
             ready_seen: 0,
@@ -99,9 +98,7 @@ impl Ops {
 
     #[inline]
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut Slot> {
-        self.slab
-            .get_mut(key.slab_index())
-            .filter(|slot| slot.generation == key.generation)
+        self.slab.get_mut(key.slab_index(), key.generation)
     }
 
     /// Frees a slot; its parked resources go to the graveyard.
@@ -115,8 +112,7 @@ impl Ops {
     /// Frees the slot at `index`, which the caller has just looked up.
     #[inline]
     fn remove_at(&mut self, index: usize) {
-        let slot = self.slab.remove(index);
-        if let Some(extra) = slot.extra {
+        if let Some(extra) = self.slab.remove(index) {
             self.bury(*extra);
         }
     }
@@ -135,29 +131,24 @@ impl Ops {
     /// source; `aux` marks a linked timeout's CQE, which only counts.
     #[inline]
     pub(crate) fn complete(&mut self, key: Key, completion: Cqe, last: bool, aux: bool) {
-        let Some(slot) = self
-            .slab
-            .get_mut(key.slab_index())
-            .filter(|slot| slot.generation == key.generation)
-        else {
+        let Some(slot) = self.slab.get_mut(key.slab_index(), key.generation) else {
             return;
         };
         if last {
             slot.pending = slot.pending.saturating_sub(1);
         }
-        if !aux {
-            match slot.transition_to_completed(completion) {
-                CompleteAction::Nothing => {}
-                CompleteAction::Notify => self.ready.push(key),
-                action => self.apply(key, action),
-            }
+        let action = if aux {
+            CompleteAction::Nothing
+        } else {
+            slot.transition_to_completed(completion)
+        };
+        let finished = slot.is_finished();
+        match action {
+            CompleteAction::Nothing => {}
+            CompleteAction::Notify => self.ready.push(key),
+            action => self.apply(key, action),
         }
-        // Looked up again: `apply` may have closed a late fd, nothing more.
-        if self
-            .slab
-            .get(key.slab_index())
-            .is_some_and(Slot::is_finished)
-        {
+        if finished {
             self.remove_at(key.slab_index());
         }
     }
@@ -257,7 +248,7 @@ impl Ops {
     /// Leaks every slot the kernel may still use: called before the ring
     /// closes, when waiting longer is not an option.
     pub(crate) fn leak_in_flight(&mut self) {
-        for (_, slot) in self.slab.iter_mut() {
+        for slot in self.slab.iter_mut() {
             if slot.pending > 0 {
                 self.stats.leaked_at_drop += 1;
                 slot.state = State::Dropped;

@@ -86,7 +86,10 @@ pub(crate) struct MultiState {
 
 /// One op in the slab.
 pub(crate) struct Slot {
+    /// The op's generation; 0 marks a vacant slot.
     pub(crate) generation: u32,
+    /// Next vacant slot, while this one is vacant.
+    pub(crate) next_free: u32,
     /// CQEs the kernel (or the blocking pool) still owes this op.
     pub(crate) pending: u8,
     /// A non-negative result is an fd to close if nobody takes it.
@@ -104,6 +107,7 @@ impl Slot {
     pub(crate) fn new(generation: u32, returns_fd: bool, pending: u8, notify: bool) -> Slot {
         Slot {
             generation,
+            next_free: 0,
             pending,
             returns_fd,
             notify,

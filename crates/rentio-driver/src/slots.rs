@@ -1,0 +1,113 @@
+//! The op table: a slab of [`Slot`]s with the free list threaded through
+//! vacant slots.
+//!
+//! The `slab` crate would do, but the driver's hot path inserts and frees a
+//! slot per op: here a vacant slot is marked by generation 0 (never a live
+//! generation), so a lookup checks the key's generation in one compare, and
+//! freeing a slot clears its two `Option`s in place instead of moving the
+//! whole entry out and dropping it.
+
+use crate::slot::{Extra, Slot};
+
+const NONE: u32 = u32::MAX;
+
+pub(crate) struct Slots {
+    entries: Vec<Slot>,
+    /// Head of the free list (an index into `entries`), or `NONE`.
+    free: u32,
+    len: usize,
+}
+
+impl Slots {
+    pub(crate) fn with_capacity(capacity: usize) -> Slots {
+        Slots {
+            entries: Vec::with_capacity(capacity),
+            free: NONE,
+            len: 0,
+        }
+    }
+
+    /// Live slots.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Stores `slot` (whose generation is not 0) and returns its index.
+    #[inline]
+    pub(crate) fn insert(&mut self, slot: Slot) -> usize {
+        debug_assert_ne!(slot.generation, 0);
+        self.len += 1;
+        if self.free != NONE {
+            let index = self.free as usize;
+            let entry = &mut self.entries[index];
+            self.free = entry.next_free;
+            // A vacant slot holds no waker and no extras (`remove` cleared
+            // them), so there is nothing to drop: skip the drop glue.
+            std::mem::forget(std::mem::replace(entry, slot));
+            index
+        } else {
+            self.entries.push(slot);
+            self.entries.len() - 1
+        }
+    }
+
+    /// The live slot at `index` with this generation.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, index: usize, generation: u32) -> Option<&mut Slot> {
+        self.entries
+            .get_mut(index)
+            .filter(|slot| slot.generation == generation && generation != 0)
+    }
+
+    /// Frees the live slot at `index`, returning its extras.
+    #[inline]
+    pub(crate) fn remove(&mut self, index: usize) -> Option<Box<Extra>> {
+        let slot = &mut self.entries[index];
+        debug_assert_ne!(slot.generation, 0, "freeing a vacant slot");
+        slot.generation = 0;
+        slot.waker = None;
+        slot.next_free = self.free;
+        self.free = index as u32;
+        self.len -= 1;
+        slot.extra.take()
+    }
+
+    /// Live slots with their indices.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &Slot)> + '_ {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.generation != 0)
+    }
+
+    /// Live slots, mutably.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Slot> + '_ {
+        self.entries.iter_mut().filter(|slot| slot.generation != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freed_slots_are_reused_and_stale_generations_miss() {
+        let mut slots = Slots::with_capacity(2);
+        let a = slots.insert(Slot::new(1, false, 0, false));
+        let b = slots.insert(Slot::new(2, false, 0, false));
+        assert_eq!(slots.len(), 2);
+        assert!(slots.get_mut(a, 1).is_some());
+        assert!(slots.get_mut(a, 2).is_none(), "wrong generation");
+        assert!(slots.remove(a).is_none());
+        assert!(slots.get_mut(a, 1).is_none(), "freed");
+        assert!(slots.get_mut(a, 0).is_none(), "generation 0 never matches");
+        let c = slots.insert(Slot::new(3, false, 0, false));
+        assert_eq!(c, a, "the freed index is reused");
+        assert!(
+            slots.get_mut(c, 1).is_none(),
+            "the old key misses the new op"
+        );
+        assert!(slots.get_mut(c, 3).is_some());
+        assert_eq!(slots.iter().map(|(i, _)| i).collect::<Vec<_>>(), vec![a, b]);
+    }
+}
