@@ -193,3 +193,47 @@ pub unsafe trait OpCode: 'static {
     /// Turns the completion back into the op's output.
     fn complete(self, completion: Completion) -> Self::Output;
 }
+
+impl Readiness {
+    /// A file-style op: at the current position it waits for readiness
+    /// when the fd can be polled (else the pool); at an offset it is file IO
+    /// and goes to the blocking pool.
+    pub(crate) fn file(fd: RawFd, offset: Option<u64>, interest: Interest) -> Readiness {
+        match offset {
+            None => Readiness::IoOrBlocking(fd, interest),
+            Some(_) => Readiness::Blocking,
+        }
+    }
+}
+
+/// Completes a read into `buf`'s spare capacity: marks the kernel's count
+/// initialized (never more than the spare room) and hands the buffer back.
+pub(crate) fn complete_append<B: rentio_buf::IoBufMut>(
+    mut buf: B,
+    completion: Completion,
+) -> rentio_buf::BufResult<usize, B> {
+    match completion.result {
+        Ok(n) => {
+            let n = (n as usize).min(buf.spare_len());
+            let len = buf.buf_len() + n;
+            // SAFETY: the kernel wrote `n` bytes right after the initialized
+            // part, within the spare capacity (OpCode's second obligation).
+            unsafe { buf.set_buf_init(len) };
+            (Ok(n), buf)
+        }
+        Err(e) => (Err(e), buf),
+    }
+}
+
+/// The iovecs of the spare parts of `bufs` (at most `UIO_MAXIOV`), for
+/// vectored reads.
+pub(crate) fn spare_iovecs_of<B: rentio_buf::IoVecBufMut>(bufs: &mut B) -> Vec<libc::iovec> {
+    let count = bufs.iovec_count().min(libc::UIO_MAXIOV as usize);
+    (0..count)
+        .filter_map(|i| bufs.iovec_spare_at(i))
+        .map(|(ptr, len)| libc::iovec {
+            iov_base: ptr.cast(),
+            iov_len: len,
+        })
+        .collect()
+}

@@ -5,7 +5,7 @@ use std::os::fd::RawFd;
 use io_uring::{opcode, squeue, types};
 use rentio_buf::{BufResult, IoBufMut};
 
-use super::{Completion, Interest, OpCode, Readiness};
+use super::{Completion, Interest, OpCode, Readiness, complete_append};
 use crate::sys::{Syscall, clamp_len};
 
 /// Reads into the spare capacity of a buffer (it appends after the
@@ -65,10 +65,7 @@ unsafe impl<B: IoBufMut> OpCode for Read<B> {
     }
 
     fn readiness(&self) -> Readiness {
-        match self.offset {
-            None => Readiness::IoOrBlocking(self.fd, Interest::Read),
-            Some(_) => Readiness::Blocking,
-        }
+        Readiness::file(self.fd, self.offset, Interest::Read)
     }
 
     fn syscall(&mut self) -> Syscall {
@@ -80,17 +77,7 @@ unsafe impl<B: IoBufMut> OpCode for Read<B> {
         }
     }
 
-    fn complete(mut self, completion: Completion) -> BufResult<usize, B> {
-        match completion.result {
-            Ok(n) => {
-                let n = (n as usize).min(self.buf.spare_len());
-                let len = self.buf.buf_len() + n;
-                // SAFETY: the kernel wrote `n` bytes right after the
-                // initialized part, within the spare capacity.
-                unsafe { self.buf.set_buf_init(len) };
-                (Ok(n), self.buf)
-            }
-            Err(e) => (Err(e), self.buf),
-        }
+    fn complete(self, completion: Completion) -> BufResult<usize, B> {
+        complete_append(self.buf, completion)
     }
 }

@@ -5,7 +5,7 @@ use std::os::fd::RawFd;
 use io_uring::{opcode, squeue, types};
 use rentio_buf::{BufResult, IoVecBufMut};
 
-use super::{Completion, Interest, OpCode, Readiness};
+use super::{Completion, Interest, OpCode, Readiness, spare_iovecs_of};
 use crate::sys::Syscall;
 
 /// Reads into the spare capacity of several buffers in order.
@@ -33,14 +33,7 @@ impl<B: IoVecBufMut> Readv<B> {
     }
 
     fn with_offset(fd: RawFd, mut bufs: B, offset: Option<u64>) -> Readv<B> {
-        let count = bufs.iovec_count().min(libc::UIO_MAXIOV as usize);
-        let iovecs = (0..count)
-            .filter_map(|i| bufs.iovec_spare_at(i))
-            .map(|(ptr, len)| libc::iovec {
-                iov_base: ptr.cast(),
-                iov_len: len,
-            })
-            .collect();
+        let iovecs = spare_iovecs_of(&mut bufs);
         Readv {
             fd,
             bufs,
@@ -72,10 +65,7 @@ unsafe impl<B: IoVecBufMut> OpCode for Readv<B> {
     }
 
     fn readiness(&self) -> Readiness {
-        match self.offset {
-            None => Readiness::IoOrBlocking(self.fd, Interest::Read),
-            Some(_) => Readiness::Blocking,
-        }
+        Readiness::file(self.fd, self.offset, Interest::Read)
     }
 
     fn syscall(&mut self) -> Syscall {

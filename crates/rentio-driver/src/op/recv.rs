@@ -5,7 +5,7 @@ use std::os::fd::RawFd;
 use io_uring::{opcode, squeue, types};
 use rentio_buf::{BufResult, IoBufMut};
 
-use super::{Completion, Interest, OpCode, Readiness};
+use super::{Completion, Interest, OpCode, Readiness, complete_append};
 use crate::sys::{Syscall, clamp_len};
 
 /// Receives from a socket into the spare capacity of a buffer.
@@ -62,16 +62,7 @@ unsafe impl<B: IoBufMut> OpCode for Recv<B> {
         }
     }
 
-    fn complete(mut self, completion: Completion) -> BufResult<usize, B> {
-        match completion.result {
-            Ok(n) => {
-                let n = (n as usize).min(self.buf.spare_len());
-                let len = self.buf.buf_len() + n;
-                // SAFETY: the kernel wrote `n` bytes into the spare capacity.
-                unsafe { self.buf.set_buf_init(len) };
-                (Ok(n), self.buf)
-            }
-            Err(e) => (Err(e), self.buf),
-        }
+    fn complete(self, completion: Completion) -> BufResult<usize, B> {
+        complete_append(self.buf, completion)
     }
 }

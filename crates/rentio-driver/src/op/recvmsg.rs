@@ -6,7 +6,7 @@ use std::os::fd::RawFd;
 use io_uring::{opcode, squeue, types};
 use rentio_buf::IoVecBufMut;
 
-use super::{Completion, Interest, OpCode, Readiness};
+use super::{Completion, Interest, OpCode, Readiness, spare_iovecs_of};
 use crate::addr::SockAddr;
 use crate::sys::Syscall;
 
@@ -35,14 +35,7 @@ struct MsgState {
 impl<B: IoVecBufMut> RecvMsg<B> {
     /// A receive into `bufs` (a `Vec<Vec<u8>>`, an array of buffers, …).
     pub fn new(fd: RawFd, mut bufs: B) -> RecvMsg<B> {
-        let count = bufs.iovec_count().min(libc::UIO_MAXIOV as usize);
-        let iovecs = (0..count)
-            .filter_map(|i| bufs.iovec_spare_at(i))
-            .map(|(ptr, len)| libc::iovec {
-                iov_base: ptr.cast(),
-                iov_len: len,
-            })
-            .collect();
+        let iovecs = spare_iovecs_of(&mut bufs);
         // SAFETY: msghdr is plain old data; zero is a valid empty header.
         let hdr: libc::msghdr = unsafe { std::mem::zeroed() };
         let mut msg = Box::new(MsgState {

@@ -59,10 +59,7 @@ unsafe impl<B: IoBuf> OpCode for Write<B> {
     }
 
     fn readiness(&self) -> Readiness {
-        match self.offset {
-            None => Readiness::IoOrBlocking(self.fd, Interest::Write),
-            Some(_) => Readiness::Blocking,
-        }
+        Readiness::file(self.fd, self.offset, Interest::Write)
     }
 
     fn syscall(&mut self) -> Syscall {

@@ -73,10 +73,7 @@ unsafe impl<B: IoVecBuf> OpCode for Writev<B> {
     }
 
     fn readiness(&self) -> Readiness {
-        match self.offset {
-            None => Readiness::IoOrBlocking(self.fd, Interest::Write),
-            Some(_) => Readiness::Blocking,
-        }
+        Readiness::file(self.fd, self.offset, Interest::Write)
     }
 
     fn syscall(&mut self) -> Syscall {
