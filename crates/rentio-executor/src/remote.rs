@@ -1,0 +1,81 @@
+//! The remote inbox: where wakes from other threads (and other runtimes)
+//! send a runtime's tasks.
+//!
+//! Unbounded, so `wake()` never blocks beyond a short lock and never drops
+//! a wake. A push rings the owner's unparker, which costs one atomic unless
+//! the owner is parked (see `rentio_driver::Unparker`). Once the runtime is
+//! gone the inbox is closed: a late wake drops its reference at once
+//! instead of queueing into a dead inbox.
+
+use std::collections::VecDeque;
+
+use crate::loom::{AtomicBool, Mutex, Ordering, lock};
+use crate::park::Unpark;
+use crate::task::raw::TaskRef;
+
+/// A runtime's inbox and the means to wake it.
+pub(crate) struct Remote {
+    /// The owning runtime's id (never reused within a process).
+    pub(crate) id: u64,
+    inbox: Mutex<Inbox>,
+    /// Set after a push, so the owner's per-tick check is one load.
+    pending: AtomicBool,
+    unpark: Box<dyn Unpark>,
+}
+
+struct Inbox {
+    tasks: Vec<TaskRef>,
+    closed: bool,
+}
+
+impl Remote {
+    pub(crate) fn new(id: u64, unpark: Box<dyn Unpark>) -> Remote {
+        Remote {
+            id,
+            inbox: Mutex::new(Inbox {
+                tasks: Vec::new(),
+                closed: false,
+            }),
+            pending: AtomicBool::new(false),
+            unpark,
+        }
+    }
+
+    /// Queues `task` for the owner and wakes it.
+    pub(crate) fn push(&self, task: TaskRef) {
+        let mut inbox = lock(&self.inbox);
+        if inbox.closed {
+            drop(inbox);
+            drop(task);
+            return;
+        }
+        inbox.tasks.push(task);
+        self.pending.store(true, Ordering::Release);
+        drop(inbox);
+        self.unpark.unpark();
+    }
+
+    /// Wakes the owner without queueing anything (a `block_on` main future
+    /// woken from elsewhere).
+    pub(crate) fn unpark(&self) {
+        self.unpark.unpark();
+    }
+
+    /// Moves everything queued into `out` (owner thread); returns how many.
+    pub(crate) fn drain_into(&self, out: &mut VecDeque<TaskRef>) -> usize {
+        if !self.pending.swap(false, Ordering::Acquire) {
+            return 0;
+        }
+        let mut inbox = lock(&self.inbox);
+        let n = inbox.tasks.len();
+        out.extend(inbox.tasks.drain(..));
+        n
+    }
+
+    /// Closes the inbox; returns what was still queued.
+    pub(crate) fn close(&self) -> Vec<TaskRef> {
+        let mut inbox = lock(&self.inbox);
+        inbox.closed = true;
+        std::mem::take(&mut inbox.tasks)
+    }
+}

@@ -1,0 +1,235 @@
+//! `Runtime`, its `Builder`, `block_on` and `spawn`.
+
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use rentio_driver::{Backend, BackendChoice, Driver};
+
+use crate::context;
+use crate::park::Park;
+use crate::remote::Remote;
+use crate::scheduler::Shared;
+use crate::task::JoinHandle;
+
+/// tokio's choice: enough polls per tick to amortize the driver's enter,
+/// few enough that IO and timers are never long starved.
+const DEFAULT_TASKS_PER_TICK: usize = 61;
+
+/// Builds a [`Runtime`].
+#[derive(Debug)]
+pub struct Builder {
+    driver: rentio_driver::Builder,
+    tasks_per_tick: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// Defaults: the backend from `RENTIO_DRIVER` or `Auto`, 1024 ring
+    /// entries, 61 task polls per tick.
+    pub fn new() -> Builder {
+        Builder {
+            driver: rentio_driver::Builder::new(),
+            tasks_per_tick: DEFAULT_TASKS_PER_TICK,
+        }
+    }
+
+    /// The IO backend (this wins over `RENTIO_DRIVER`).
+    pub fn backend(&mut self, choice: BackendChoice) -> &mut Builder {
+        self.driver.backend(choice);
+        self
+    }
+
+    /// io_uring SQ entries.
+    pub fn entries(&mut self, entries: u32) -> &mut Builder {
+        self.driver.entries(entries);
+        self
+    }
+
+    /// Task polls per tick before the driver is polled again (at least 1).
+    pub fn tasks_per_tick(&mut self, n: usize) -> &mut Builder {
+        self.tasks_per_tick = n.max(1);
+        self
+    }
+
+    /// The driver's builder, for its other settings (setup flags, pool).
+    pub fn driver(&mut self) -> &mut rentio_driver::Builder {
+        &mut self.driver
+    }
+
+    /// Builds the runtime on this thread, which then owns it.
+    ///
+    /// # Errors
+    ///
+    /// As [`rentio_driver::Builder::build`]: a forced io_uring that cannot
+    /// start says why.
+    pub fn build(&self) -> io::Result<Runtime> {
+        let driver = self.driver.build()?;
+        let shared = Rc::new(Shared::new(Box::new(driver.unparker())));
+        Ok(Runtime {
+            shared,
+            driver,
+            tasks_per_tick: self.tasks_per_tick,
+        })
+    }
+}
+
+/// A single-threaded runtime: a run queue of `!Send` tasks over one IO
+/// driver. `!Send`: it belongs to the thread that built it.
+pub struct Runtime {
+    shared: Rc<Shared>,
+    driver: Driver,
+    tasks_per_tick: usize,
+}
+
+impl Runtime {
+    /// A runtime with the default configuration.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A builder.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// The IO backend this runtime runs on.
+    pub fn backend(&self) -> Backend {
+        self.driver.backend()
+    }
+
+    /// Why `Auto` fell back to readiness, if it did.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.driver.fallback_reason()
+    }
+
+    /// The runtime's IO driver (for ops built directly on it).
+    pub fn driver(&self) -> &Driver {
+        &self.driver
+    }
+
+    /// Spawns a task on this runtime; it starts running at the next
+    /// `block_on`.
+    pub fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
+        self.shared.spawn(future)
+    }
+
+    /// Runs `future` to completion on this thread, running spawned tasks
+    /// and IO meanwhile.
+    ///
+    /// The main future is woken like any task: a wake from another thread,
+    /// or from another runtime's timer, is never lost.
+    ///
+    /// # Panics
+    ///
+    /// If `future` panics (the panic propagates), or if the IO driver fails
+    /// beyond repair (a poisoned ring), since `block_on` has no error to
+    /// return it through.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = context::enter(self.shared.clone());
+        let main = Arc::new(MainWaker {
+            woken: AtomicBool::new(true),
+            remote: self.shared.remote.clone(),
+        });
+        let waker = Waker::from(main.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        let mut driver = self.driver.clone();
+        loop {
+            if main.woken.swap(false, Ordering::AcqRel)
+                && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
+            {
+                return output;
+            }
+            self.shared.run_batch(self.tasks_per_tick);
+            self.shared.drain_inbox();
+            let busy = self.shared.has_runnable() || main.woken.load(Ordering::Acquire);
+            let timeout = if busy { Some(Duration::ZERO) } else { None };
+            if let Err(e) = driver.park(timeout) {
+                panic!("rentio: the IO driver failed: {e}");
+            }
+            self.shared.drain_inbox();
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Drop every task with this runtime current, so their drops (and
+        // the ops they hold) find it; then the driver goes, cancelling and
+        // reaping what the kernel still holds.
+        let _enter = context::enter(self.shared.clone());
+        self.shared.shutdown();
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("id", &self.shared.id)
+            .field("driver", &self.driver)
+            .finish_non_exhaustive()
+    }
+}
+
+use std::sync::Arc;
+
+/// The main future's waker: `Send + Sync`, it sets a flag and wakes the
+/// driver through the runtime's inbox side.
+struct MainWaker {
+    woken: AtomicBool,
+    remote: crate::loom::Arc<Remote>,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.remote.unpark();
+    }
+}
+
+/// Spawns a task on the current runtime.
+///
+/// # Panics
+///
+/// If called outside a runtime (`block_on` or a task of one).
+#[track_caller]
+pub fn spawn<F: Future + 'static>(future: F) -> JoinHandle<F::Output> {
+    match context::current() {
+        Some(shared) => shared.spawn(future),
+        None => panic!("rentio::spawn called outside a runtime"),
+    }
+}
+
+/// Yields to the other tasks once: the current task goes to the back of
+/// the run queue.
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await;
+}

@@ -1,0 +1,267 @@
+//! The task allocation: header, stage and vtable, and `TaskRef`, an owned
+//! reference to it.
+//!
+//! One allocation per spawn holds the header (only `Send` data: the state,
+//! the vtable, the owner's inbox, the join waker) followed by the stage
+//! (the future, then its output), which only the owner thread touches, and
+//! the join handle once the task is complete.
+
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+use super::join::JoinError;
+use super::state::State;
+use crate::loom::{Arc, AtomicUsize, Mutex, lock};
+use crate::remote::Remote;
+
+/// The type-erased operations on a task.
+pub(crate) struct VTable {
+    /// Polls the future (owner thread); `Ready` once the output is stored.
+    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<()>,
+    /// Drops the future and stores a cancellation (owner thread).
+    cancel: unsafe fn(NonNull<Header>),
+    /// Drops a stored output nobody will take.
+    drop_output: unsafe fn(NonNull<Header>),
+    /// Moves the output to `dst`, a `*mut Option<Result<T, JoinError>>`.
+    read_output: unsafe fn(NonNull<Header>, *mut ()),
+    /// Frees the allocation (the stage is consumed by then).
+    dealloc: unsafe fn(NonNull<Header>),
+}
+
+/// The part of a task any thread may touch.
+pub(crate) struct Header {
+    pub(crate) state: State,
+    pub(crate) vtable: &'static VTable,
+    /// The owning runtime's inbox, where remote wakes go.
+    pub(crate) remote: Arc<Remote>,
+    /// The join handle's waker.
+    pub(crate) join_waker: Mutex<Option<Waker>>,
+    /// The key in the owner's owned-task list (set and read by the owner).
+    pub(crate) owned_key: AtomicUsize,
+}
+
+/// Where the future stands.
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+#[repr(C)]
+struct Cell<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+/// An owned reference to a task (one count of its reference count).
+///
+/// It may move between threads: the header is `Send` data, and the stage
+/// is only touched through the vtable on the owner thread, or once the
+/// task is complete by whoever holds the output.
+pub(crate) struct TaskRef {
+    ptr: NonNull<Header>,
+}
+
+// SAFETY: a TaskRef only gives other threads the header (Send + Sync data)
+// and the ability to drop a reference; the last reference frees only a
+// consumed stage (the owner drops the future on its own thread before it
+// releases the owned list's reference), so nothing `!Send` is dropped
+// elsewhere.
+unsafe impl Send for TaskRef {}
+
+impl TaskRef {
+    /// Allocates a task for `future`, owned by the runtime behind `remote`.
+    /// Returns the three references a new task starts with: the queue's,
+    /// the owned list's and the join handle's.
+    pub(crate) fn new<F: Future + 'static>(
+        future: F,
+        remote: Arc<Remote>,
+    ) -> (TaskRef, TaskRef, TaskRef) {
+        let cell = Box::new(Cell {
+            header: Header {
+                state: State::new(),
+                vtable: vtable::<F>(),
+                remote,
+                join_waker: Mutex::new(None),
+                owned_key: AtomicUsize::new(usize::MAX),
+            },
+            stage: UnsafeCell::new(Stage::Running(future)),
+        });
+        let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+        (TaskRef { ptr }, TaskRef { ptr }, TaskRef { ptr })
+    }
+
+    /// Takes over a reference counted in the state.
+    ///
+    /// # Safety
+    ///
+    /// - `ptr` points at a live task header, and the caller gives up one
+    ///   reference it owns.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> TaskRef {
+        TaskRef { ptr }
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a TaskRef keeps the allocation alive.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    pub(crate) fn as_ptr(&self) -> NonNull<Header> {
+        self.ptr
+    }
+
+    /// Polls the future.
+    ///
+    /// # Safety
+    ///
+    /// - Called on the owner thread, with the task in the RUNNING state.
+    pub(crate) unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: forwarded from the caller.
+        unsafe { (self.header().vtable.poll)(self.ptr, cx) }
+    }
+
+    /// Drops the future, storing a cancellation.
+    ///
+    /// # Safety
+    ///
+    /// - Called on the owner thread, with the future not being polled.
+    pub(crate) unsafe fn cancel(&self) {
+        // SAFETY: forwarded from the caller.
+        unsafe { (self.header().vtable.cancel)(self.ptr) }
+    }
+
+    /// Drops the stored output.
+    ///
+    /// # Safety
+    ///
+    /// - The task is complete and the caller owns the output (the state
+    ///   transition said so); the output is `Send` or this is the owner
+    ///   thread.
+    pub(crate) unsafe fn drop_output(&self) {
+        // SAFETY: forwarded from the caller.
+        unsafe { (self.header().vtable.drop_output)(self.ptr) }
+    }
+
+    /// Moves the output out.
+    ///
+    /// # Safety
+    ///
+    /// - As for `drop_output`, and `dst` is a
+    ///   `*mut Option<Result<T, JoinError>>` for this task's output `T`.
+    pub(crate) unsafe fn read_output(&self, dst: *mut ()) {
+        // SAFETY: forwarded from the caller.
+        unsafe { (self.header().vtable.read_output)(self.ptr, dst) }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        if self.header().state.ref_dec() {
+            // SAFETY: that was the last reference; the stage was consumed
+            // on the owner thread before the owned list let go.
+            unsafe { (self.header().vtable.dealloc)(self.ptr) }
+        }
+    }
+}
+
+fn vtable<F: Future + 'static>() -> &'static VTable {
+    &VTable {
+        poll: poll::<F>,
+        cancel: cancel::<F>,
+        drop_output: drop_output::<F>,
+        read_output: read_output::<F>,
+        dealloc: dealloc::<F>,
+    }
+}
+
+/// # Safety
+///
+/// - `ptr` is the header of a `Cell<F>`.
+unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
+    // SAFETY: the header is the first field of the repr(C) Cell<F>; the
+    // caller's state transition gives it exclusive access to the stage.
+    unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().stage.get() }
+}
+
+/// # Safety
+///
+/// - Owner thread, task RUNNING, stage `Running`.
+unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()> {
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { stage::<F>(ptr) };
+    let Stage::Running(future) = stage else {
+        return Poll::Ready(());
+    };
+    // SAFETY: the future lives in the heap cell and never moves until it
+    // is dropped in place.
+    let future = unsafe { Pin::new_unchecked(future) };
+    match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(output)) => {
+            *stage = Stage::Finished(Ok(output));
+            Poll::Ready(())
+        }
+        Err(panic) => {
+            // Drop the future in place; a panic in its drop is swallowed.
+            let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+            *stage = Stage::Finished(Err(JoinError::panic(panic)));
+            Poll::Ready(())
+        }
+    }
+}
+
+/// # Safety
+///
+/// - Owner thread, future not being polled.
+unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { stage::<F>(ptr) };
+    if let Stage::Running(_) = stage {
+        let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+        *stage = Stage::Finished(Err(JoinError::cancelled()));
+    }
+}
+
+/// # Safety
+///
+/// - The caller owns the output.
+unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { stage::<F>(ptr) };
+    let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+}
+
+/// # Safety
+///
+/// - The caller owns the output; `dst` has the right type.
+unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { stage::<F>(ptr) };
+    if let Stage::Finished(output) = std::mem::replace(stage, Stage::Consumed) {
+        // SAFETY: the caller guarantees the type of `dst`.
+        unsafe { *dst.cast::<Option<Result<F::Output, JoinError>>>() = Some(output) };
+    }
+}
+
+/// # Safety
+///
+/// - The last reference is gone.
+unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: the pointer came from Box::leak of a Box<Cell<F>>, and no
+    // reference remains. The stage is consumed (the owner drops the future
+    // before the owned list lets go, and the output's owner drops it), so
+    // dropping the cell drops only `Send` header data.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) });
+}
+
+/// Wakes the join handle's waker, if any.
+pub(crate) fn wake_join(header: &Header) {
+    let waker = lock(&header.join_waker).take();
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}

@@ -1,0 +1,222 @@
+//! The task state word: flag bits and a reference count in one atomic.
+//!
+//! Every transition is one read-modify-write, so a waker on another thread
+//! and the owner never disagree about who queues, who polls and who owns
+//! the output. See `task/mod.rs` for the meaning of each bit.
+
+use crate::loom::{AtomicUsize, Ordering};
+
+/// Queued (locally or in the owner's inbox), or asked to requeue while
+/// running. At most one queue entry exists per task.
+pub(crate) const SCHEDULED: usize = 1 << 0;
+/// Being polled by the owner.
+pub(crate) const RUNNING: usize = 1 << 1;
+/// The future is gone: its output (or the panic, or the cancellation) is
+/// stored, or was already consumed.
+pub(crate) const COMPLETE: usize = 1 << 2;
+/// `abort()` was called (or the runtime is shutting down).
+pub(crate) const CANCELLED: usize = 1 << 3;
+/// A `JoinHandle` exists: the output is kept for it.
+pub(crate) const JOIN_HANDLE: usize = 1 << 4;
+/// One reference.
+pub(crate) const REF_ONE: usize = 1 << 6;
+const REF_MASK: usize = !(REF_ONE - 1);
+
+/// The state word.
+pub(crate) struct State(AtomicUsize);
+
+/// What a waker must do after marking the task scheduled.
+#[must_use]
+pub(crate) enum TransitionToScheduled {
+    /// Push the task to a queue; the transition took a reference for it.
+    Push,
+    /// Nothing: queued already, running (the runner requeues it), or done.
+    Nothing,
+}
+
+/// What the runner does with a task it popped.
+#[must_use]
+pub(crate) enum TransitionToRunning {
+    /// Poll it.
+    Poll,
+    /// Drop its future: it was cancelled.
+    Cancel,
+    /// It is complete already: just drop the queue's reference.
+    Done,
+}
+
+/// What the runner does after a poll returned `Pending`.
+#[must_use]
+pub(crate) enum TransitionToIdle {
+    /// Woken while running: requeue it with the queue's reference.
+    Requeue,
+    /// Drop the queue's reference; a waker will queue it again.
+    Idle,
+}
+
+impl State {
+    /// A new task: scheduled once, with references for the queue entry,
+    /// the owned list and the join handle.
+    pub(crate) fn new() -> State {
+        State(AtomicUsize::new(SCHEDULED | JOIN_HANDLE | (3 * REF_ONE)))
+    }
+
+    pub(crate) fn load(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn transition_to_scheduled(&self) -> TransitionToScheduled {
+        let mut cur = self.0.load(Ordering::Acquire);
+        loop {
+            let next = if cur & (COMPLETE | SCHEDULED) != 0 {
+                return TransitionToScheduled::Nothing;
+            } else if cur & RUNNING != 0 {
+                cur | SCHEDULED
+            } else {
+                (cur | SCHEDULED) + REF_ONE
+            };
+            match self
+                .0
+                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if cur & RUNNING != 0 => return TransitionToScheduled::Nothing,
+                Ok(_) => return TransitionToScheduled::Push,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    pub(crate) fn transition_to_running(&self) -> TransitionToRunning {
+        let mut cur = self.0.load(Ordering::Acquire);
+        loop {
+            if cur & COMPLETE != 0 {
+                return TransitionToRunning::Done;
+            }
+            let next = (cur & !SCHEDULED) | RUNNING;
+            match self
+                .0
+                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if cur & CANCELLED != 0 => return TransitionToRunning::Cancel,
+                Ok(_) => return TransitionToRunning::Poll,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    pub(crate) fn transition_to_idle(&self) -> TransitionToIdle {
+        let prev = self.0.fetch_and(!RUNNING, Ordering::AcqRel);
+        if prev & SCHEDULED != 0 {
+            TransitionToIdle::Requeue
+        } else {
+            TransitionToIdle::Idle
+        }
+    }
+
+    /// Marks the task complete (the output is stored). Returns whether a
+    /// join handle still wants the output; if not, the caller drops it.
+    pub(crate) fn transition_to_complete(&self) -> bool {
+        let prev = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                Some((s | COMPLETE) & !(RUNNING | SCHEDULED))
+            });
+        let prev = match prev {
+            Ok(p) | Err(p) => p,
+        };
+        prev & JOIN_HANDLE != 0
+    }
+
+    /// Asks for cancellation; `true` if the task must be scheduled so the
+    /// owner sees it (it was neither complete nor cancelled).
+    pub(crate) fn transition_to_cancelled(&self) -> bool {
+        let prev = self.0.fetch_or(CANCELLED, Ordering::AcqRel);
+        prev & (COMPLETE | CANCELLED) == 0
+    }
+
+    /// The join handle is gone. Returns whether the output was stored and
+    /// is now the handle's to drop.
+    pub(crate) fn drop_join_handle(&self) -> bool {
+        let prev = self.0.fetch_and(!JOIN_HANDLE, Ordering::AcqRel);
+        prev & COMPLETE != 0
+    }
+
+    pub(crate) fn ref_inc(&self) {
+        let prev = self.0.fetch_add(REF_ONE, Ordering::Relaxed);
+        if prev & REF_MASK == REF_MASK {
+            std::process::abort();
+        }
+    }
+
+    /// Drops a reference; `true` if it was the last.
+    pub(crate) fn ref_dec(&self) -> bool {
+        let prev = self.0.fetch_sub(REF_ONE, Ordering::AcqRel);
+        debug_assert!(prev & REF_MASK >= REF_ONE, "task reference count underflow");
+        prev & REF_MASK == REF_ONE
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_task_is_scheduled_with_three_references() {
+        let s = State::new();
+        assert!(matches!(
+            s.transition_to_scheduled(),
+            TransitionToScheduled::Nothing
+        ));
+        assert!(matches!(
+            s.transition_to_running(),
+            TransitionToRunning::Poll
+        ));
+        // A wake while running asks for a requeue without a new reference.
+        assert!(matches!(
+            s.transition_to_scheduled(),
+            TransitionToScheduled::Nothing
+        ));
+        assert!(matches!(s.transition_to_idle(), TransitionToIdle::Requeue));
+        assert!(matches!(
+            s.transition_to_running(),
+            TransitionToRunning::Poll
+        ));
+        assert!(matches!(s.transition_to_idle(), TransitionToIdle::Idle));
+        // Idle: a wake takes a reference and pushes.
+        assert!(matches!(
+            s.transition_to_scheduled(),
+            TransitionToScheduled::Push
+        ));
+        assert_eq!(s.load() & REF_MASK, 4 * REF_ONE);
+    }
+
+    #[test]
+    fn output_ownership_goes_to_exactly_one_side() {
+        // Handle dropped first: the owner drops the output.
+        let s = State::new();
+        assert!(!s.drop_join_handle());
+        assert!(!s.transition_to_complete());
+        // Completed first: the handle drops it.
+        let s = State::new();
+        assert!(s.transition_to_complete());
+        assert!(s.drop_join_handle());
+    }
+
+    #[test]
+    fn cancel_schedules_once_and_never_after_completion() {
+        let s = State::new();
+        assert!(s.transition_to_cancelled());
+        assert!(!s.transition_to_cancelled());
+        assert!(matches!(
+            s.transition_to_running(),
+            TransitionToRunning::Cancel
+        ));
+        let s = State::new();
+        let _ = s.transition_to_complete();
+        assert!(!s.transition_to_cancelled());
+        assert!(matches!(
+            s.transition_to_running(),
+            TransitionToRunning::Done
+        ));
+    }
+}
