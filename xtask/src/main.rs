@@ -2,8 +2,8 @@
 //!
 //! - `cargo xtask ci`: exactly what CI runs: fmt check, clippy with
 //!   `-D warnings` on every target, the tests (each IO test runs on both
-//!   backends through the test support helpers), docs with `-D warnings`, and
-//!   the examples built.
+//!   backends through the test support helpers), the loom model checks,
+//!   docs with `-D warnings`, and the examples built.
 //! - `cargo xtask bench`: the criterion micro-benchmarks, in release.
 
 use std::process::{Command, ExitCode};
@@ -51,6 +51,21 @@ fn ci() -> Result<(), String> {
             "rentio-benches",
         ]),
     )?;
+    // Model checks where threads meet (the unparker, the inbox, the task
+    // state machine), in their own target dir so the main cache survives.
+    let mut loom = cargo(&[
+        "test",
+        "--release",
+        "-p",
+        "rentio-driver",
+        "-p",
+        "rentio-executor",
+        "--lib",
+        "loom",
+    ]);
+    loom.env("RUSTFLAGS", "--cfg loom")
+        .env("CARGO_TARGET_DIR", "target/loom");
+    run("loom", loom)?;
     let mut doc = cargo(&["doc", "--workspace", "--no-deps", "--all-features"]);
     doc.env("RUSTDOCFLAGS", "-D warnings");
     run("doc", doc)?;

@@ -25,5 +25,8 @@ mod runtime;
 mod scheduler;
 pub mod task;
 
+#[cfg(all(test, loom))]
+mod loom_tests;
+
 pub use runtime::{Builder, Runtime, spawn, yield_now};
 pub use task::{JoinError, JoinHandle};

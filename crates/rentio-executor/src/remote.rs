@@ -50,7 +50,10 @@ impl Remote {
             return;
         }
         inbox.tasks.push(task);
-        self.pending.store(true, Ordering::Release);
+        // A read-modify-write, like every change of this flag: the owner's
+        // swap and this one are then totally ordered (loom models a plain
+        // store racing an RMW too loosely: tokio-rs/loom#254).
+        self.pending.swap(true, Ordering::AcqRel);
         drop(inbox);
         self.unpark.unpark();
     }
@@ -63,7 +66,7 @@ impl Remote {
 
     /// Moves everything queued into `out` (owner thread); returns how many.
     pub(crate) fn drain_into(&self, out: &mut VecDeque<TaskRef>) -> usize {
-        if !self.pending.swap(false, Ordering::Acquire) {
+        if !self.pending.swap(false, Ordering::AcqRel) {
             return 0;
         }
         let mut inbox = lock(&self.inbox);

@@ -2,6 +2,7 @@
 //! no fd and no allocation. One test per process (the fd count and the
 //! counting allocator are process-wide).
 
+#![cfg(not(loom))]
 #![allow(clippy::unwrap_used)]
 
 use std::alloc::{GlobalAlloc, Layout, System};

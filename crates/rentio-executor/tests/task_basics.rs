@@ -2,6 +2,7 @@
 //! wakes (a std thread, a tokio runtime thread), and `block_on` woken by a
 //! foreign waker.
 
+#![cfg(not(loom))]
 #![allow(clippy::unwrap_used)]
 
 use std::cell::Cell;

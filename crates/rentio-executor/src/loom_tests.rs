@@ -1,0 +1,117 @@
+//! Model checks (loom) of where threads meet: the inbox, and the task state
+//! machine under a remote wake racing the owner.
+//!
+//! Run: `RUSTFLAGS="--cfg loom" cargo test -p rentio-executor --lib --release loom`
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use loom::sync::atomic::AtomicUsize;
+use loom::thread;
+
+use crate::loom::{Arc, Ordering};
+use crate::park::Unpark;
+use crate::remote::Remote;
+use crate::task::raw::TaskRef;
+use crate::task::state::{COMPLETE, TransitionToIdle, TransitionToRunning, TransitionToScheduled};
+
+/// Counts unparks.
+struct CountUnpark(Arc<AtomicUsize>);
+
+impl Unpark for CountUnpark {
+    fn unpark(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+struct Pending;
+
+impl Future for Pending {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
+}
+
+fn remote(unparks: &Arc<AtomicUsize>) -> Arc<Remote> {
+    Arc::new(Remote::new(1, Box::new(CountUnpark(unparks.clone()))))
+}
+
+#[test]
+fn loom_inbox_never_loses_a_push() {
+    loom::model(|| {
+        let unparks = Arc::new(AtomicUsize::new(0));
+        let remote = remote(&unparks);
+        let (a, a2, a3) = TaskRef::new(Pending, remote.clone());
+        let r = remote.clone();
+        let t = thread::spawn(move || r.push(a));
+        let mut out = VecDeque::new();
+        remote.drain_into(&mut out);
+        t.join().unwrap();
+        remote.drain_into(&mut out);
+        assert_eq!(out.len(), 1, "the pushed task was drained exactly once");
+        assert!(
+            unparks.load(Ordering::SeqCst) >= 1,
+            "the push rang the unparker"
+        );
+        // Tear down like the owner would: the future goes first.
+        for t in out.drain(..) {
+            drop(t);
+        }
+        // SAFETY: the model's thread is the owner; nothing polls.
+        unsafe { a2.cancel() };
+        let _ = a2.header().state.transition_to_complete();
+        // SAFETY: no handle kept the output (a3 is dropped below unread).
+        drop(a3);
+        drop(a2);
+        drop(remote.close());
+    });
+}
+
+#[test]
+fn loom_a_remote_wake_racing_a_poll_is_not_lost() {
+    loom::model(|| {
+        let unparks = Arc::new(AtomicUsize::new(0));
+        let remote = remote(&unparks);
+        let (queued, owned, handle) = TaskRef::new(Pending, remote.clone());
+        drop(handle);
+        // The owner runs the task from its queue entry...
+        assert!(matches!(
+            queued.header().state.transition_to_running(),
+            TransitionToRunning::Poll
+        ));
+        // ...while another thread wakes it.
+        let ptr = owned.header() as *const _ as usize;
+        let waker_ref = {
+            owned.header().state.ref_inc();
+            // SAFETY: the reference just taken belongs to this TaskRef.
+            unsafe { TaskRef::from_raw(std::ptr::NonNull::new(ptr as *mut _).unwrap()) }
+        };
+        let t = thread::spawn(move || {
+            let pushed = matches!(
+                waker_ref.header().state.transition_to_scheduled(),
+                TransitionToScheduled::Push
+            );
+            (pushed, waker_ref)
+        });
+        let idle = queued.header().state.transition_to_idle();
+        let (pushed, waker_ref) = t.join().unwrap();
+        // Either the wake saw RUNNING and the owner requeues, or it saw the
+        // task idle and pushed it itself: exactly one of the two.
+        let requeue = matches!(idle, TransitionToIdle::Requeue);
+        assert!(requeue ^ pushed, "requeue {requeue} pushed {pushed}");
+        if pushed {
+            // The pusher's extra reference.
+            let _ = waker_ref.header().state.ref_dec();
+        }
+        drop(waker_ref);
+        // SAFETY: owner thread; nothing polls.
+        unsafe { owned.cancel() };
+        let _ = owned.header().state.transition_to_complete();
+        assert!(owned.header().state.load() & COMPLETE != 0);
+        drop(queued);
+        drop(owned);
+    });
+}
