@@ -153,6 +153,9 @@ impl<T: OpCode> Future for Op<T> {
     ///
     /// If polled again after it returned `Ready`.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
+        if crate::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
         self.get_mut().poll_inner(Some(cx.waker()))
     }
 }
@@ -214,6 +217,9 @@ impl<T: OpCode> Multi<T> {
 
     /// The next completion: `Ready(None)` once the op has ended.
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Completion>> {
+        if crate::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
         self.poll_next_inner(Some(cx.waker()))
     }
 

@@ -3,6 +3,7 @@
 mod addr;
 mod builder;
 mod cause;
+pub mod coop;
 mod driver;
 mod future;
 mod key;

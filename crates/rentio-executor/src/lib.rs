@@ -24,6 +24,7 @@ mod remote;
 mod runtime;
 mod scheduler;
 pub mod task;
+pub mod time;
 
 #[cfg(all(test, loom))]
 mod loom_tests;

@@ -15,6 +15,7 @@ use crate::park::Park;
 use crate::remote::Remote;
 use crate::scheduler::Shared;
 use crate::task::JoinHandle;
+use crate::time::{self, Instant};
 
 /// tokio's choice: enough polls per tick to amortize the driver's enter,
 /// few enough that IO and timers are never long starved.
@@ -111,6 +112,11 @@ impl Runtime {
         self.driver.backend()
     }
 
+    /// Timers registered on this runtime (for tests and stats).
+    pub fn timers(&self) -> usize {
+        self.shared.timers.borrow().len()
+    }
+
     /// Why `Auto` fell back to readiness, if it did.
     pub fn fallback_reason(&self) -> Option<&str> {
         self.driver.fallback_reason()
@@ -156,12 +162,19 @@ impl Runtime {
             }
             self.shared.run_batch(self.tasks_per_tick);
             self.shared.drain_inbox();
+            time::fire_due(&self.shared.timers, Instant::now());
             let busy = self.shared.has_runnable() || main.woken.load(Ordering::Acquire);
-            let timeout = if busy { Some(Duration::ZERO) } else { None };
+            let timeout = if busy {
+                Some(Duration::ZERO)
+            } else {
+                let next = self.shared.timers.borrow().next_deadline();
+                next.map(|at| at.saturating_duration_since(Instant::now()))
+            };
             if let Err(e) = driver.park(timeout) {
                 panic!("rentio: the IO driver failed: {e}");
             }
             self.shared.drain_inbox();
+            time::fire_due(&self.shared.timers, Instant::now());
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::task::join::notify_join;
 use crate::task::raw::TaskRef;
 use crate::task::state::{TransitionToIdle, TransitionToRunning};
 use crate::task::waker::waker_ref;
+use crate::time::Timers;
 
 /// Runtime ids: never reused, so a waker can tell its runtime from a later
 /// one on the same thread.
@@ -32,6 +33,7 @@ pub(crate) struct Shared {
     queue: RefCell<VecDeque<TaskRef>>,
     owned: RefCell<Slab<TaskRef>>,
     pub(crate) remote: Arc<Remote>,
+    pub(crate) timers: RefCell<Timers>,
 }
 
 impl Shared {
@@ -42,6 +44,7 @@ impl Shared {
             queue: RefCell::new(VecDeque::with_capacity(256)),
             owned: RefCell::new(Slab::new()),
             remote: Arc::new(Remote::new(id, unpark)),
+            timers: RefCell::new(Timers::new()),
         }
     }
 
@@ -100,8 +103,12 @@ impl Shared {
             TransitionToRunning::Poll => {
                 let waker = waker_ref(&task);
                 let mut cx = Context::from_waker(&waker);
-                // SAFETY: owner thread; the transition set RUNNING.
-                match unsafe { task.poll(&mut cx) } {
+                let budget = rentio_driver::coop::DEFAULT_BUDGET;
+                let polled = rentio_driver::coop::with_budget(budget, || {
+                    // SAFETY: owner thread; the transition set RUNNING.
+                    unsafe { task.poll(&mut cx) }
+                });
+                match polled {
                     Poll::Ready(()) => self.complete(task),
                     Poll::Pending => match task.header().state.transition_to_idle() {
                         TransitionToIdle::Requeue => self.push_local(task),
