@@ -50,6 +50,8 @@ pub struct Driver {
 
 struct Inner {
     core: RefCell<Core>,
+    /// How long the drop waits for the kernel to give back ops in flight.
+    shutdown_budget: std::cell::Cell<Duration>,
     /// Ops dropped while `core` was borrowed, handled at the next tick.
     deferred: RefCell<Vec<(Key, Parked)>>,
     park: Arc<ParkState>,
@@ -158,6 +160,7 @@ impl Driver {
                     pool_results: Vec::new(),
                 }),
                 deferred: RefCell::new(Vec::new()),
+                shutdown_budget: std::cell::Cell::new(SHUTDOWN_BUDGET),
                 park,
                 backend: kind,
                 fallback,
@@ -196,6 +199,13 @@ impl Driver {
             BackendImpl::Uring(uring) => uring.opcodes.missing_required(),
             BackendImpl::Poll(_) => None,
         }
+    }
+
+    /// How long dropping the driver waits (at most) for the kernel to give
+    /// back ops still in flight before it leaks them and closes the ring
+    /// (default 1 s).
+    pub fn set_shutdown_timeout(&self, timeout: Duration) {
+        self.inner.shutdown_budget.set(timeout);
     }
 
     /// A handle that wakes this driver from any thread.
@@ -770,7 +780,7 @@ impl Drop for Inner {
         if let BackendImpl::Uring(uring) = &mut core.backend {
             uring.cancel_all(&mut core.ops);
         }
-        let deadline = std::time::Instant::now() + SHUTDOWN_BUDGET;
+        let deadline = std::time::Instant::now() + self.shutdown_budget.get();
         while core.ops.in_flight().next().is_some() && !core.ops.poisoned {
             let now = std::time::Instant::now();
             if now >= deadline {

@@ -19,15 +19,17 @@
 
 mod context;
 mod loom;
+mod oneshot;
 pub mod park;
 mod remote;
 mod runtime;
 mod scheduler;
 pub mod task;
 pub mod time;
+pub mod tpc;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
 
-pub use runtime::{Builder, Runtime, spawn, yield_now};
+pub use runtime::{Builder, Runtime, spawn, spawn_blocking, yield_now};
 pub use task::{JoinError, JoinHandle};

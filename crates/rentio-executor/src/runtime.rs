@@ -22,7 +22,7 @@ use crate::time::{self, Instant};
 const DEFAULT_TASKS_PER_TICK: usize = 61;
 
 /// Builds a [`Runtime`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Builder {
     driver: rentio_driver::Builder,
     tasks_per_tick: usize,
@@ -75,7 +75,10 @@ impl Builder {
     /// start says why.
     pub fn build(&self) -> io::Result<Runtime> {
         let driver = self.driver.build()?;
-        let shared = Rc::new(Shared::new(Box::new(driver.unparker())));
+        let shared = Rc::new(Shared::new(
+            Box::new(driver.unparker()),
+            driver.pool().clone(),
+        ));
         Ok(Runtime {
             shared,
             driver,
@@ -131,6 +134,15 @@ impl Runtime {
     /// `block_on`.
     pub fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
         self.shared.spawn(future)
+    }
+
+    /// Drops every task (their ops are cancelled), then waits at most
+    /// `timeout` for the kernel to give back what is in flight before the
+    /// ring closes; anything still held after that is leaked, never freed
+    /// (see the driver's shutdown).
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        self.driver.set_shutdown_timeout(timeout);
+        drop(self);
     }
 
     /// Runs `future` to completion on this thread, running spawned tasks
@@ -229,6 +241,40 @@ pub fn spawn<F: Future + 'static>(future: F) -> JoinHandle<F::Output> {
         Some(shared) => shared.spawn(future),
         None => panic!("rentio::spawn called outside a runtime"),
     }
+}
+
+/// Runs `f` on the blocking pool (the driver's, shared), and gives its
+/// result through a [`JoinHandle`]; a panic in `f` becomes a panic
+/// [`JoinError`](crate::JoinError).
+///
+/// # Panics
+///
+/// If called outside a runtime.
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let Some(shared) = context::current() else {
+        panic!("rentio::spawn_blocking called outside a runtime");
+    };
+    let slot = Arc::new(crate::oneshot::Oneshot::new());
+    let tx = slot.clone();
+    let job = move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        tx.send(result);
+    };
+    let started = shared.pool().execute(job);
+    shared.spawn(async move {
+        if let Err(e) = started {
+            panic!("rentio: the blocking pool could not start a thread: {e}");
+        }
+        match slot.recv().await {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }
 
 /// Yields to the other tasks once: the current task goes to the back of

@@ -34,10 +34,11 @@ pub(crate) struct Shared {
     owned: RefCell<Slab<TaskRef>>,
     pub(crate) remote: Arc<Remote>,
     pub(crate) timers: RefCell<Timers>,
+    pool: rentio_driver::Pool,
 }
 
 impl Shared {
-    pub(crate) fn new(unpark: Box<dyn Unpark>) -> Shared {
+    pub(crate) fn new(unpark: Box<dyn Unpark>, pool: rentio_driver::Pool) -> Shared {
         let id = NEXT_ID.fetch_add(1, StdOrdering::Relaxed);
         Shared {
             id,
@@ -45,7 +46,13 @@ impl Shared {
             owned: RefCell::new(Slab::new()),
             remote: Arc::new(Remote::new(id, unpark)),
             timers: RefCell::new(Timers::new()),
+            pool,
         }
+    }
+
+    /// The blocking pool.
+    pub(crate) fn pool(&self) -> &rentio_driver::Pool {
+        &self.pool
     }
 
     /// Spawns `future` on this runtime.
