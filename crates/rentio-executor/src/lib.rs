@@ -18,6 +18,7 @@
 //! ```
 
 mod context;
+mod handle;
 mod loom;
 mod oneshot;
 pub mod park;
@@ -31,5 +32,6 @@ pub mod tpc;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
+pub use handle::{Handle, SendSleep};
 pub use runtime::{Builder, Runtime, spawn, spawn_blocking, yield_now};
 pub use task::{JoinError, JoinHandle};

@@ -48,9 +48,10 @@ fn loom_inbox_never_loses_a_push() {
         let r = remote.clone();
         let t = thread::spawn(move || r.push(a));
         let mut out = VecDeque::new();
-        remote.drain_into(&mut out);
+        let mut jobs = Vec::new();
+        remote.drain_into(&mut out, &mut jobs);
         t.join().unwrap();
-        remote.drain_into(&mut out);
+        remote.drain_into(&mut out, &mut jobs);
         assert_eq!(out.len(), 1, "the pushed task was drained exactly once");
         assert!(
             unparks.load(Ordering::SeqCst) >= 1,

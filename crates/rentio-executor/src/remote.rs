@@ -25,8 +25,12 @@ pub(crate) struct Remote {
 
 struct Inbox {
     tasks: Vec<TaskRef>,
+    jobs: Vec<Job>,
     closed: bool,
 }
+
+/// Work another thread asks the owner to run on its own thread.
+pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 
 impl Remote {
     pub(crate) fn new(id: u64, unpark: Box<dyn Unpark>) -> Remote {
@@ -34,6 +38,7 @@ impl Remote {
             id,
             inbox: Mutex::new(Inbox {
                 tasks: Vec::new(),
+                jobs: Vec::new(),
                 closed: false,
             }),
             pending: AtomicBool::new(false),
@@ -58,20 +63,36 @@ impl Remote {
         self.unpark.unpark();
     }
 
+    /// Asks the owner to run `job` on its thread; `Err(job)` if the runtime
+    /// is gone.
+    pub(crate) fn push_job(&self, job: Job) -> Result<(), Job> {
+        let mut inbox = lock(&self.inbox);
+        if inbox.closed {
+            return Err(job);
+        }
+        inbox.jobs.push(job);
+        self.pending.swap(true, Ordering::AcqRel);
+        drop(inbox);
+        self.unpark.unpark();
+        Ok(())
+    }
+
     /// Wakes the owner without queueing anything (a `block_on` main future
     /// woken from elsewhere).
     pub(crate) fn unpark(&self) {
         self.unpark.unpark();
     }
 
-    /// Moves everything queued into `out` (owner thread); returns how many.
-    pub(crate) fn drain_into(&self, out: &mut VecDeque<TaskRef>) -> usize {
+    /// Moves every queued task into `out` and every job into `jobs`
+    /// (owner thread); returns how many tasks came in.
+    pub(crate) fn drain_into(&self, out: &mut VecDeque<TaskRef>, jobs: &mut Vec<Job>) -> usize {
         if !self.pending.swap(false, Ordering::AcqRel) {
             return 0;
         }
         let mut inbox = lock(&self.inbox);
         let n = inbox.tasks.len();
         out.extend(inbox.tasks.drain(..));
+        jobs.append(&mut inbox.jobs);
         n
     }
 
@@ -79,6 +100,7 @@ impl Remote {
     pub(crate) fn close(&self) -> Vec<TaskRef> {
         let mut inbox = lock(&self.inbox);
         inbox.closed = true;
+        inbox.jobs.clear();
         std::mem::take(&mut inbox.tasks)
     }
 }

@@ -56,6 +56,16 @@ impl Builder {
         self
     }
 
+    /// Most threads of the blocking pool (file IO on readiness,
+    /// `spawn_blocking`).
+    pub fn blocking_threads(&mut self, n: usize) -> &mut Builder {
+        self.driver.pool_config(rentio_driver::PoolConfig {
+            max_threads: n.max(1),
+            ..rentio_driver::PoolConfig::default()
+        });
+        self
+    }
+
     /// Task polls per tick before the driver is polled again (at least 1).
     pub fn tasks_per_tick(&mut self, n: usize) -> &mut Builder {
         self.tasks_per_tick = n.max(1);
@@ -113,6 +123,13 @@ impl Runtime {
     /// The IO backend this runtime runs on.
     pub fn backend(&self) -> Backend {
         self.driver.backend()
+    }
+
+    /// A `Send + Sync` handle to this runtime, for other threads.
+    pub fn handle(&self) -> crate::Handle {
+        crate::Handle {
+            remote: self.shared.remote.clone(),
+        }
     }
 
     /// Timers registered on this runtime (for tests and stats).

@@ -76,10 +76,18 @@ impl Shared {
         }
     }
 
-    /// Moves the inbox into the run queue; returns how many came in.
+    /// Moves the inbox into the run queue and runs the jobs other threads
+    /// sent; returns how many tasks came in.
     pub(crate) fn drain_inbox(&self) -> usize {
-        let mut queue = self.queue.borrow_mut();
-        self.remote.drain_into(&mut queue)
+        let mut jobs = Vec::new();
+        let n = {
+            let mut queue = self.queue.borrow_mut();
+            self.remote.drain_into(&mut queue, &mut jobs)
+        };
+        for job in jobs {
+            job();
+        }
+        n
     }
 
     pub(crate) fn has_runnable(&self) -> bool {
