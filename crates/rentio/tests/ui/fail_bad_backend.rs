@@ -1,0 +1,2 @@
+#[rentio::main(backend = "kqueue")]
+async fn main() {}

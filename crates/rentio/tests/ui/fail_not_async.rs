@@ -1,0 +1,2 @@
+#[rentio::main]
+fn main() {}

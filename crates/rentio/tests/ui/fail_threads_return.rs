@@ -1,0 +1,4 @@
+#[rentio::main(threads = 2)]
+async fn main() -> u32 {
+    1
+}

@@ -1,0 +1,2 @@
+#[rentio::main(flavor = "multi_thread")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[rentio::main(threads = 0)]
+async fn main() {}
