@@ -19,7 +19,7 @@ use crate::remote::Remote;
 use crate::task::JoinHandle;
 use crate::task::join::notify_join;
 use crate::task::raw::TaskRef;
-use crate::task::state::{TransitionToIdle, TransitionToRunning};
+use crate::task::state::{JOIN_HANDLE, JOIN_WAKER, TransitionToIdle, TransitionToRunning};
 use crate::task::waker::waker_ref;
 use crate::time::Timers;
 
@@ -137,12 +137,15 @@ impl Shared {
     /// The future is gone and its output stored: hand it over or drop it,
     /// wake the joiner, and leave the owned list.
     fn complete(&self, task: TaskRef) {
-        if !task.header().state.transition_to_complete() {
+        let prev = task.header().state.transition_to_complete();
+        if prev & JOIN_HANDLE == 0 {
             // SAFETY: no join handle wants the output, so it is ours; this
             // is the owner thread.
             unsafe { task.drop_output() };
         }
-        notify_join(&task);
+        if prev & JOIN_WAKER != 0 {
+            notify_join(&task);
+        }
         let key = task.header().owned_key.load(Ordering::Relaxed);
         let owned = self.owned.borrow_mut().try_remove(key);
         drop(owned);
@@ -165,11 +168,14 @@ impl Shared {
             if header.state.load() & crate::task::state::COMPLETE == 0 {
                 // SAFETY: owner thread; nothing polls during shutdown.
                 unsafe { task.cancel() };
-                if !header.state.transition_to_complete() {
+                let prev = header.state.transition_to_complete();
+                if prev & JOIN_HANDLE == 0 {
                     // SAFETY: no join handle wants the output.
                     unsafe { task.drop_output() };
                 }
-                notify_join(&task);
+                if prev & JOIN_WAKER != 0 {
+                    notify_join(&task);
+                }
             }
             drop(task);
         }

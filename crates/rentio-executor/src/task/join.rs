@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::raw::{TaskRef, wake_join};
-use super::state::COMPLETE;
+use super::state::{COMPLETE, JOIN_WAKER};
 use super::waker::schedule;
 use crate::loom::{Mutex, lock};
 
@@ -80,9 +80,10 @@ impl<T> Future for JoinHandle<T> {
                     _ => *slot = Some(cx.waker().clone()),
                 }
             }
-            // Completion sets COMPLETE before it takes the waker, so a
-            // completion that missed the waker is seen here.
-            if header.state.load() & COMPLETE == 0 {
+            // Completion reads JOIN_WAKER in the same read-modify-write that
+            // sets COMPLETE: either it sees the bit and wakes the waker just
+            // stored, or this sees COMPLETE and takes the output now.
+            if header.state.set_join_waker() & COMPLETE == 0 {
                 return Poll::Pending;
             }
         }
@@ -105,7 +106,9 @@ impl<T> Drop for JoinHandle<T> {
             unsafe { self.task.drop_output() };
         }
         // A stale join waker would keep a foreign task alive for nothing.
-        let _ = lock(&self.task.header().join_waker).take();
+        if self.task.header().state.load() & JOIN_WAKER != 0 {
+            let _ = lock(&self.task.header().join_waker).take();
+        }
     }
 }
 

@@ -18,8 +18,11 @@ pub(crate) const COMPLETE: usize = 1 << 2;
 pub(crate) const CANCELLED: usize = 1 << 3;
 /// A `JoinHandle` exists: the output is kept for it.
 pub(crate) const JOIN_HANDLE: usize = 1 << 4;
+/// The join handle stored a waker in the header: completion must wake it.
+pub(crate) const JOIN_WAKER: usize = 1 << 5;
 /// One reference.
 pub(crate) const REF_ONE: usize = 1 << 6;
+const _: () = assert!(JOIN_WAKER < REF_ONE);
 const REF_MASK: usize = !(REF_ONE - 1);
 
 /// The state word.
@@ -113,18 +116,26 @@ impl State {
         }
     }
 
-    /// Marks the task complete (the output is stored). Returns whether a
-    /// join handle still wants the output; if not, the caller drops it.
-    pub(crate) fn transition_to_complete(&self) -> bool {
+    /// Marks the task complete (the output is stored). Returns the state
+    /// before: `JOIN_HANDLE` says whether a join handle still wants the
+    /// output (if not, the caller drops it); `JOIN_WAKER` whether its waker
+    /// must be woken.
+    pub(crate) fn transition_to_complete(&self) -> usize {
         let prev = self
             .0
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
                 Some((s | COMPLETE) & !(RUNNING | SCHEDULED))
             });
-        let prev = match prev {
+        match prev {
             Ok(p) | Err(p) => p,
-        };
-        prev & JOIN_HANDLE != 0
+        }
+    }
+
+    /// The join handle stored its waker; returns the state before (if
+    /// `COMPLETE` was set, completion may have missed the waker: the
+    /// handle looks at the output itself).
+    pub(crate) fn set_join_waker(&self) -> usize {
+        self.0.fetch_or(JOIN_WAKER, Ordering::AcqRel)
     }
 
     /// Asks for cancellation; `true` if the task must be scheduled so the
@@ -195,10 +206,10 @@ mod tests {
         // Handle dropped first: the owner drops the output.
         let s = State::new();
         assert!(!s.drop_join_handle());
-        assert!(!s.transition_to_complete());
+        assert_eq!(s.transition_to_complete() & JOIN_HANDLE, 0);
         // Completed first: the handle drops it.
         let s = State::new();
-        assert!(s.transition_to_complete());
+        assert_ne!(s.transition_to_complete() & JOIN_HANDLE, 0);
         assert!(s.drop_join_handle());
     }
 
