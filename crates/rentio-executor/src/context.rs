@@ -31,6 +31,14 @@ impl Drop for EnterGuard {
     }
 }
 
+/// Runs `f` with the current runtime, if any, without cloning its handle.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Shared) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| c.borrow().as_deref().map(f))
+        .ok()
+        .flatten()
+}
+
 /// The current runtime, if any.
 pub(crate) fn current() -> Option<Rc<Shared>> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()

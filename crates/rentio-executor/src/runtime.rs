@@ -254,8 +254,10 @@ impl Wake for MainWaker {
 /// If called outside a runtime (`block_on` or a task of one).
 #[track_caller]
 pub fn spawn<F: Future + 'static>(future: F) -> JoinHandle<F::Output> {
-    match context::current() {
-        Some(shared) => shared.spawn(future),
+    let mut future = Some(future);
+    let spawned = context::with_current(|shared| future.take().map(|f| shared.spawn(f)));
+    match spawned.flatten() {
+        Some(handle) => handle,
         None => panic!("rentio::spawn called outside a runtime"),
     }
 }
