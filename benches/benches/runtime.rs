@@ -7,6 +7,8 @@
 //!   the run queue).
 //! - `timers::*`: 100k sleeps registered (polled once) and cancelled
 //!   (dropped).
+//! - `timer_lateness::*`: how late a 1 ms sleep wakes while 64 tasks keep
+//!   the run queue busy (the reported "time" is the mean lateness).
 //!
 //! Run: `cargo bench -p rentio-benches --bench runtime`.
 
@@ -227,5 +229,87 @@ fn timers(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, spawn, yields, timers);
+/// Timer lateness while the run queue is busy: 64 tasks keep yielding
+/// while one task sleeps 1 ms at a time; the figure criterion reports is
+/// the mean lateness per timer (wake instant minus deadline), measured with
+/// `iter_custom`, not a duration of work.
+fn lateness(c: &mut Criterion) {
+    let mut group = c.benchmark_group("timer_lateness");
+    group.sample_size(10);
+    const BUSY: usize = 64;
+    const SLEEPS: u32 = 20;
+    let rt = rentio_executor::Runtime::new().expect("rentio");
+    group.bench_function("rentio", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                total += rt.block_on(async {
+                    let stop = std::rc::Rc::new(std::cell::Cell::new(false));
+                    let busy: Vec<_> = (0..BUSY)
+                        .map(|_| {
+                            let stop = stop.clone();
+                            rentio_executor::spawn(async move {
+                                while !stop.get() {
+                                    rentio_executor::yield_now().await;
+                                }
+                            })
+                        })
+                        .collect();
+                    let mut late = Duration::ZERO;
+                    for _ in 0..SLEEPS {
+                        let deadline = std::time::Instant::now() + Duration::from_millis(1);
+                        rentio_executor::time::sleep_until(deadline).await;
+                        late += std::time::Instant::now() - deadline;
+                    }
+                    stop.set(true);
+                    for h in busy {
+                        h.await.expect("busy");
+                    }
+                    late / SLEEPS
+                });
+            }
+            total
+        })
+    });
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("tokio");
+    group.bench_function("tokio_local_set", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let local = tokio::task::LocalSet::new();
+                total += local.block_on(&tokio_rt, async {
+                    let stop = std::rc::Rc::new(std::cell::Cell::new(false));
+                    let busy: Vec<_> = (0..BUSY)
+                        .map(|_| {
+                            let stop = stop.clone();
+                            tokio::task::spawn_local(async move {
+                                while !stop.get() {
+                                    tokio::task::yield_now().await;
+                                }
+                            })
+                        })
+                        .collect();
+                    let mut late = Duration::ZERO;
+                    for _ in 0..SLEEPS {
+                        let deadline = tokio::time::Instant::now() + Duration::from_millis(1);
+                        tokio::time::sleep_until(deadline).await;
+                        late += tokio::time::Instant::now() - deadline;
+                    }
+                    stop.set(true);
+                    for h in busy {
+                        h.await.expect("busy");
+                    }
+                    late / SLEEPS
+                });
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, spawn, yields, timers, lateness);
 criterion_main!(benches);
