@@ -3,17 +3,18 @@
 #![cfg(not(loom))]
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use rentio_driver::BackendChoice;
 use rentio_driver::op::Recv;
 use rentio_executor::tpc::{CoreError, Launcher, available_cpus};
 use rentio_executor::{Runtime, spawn, spawn_blocking};
 
 #[test]
 fn spawn_blocking_gives_the_result_or_the_panic() {
-    for choice in [BackendChoice::Uring, BackendChoice::Poll] {
+    for choice in support::backends() {
         let rt = Runtime::builder().backend(choice).build().unwrap();
         rt.block_on(async {
             let main = std::thread::current().id();
@@ -39,7 +40,7 @@ fn spawn_blocking_gives_the_result_or_the_panic() {
 
 #[test]
 fn shutdown_timeout_drops_tasks_holding_ops() {
-    for choice in [BackendChoice::Uring, BackendChoice::Poll] {
+    for choice in support::backends() {
         let rt = Runtime::builder().backend(choice).build().unwrap();
         let (_a, b) = std::os::unix::net::UnixStream::pair().unwrap();
         let driver = rt.driver().clone();

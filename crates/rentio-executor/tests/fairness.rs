@@ -6,12 +6,13 @@
 #![cfg(not(loom))]
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::cell::Cell;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Duration;
 
-use rentio_driver::BackendChoice;
 use rentio_driver::op::{Nop, Recv};
 use rentio_executor::{Runtime, spawn, time, yield_now};
 
@@ -20,7 +21,7 @@ const HOT_OPS: u32 = 200_000;
 
 #[test]
 fn a_hot_task_cannot_starve_tasks_io_or_timers() {
-    for choice in [BackendChoice::Uring, BackendChoice::Poll] {
+    for choice in support::backends() {
         let rt = Runtime::builder().backend(choice).build().unwrap();
         let driver = rt.driver().clone();
         let hot_ops = Rc::new(Cell::new(0u32));

@@ -5,6 +5,8 @@
 #![cfg(not(loom))]
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
@@ -12,7 +14,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use rentio_driver::BackendChoice;
 use rentio_executor::time::Instant;
 use rentio_executor::{Runtime, SendSleep, spawn_blocking, yield_now};
 
@@ -39,7 +40,7 @@ fn park_on<F: Future>(f: F) -> F::Output {
 fn a_send_sleep_wakes_another_thread() {
     fn is_send_sync<T: Send + Sync>() {}
     is_send_sync::<SendSleep>();
-    for choice in [BackendChoice::Uring, BackendChoice::Poll] {
+    for choice in support::backends() {
         let rt = Runtime::builder().backend(choice).build().unwrap();
         let handle = rt.handle();
         rt.block_on(async move {

@@ -5,6 +5,8 @@
 #![cfg(not(loom))]
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -71,7 +73,7 @@ fn run_once(choice: BackendChoice) {
 
 #[test]
 fn dropping_a_runtime_with_ops_in_flight_leaks_nothing() {
-    for choice in [BackendChoice::Uring, BackendChoice::Poll] {
+    for choice in support::backends() {
         // Warm up once: lazily initialized statics are not leaks.
         run_once(choice);
         let fds = fd_count();

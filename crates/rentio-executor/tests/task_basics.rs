@@ -5,6 +5,8 @@
 #![cfg(not(loom))]
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
@@ -13,28 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use rentio_driver::BackendChoice;
 use rentio_executor::{JoinHandle, Runtime, spawn, yield_now};
-
-fn each_backend(test: impl Fn(&Runtime)) {
-    let choices = match std::env::var("RENTIO_DRIVER").ok().as_deref() {
-        Some("uring") => vec![BackendChoice::Uring],
-        Some("poll") => vec![BackendChoice::Poll],
-        _ => vec![BackendChoice::Uring, BackendChoice::Poll],
-    };
-    for choice in choices {
-        let rt = Runtime::builder().backend(choice).build().unwrap();
-        let backend = rt.backend();
-        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(&rt))) {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            panic!("test failed on the {backend} backend: {msg}");
-        }
-    }
-}
+use support::each_backend;
 
 /// A future completed from another thread.
 #[derive(Clone, Default)]

@@ -5,29 +5,16 @@
 #![cfg(not(loom))]
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::cell::RefCell;
 use std::future::pending;
 use std::rc::Rc;
 use std::time::Duration;
 
-use rentio_driver::BackendChoice;
+use rentio_executor::spawn;
 use rentio_executor::time::{self, Instant, MissedTickBehavior};
-use rentio_executor::{Runtime, spawn};
-
-fn each_backend(test: impl Fn(&Runtime)) {
-    for choice in [BackendChoice::Uring, BackendChoice::Poll] {
-        let rt = Runtime::builder().backend(choice).build().unwrap();
-        let backend = rt.backend();
-        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(&rt))) {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            panic!("test failed on the {backend} backend: {msg}");
-        }
-    }
-}
+use support::each_backend;
 
 #[test]
 fn sleeps_finish_in_deadline_order_and_never_early() {
