@@ -155,6 +155,25 @@ fn yields(c: &mut Criterion) {
             })
         })
     });
+    group.bench_function("tokio_local_set", |b| {
+        b.iter(|| {
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&tokio_rt, async {
+                let a = tokio::task::spawn_local(async {
+                    for _ in 0..YIELDS {
+                        tokio::task::yield_now().await;
+                    }
+                });
+                let b = tokio::task::spawn_local(async {
+                    for _ in 0..YIELDS {
+                        tokio::task::yield_now().await;
+                    }
+                });
+                a.await.expect("a");
+                b.await.expect("b");
+            })
+        })
+    });
     let mut monoio_rt = monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
         .build()
         .expect("monoio");
@@ -205,6 +224,17 @@ fn timers(c: &mut Criterion) {
     group.bench_function("tokio_current_thread", |b| {
         b.iter(|| {
             tokio_rt.block_on(async {
+                let sleeps = (0..TIMERS)
+                    .map(|i| Box::pin(tokio::time::sleep(far + Duration::from_millis(i as u64))))
+                    .collect();
+                register_and_cancel(sleeps).await;
+            })
+        })
+    });
+    group.bench_function("tokio_local_set", |b| {
+        b.iter(|| {
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&tokio_rt, async {
                 let sleeps = (0..TIMERS)
                     .map(|i| Box::pin(tokio::time::sleep(far + Duration::from_millis(i as u64))))
                     .collect();

@@ -13,8 +13,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("bench") => bench(&args[1..]),
+        Some("bench-summary") => summary(),
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench [criterion args]>");
+            eprintln!("usage: cargo xtask <ci | bench [criterion args] | bench-summary>");
             return ExitCode::from(2);
         }
     };
@@ -79,6 +80,93 @@ fn bench(extra: &[String]) -> Result<(), String> {
         cmd.arg("--").args(extra);
     }
     run("bench", cmd)
+}
+
+/// Prints, for every criterion benchmark of the last run, the median time
+/// per iteration with the fastest and slowest sample, and each one's ratio
+/// to the fastest of its group (read from `target/criterion`).
+fn summary() -> Result<(), String> {
+    let root = std::path::Path::new("target/criterion");
+    let mut groups: Vec<_> = std::fs::read_dir(root)
+        .map_err(|e| {
+            format!(
+                "bench-summary: no {}: {e} (run cargo xtask bench first)",
+                root.display()
+            )
+        })?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n != "report"))
+        .collect();
+    groups.sort();
+    for group in groups {
+        let mut rows = Vec::new();
+        let mut benches: Vec<_> = std::fs::read_dir(&group)
+            .map_err(|e| e.to_string())?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.join("new/sample.json").exists())
+            .collect();
+        benches.sort();
+        for bench in benches {
+            let text = std::fs::read_to_string(bench.join("new/sample.json"))
+                .map_err(|e| e.to_string())?;
+            let iters = json_array(&text, "iters");
+            let times = json_array(&text, "times");
+            let mut per: Vec<f64> = iters.iter().zip(&times).map(|(i, t)| t / i).collect();
+            if per.is_empty() {
+                continue;
+            }
+            per.sort_by(f64::total_cmp);
+            let median = per[per.len() / 2];
+            let name = bench
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            rows.push((name, median, per[0], per[per.len() - 1]));
+        }
+        let best = rows.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
+        println!(
+            "{}",
+            group
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
+        for (name, median, min, max) in rows {
+            println!(
+                "  {name:<24} median {:>10}  (min {:>10}, max {:>10})  x{:.2} of the fastest",
+                fmt_ns(median),
+                fmt_ns(min),
+                fmt_ns(max),
+                median / best
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The numbers of a flat JSON array field (criterion's sample.json).
+fn json_array(text: &str, key: &str) -> Vec<f64> {
+    let Some(start) = text.find(&format!("\"{key}\":[")) else {
+        return Vec::new();
+    };
+    let rest = &text[start + key.len() + 4..];
+    let end = rest.find(']').unwrap_or(rest.len());
+    rest[..end]
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect()
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} us", ns / 1e3)
+    } else {
+        format!("{ns:.1} ns")
+    }
 }
 
 fn cargo(args: &[&str]) -> Command {
