@@ -32,6 +32,14 @@ pub fn with_budget<R>(budget: u16, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Gives the next task poll a fresh budget (`None`: unlimited). A cheaper
+/// form of [`with_budget`] for an executor's run loop, which sets `None`
+/// again when the loop ends.
+#[inline]
+pub fn set(budget: Option<u16>) {
+    let _ = BUDGET.try_with(|b| b.set(budget));
+}
+
 /// Spends one unit of the current budget. `Pending` (with the task woken
 /// to run again later) when the budget is spent.
 #[inline]

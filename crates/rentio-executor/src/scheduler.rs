@@ -5,20 +5,19 @@
 //! popped, the borrow ends, then they run; freed references are dropped
 //! after the borrow that removed them.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering as StdOrdering};
 use std::task::{Context, Poll};
-
-use slab::Slab;
 
 use crate::loom::{Arc, Ordering};
 use crate::park::Unpark;
 use crate::remote::Remote;
 use crate::task::JoinHandle;
 use crate::task::join::notify_join;
-use crate::task::raw::TaskRef;
+use crate::task::raw::{Header, TaskRef};
 use crate::task::state::{JOIN_HANDLE, JOIN_WAKER, TransitionToIdle, TransitionToRunning};
 use crate::task::waker::waker_ref;
 use crate::time::Timers;
@@ -31,7 +30,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub(crate) struct Shared {
     pub(crate) id: u64,
     queue: RefCell<VecDeque<TaskRef>>,
-    owned: RefCell<Slab<TaskRef>>,
+    /// The owned-task list: an intrusive doubly linked list through the
+    /// task headers, each entry holding one reference.
+    owned_head: Cell<*mut Header>,
     pub(crate) remote: Arc<Remote>,
     pub(crate) timers: RefCell<Timers>,
     pool: rentio_driver::Pool,
@@ -43,7 +44,7 @@ impl Shared {
         Shared {
             id,
             queue: RefCell::new(VecDeque::with_capacity(256)),
-            owned: RefCell::new(Slab::new()),
+            owned_head: Cell::new(std::ptr::null_mut()),
             remote: Arc::new(Remote::new(id, unpark)),
             timers: RefCell::new(Timers::new()),
             pool,
@@ -58,8 +59,7 @@ impl Shared {
     /// Spawns `future` on this runtime.
     pub(crate) fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
         let (queued, owned, handle) = TaskRef::new(future, self.remote.clone());
-        let key = self.owned.borrow_mut().insert(owned);
-        handle.header().owned_key.store(key, Ordering::Relaxed);
+        self.link_owned(owned);
         self.push_local(queued);
         JoinHandle::new(handle)
     }
@@ -103,6 +103,9 @@ impl Shared {
             self.run(task);
             ran += 1;
         }
+        // Outside task polls (the main future, custom loops) nothing is
+        // limited.
+        rentio_driver::coop::set(None);
         ran
     }
 
@@ -118,11 +121,9 @@ impl Shared {
             TransitionToRunning::Poll => {
                 let waker = waker_ref(&task);
                 let mut cx = Context::from_waker(&waker);
-                let budget = rentio_driver::coop::DEFAULT_BUDGET;
-                let polled = rentio_driver::coop::with_budget(budget, || {
-                    // SAFETY: owner thread; the transition set RUNNING.
-                    unsafe { task.poll(&mut cx) }
-                });
+                rentio_driver::coop::set(Some(rentio_driver::coop::DEFAULT_BUDGET));
+                // SAFETY: owner thread; the transition set RUNNING.
+                let polled = unsafe { task.poll(&mut cx) };
                 match polled {
                     Poll::Ready(()) => self.complete(task),
                     Poll::Pending => match task.header().state.transition_to_idle() {
@@ -146,23 +147,55 @@ impl Shared {
         if prev & JOIN_WAKER != 0 {
             notify_join(&task);
         }
-        let key = task.header().owned_key.load(Ordering::Relaxed);
-        let owned = self.owned.borrow_mut().try_remove(key);
-        drop(owned);
-        drop(task);
+        // Leave the owned list and drop its reference with the queue's.
+        self.unlink_owned(task.as_ptr());
+        task.release_with(1);
+    }
+
+    /// Puts a task's owned-list reference at the head of the list.
+    fn link_owned(&self, task: TaskRef) {
+        let ptr = task.into_raw().as_ptr();
+        let head = self.owned_head.get();
+        // SAFETY: `ptr` is live (the list now owns a reference to it).
+        let header = unsafe { &*ptr };
+        header
+            .owned_prev
+            .store(std::ptr::null_mut(), Ordering::Relaxed);
+        header.owned_next.store(head, Ordering::Relaxed);
+        if !head.is_null() {
+            // SAFETY: every header in the list is live (the list holds a
+            // reference to each).
+            unsafe { &*head }.owned_prev.store(ptr, Ordering::Relaxed);
+        }
+        self.owned_head.set(ptr);
+    }
+
+    /// Takes a task out of the owned list; its reference is the caller's.
+    fn unlink_owned(&self, task: NonNull<Header>) {
+        // SAFETY: the caller holds a reference, so the header is live.
+        let header = unsafe { task.as_ref() };
+        let prev = header.owned_prev.load(Ordering::Relaxed);
+        let next = header.owned_next.load(Ordering::Relaxed);
+        if prev.is_null() {
+            self.owned_head.set(next);
+        } else {
+            // SAFETY: listed headers are live (the list holds references).
+            unsafe { &*prev }.owned_next.store(next, Ordering::Relaxed);
+        }
+        if !next.is_null() {
+            // SAFETY: as above.
+            unsafe { &*next }.owned_prev.store(prev, Ordering::Relaxed);
+        }
     }
 
     /// Shutdown: cancel every owned task (dropping its future here, on the
     /// owner thread), then release every queued reference.
     pub(crate) fn shutdown(&self) {
-        loop {
-            // One at a time: dropping a future may spawn or wake others.
-            let next = {
-                let mut owned = self.owned.borrow_mut();
-                let key = owned.iter().next().map(|(key, _)| key);
-                key.map(|key| owned.remove(key))
-            };
-            let Some(task) = next else { break };
+        // One at a time: dropping a future may spawn or wake others.
+        while let Some(head) = NonNull::new(self.owned_head.get()) {
+            self.unlink_owned(head);
+            // SAFETY: the list's reference to this task is now ours.
+            let task = unsafe { TaskRef::from_raw(head) };
             let header = task.header();
             let _ = header.state.transition_to_cancelled();
             if header.state.load() & crate::task::state::COMPLETE == 0 {

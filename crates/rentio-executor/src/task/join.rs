@@ -121,36 +121,32 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// Why a task produced no output.
+///
+/// One pointer wide, so a `Result<T, JoinError>` stays small on the hot
+/// path: cancellation is `None`, a panic boxes its payload.
 pub struct JoinError {
-    repr: Repr,
-}
-
-enum Repr {
-    Cancelled,
-    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+    panic: Option<Box<Mutex<Box<dyn Any + Send + 'static>>>>,
 }
 
 impl JoinError {
     pub(crate) fn cancelled() -> JoinError {
-        JoinError {
-            repr: Repr::Cancelled,
-        }
+        JoinError { panic: None }
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
-            repr: Repr::Panic(Mutex::new(payload)),
+            panic: Some(Box::new(Mutex::new(payload))),
         }
     }
 
     /// Whether the task was aborted or its runtime shut down.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        self.panic.is_none()
     }
 
     /// Whether the task panicked.
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        self.panic.is_some()
     }
 
     /// The panic's payload, to resume it with `std::panic::resume_unwind`.
@@ -159,17 +155,14 @@ impl JoinError {
     ///
     /// Gives the error back if the task was cancelled rather than panicked.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.repr {
-            Repr::Panic(payload) => Ok(payload.into_inner().unwrap_or_else(|e| e.into_inner())),
-            Repr::Cancelled => Err(self),
+        match self.panic {
+            Some(payload) => Ok(payload.into_inner().unwrap_or_else(|e| e.into_inner())),
+            None => Err(self),
         }
     }
 
     fn panic_message(&self) -> Option<String> {
-        let Repr::Panic(payload) = &self.repr else {
-            return None;
-        };
-        let payload = lock(payload);
+        let payload = lock(self.panic.as_deref()?);
         payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -179,10 +172,10 @@ impl JoinError {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.repr, self.panic_message()) {
-            (Repr::Cancelled, _) => f.write_str("task was cancelled"),
-            (Repr::Panic(_), Some(msg)) => write!(f, "task panicked: {msg}"),
-            (Repr::Panic(_), None) => f.write_str("task panicked"),
+        match (self.is_panic(), self.panic_message()) {
+            (false, _) => f.write_str("task was cancelled"),
+            (true, Some(msg)) => write!(f, "task panicked: {msg}"),
+            (true, None) => f.write_str("task panicked"),
         }
     }
 }

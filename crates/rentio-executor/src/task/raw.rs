@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::join::JoinError;
 use super::state::State;
-use crate::loom::{Arc, AtomicUsize, Mutex, lock};
+use crate::loom::{Arc, AtomicPtr, Mutex, lock};
 use crate::remote::Remote;
 
 /// The type-erased operations on a task.
@@ -40,8 +40,11 @@ pub(crate) struct Header {
     pub(crate) remote: Arc<Remote>,
     /// The join handle's waker.
     pub(crate) join_waker: Mutex<Option<Waker>>,
-    /// The key in the owner's owned-task list (set and read by the owner).
-    pub(crate) owned_key: AtomicUsize,
+    /// The neighbours in the owner's intrusive owned-task list (read and
+    /// written by the owner only; atomics with relaxed order, so the header
+    /// stays plain `Send + Sync` data).
+    pub(crate) owned_prev: AtomicPtr<Header>,
+    pub(crate) owned_next: AtomicPtr<Header>,
 }
 
 /// Where the future stands.
@@ -87,7 +90,8 @@ impl TaskRef {
                 vtable: vtable::<F>(),
                 remote,
                 join_waker: Mutex::new(None),
-                owned_key: AtomicUsize::new(usize::MAX),
+                owned_prev: AtomicPtr::new(std::ptr::null_mut()),
+                owned_next: AtomicPtr::new(std::ptr::null_mut()),
             },
             stage: UnsafeCell::new(Stage::Running(future)),
         });
@@ -103,6 +107,25 @@ impl TaskRef {
     ///   reference it owns.
     pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> TaskRef {
         TaskRef { ptr }
+    }
+
+    /// Gives up ownership of the reference without dropping it.
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        let ptr = self.ptr;
+        std::mem::forget(self);
+        ptr
+    }
+
+    /// Releases this reference and `extra` more that the caller owns, in
+    /// one atomic operation.
+    pub(crate) fn release_with(self, extra: usize) {
+        let ptr = self.into_raw();
+        // SAFETY: this reference kept the header alive until now.
+        let header = unsafe { ptr.as_ref() };
+        if header.state.ref_dec_n(1 + extra) {
+            // SAFETY: those were the last references (see Drop).
+            unsafe { (header.vtable.dealloc)(ptr) }
+        }
     }
 
     pub(crate) fn header(&self) -> &Header {

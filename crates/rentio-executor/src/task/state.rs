@@ -159,6 +159,16 @@ impl State {
         }
     }
 
+    /// Drops `n` references; `true` if they were the last.
+    pub(crate) fn ref_dec_n(&self, n: usize) -> bool {
+        let prev = self.0.fetch_sub(n * REF_ONE, Ordering::AcqRel);
+        debug_assert!(
+            prev & REF_MASK >= n * REF_ONE,
+            "task reference count underflow"
+        );
+        prev & REF_MASK == n * REF_ONE
+    }
+
     /// Drops a reference; `true` if it was the last.
     pub(crate) fn ref_dec(&self) -> bool {
         let prev = self.0.fetch_sub(REF_ONE, Ordering::AcqRel);
