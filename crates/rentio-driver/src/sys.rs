@@ -142,9 +142,7 @@ impl Syscall {
                 len,
                 offset: None,
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 unsafe { libc::read(fd, ptr.cast(), len) }
             }
             Syscall::Read {
@@ -153,9 +151,7 @@ impl Syscall {
                 len,
                 offset: Some(off),
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 unsafe { libc::pread(fd, ptr.cast(), len, off as libc::off_t) }
             }
             Syscall::Write {
@@ -164,9 +160,7 @@ impl Syscall {
                 len,
                 offset: None,
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 unsafe { libc::write(fd, ptr.cast(), len) }
             }
             Syscall::Write {
@@ -175,9 +169,7 @@ impl Syscall {
                 len,
                 offset: Some(off),
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 unsafe { libc::pwrite(fd, ptr.cast(), len, off as libc::off_t) }
             }
             Syscall::Readv {
@@ -223,9 +215,7 @@ impl Syscall {
                 len,
                 flags,
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 unsafe { libc::recv(fd, ptr.cast(), len, flags | libc::MSG_DONTWAIT) }
             }
             Syscall::Send {
@@ -234,21 +224,15 @@ impl Syscall {
                 len,
                 flags,
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 unsafe { libc::send(fd, ptr.cast(), len, flags | libc::MSG_DONTWAIT) }
             }
             Syscall::RecvMsg { fd, msg, flags } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 unsafe { libc::recvmsg(fd, msg, flags | libc::MSG_DONTWAIT) }
             }
             Syscall::SendMsg { fd, msg, flags } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 unsafe { libc::sendmsg(fd, msg, flags | libc::MSG_DONTWAIT) }
             }
             Syscall::Accept {
@@ -257,15 +241,11 @@ impl Syscall {
                 len,
                 flags,
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 (unsafe { libc::accept4(fd, addr, len, flags) }) as isize
             }
             Syscall::Connect { fd, addr, len } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 (unsafe { libc::connect(fd, addr, len) }) as isize
             }
             Syscall::SocketError { fd } => return socket_error(fd),
@@ -274,21 +254,15 @@ impl Syscall {
                 ty,
                 protocol,
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 (unsafe { libc::socket(domain, ty, protocol) }) as isize
             }
             Syscall::Shutdown { fd, how } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 (unsafe { libc::shutdown(fd, how) }) as isize
             }
             Syscall::Close { fd } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 (unsafe { libc::close(fd) }) as isize
             }
             Syscall::OpenAt {
@@ -297,9 +271,7 @@ impl Syscall {
                 flags,
                 mode,
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 (unsafe { libc::openat(dirfd, path, flags, mode) }) as isize
             }
             Syscall::Statx {
@@ -309,27 +281,21 @@ impl Syscall {
                 mask,
                 out,
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 (unsafe { libc::statx(dirfd, path, flags, mask, out) }) as isize
             }
             Syscall::Fsync {
                 fd,
                 data_only: false,
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 (unsafe { libc::fsync(fd) }) as isize
             }
             Syscall::Fsync {
                 fd,
                 data_only: true,
             } => {
-                // SAFETY: `run`'s contract: the pointers are live for the
-                // lengths given and nobody else touches them; an invalid fd
-                // only makes the kernel answer EBADF.
+                // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 (unsafe { libc::fdatasync(fd) }) as isize
             }
         };

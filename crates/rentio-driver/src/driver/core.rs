@@ -1,0 +1,290 @@
+//! The core's op dispatch: pushing an op to the ring, the readiness
+//! backend or the blocking pool, and retrying readiness ops.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use io_uring::opcode;
+use io_uring::types::Timespec;
+
+use super::{BackendImpl, Core, Push};
+use crate::key::{AUX, Key};
+use crate::op::{OpCode, Readiness};
+use crate::ops::Ops;
+use crate::poll::{self, PollBackend, WaitKind};
+use crate::pool::{Pool, Sink};
+use crate::slot::{Cqe, State};
+use crate::sys;
+use crate::uring::Uring;
+
+impl Core {
+    #[inline]
+    pub(super) fn push<T: OpCode>(&mut self, data: &mut T, how: Push) -> io::Result<Key> {
+        let core = self;
+        core.ops.check_poisoned()?;
+        data.check()?;
+        if data.is_multishot() != how.multi {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                if how.multi {
+                    "rentio-driver: Driver::multi needs a multishot op"
+                } else {
+                    "rentio-driver: a multishot op runs through Driver::multi"
+                },
+            ));
+        }
+        let link_timeout = how.link_timeout;
+        let on_ring =
+            matches!(&core.backend, BackendImpl::Uring(uring) if uring.opcodes.contains(T::CODE));
+        let key = core.ops.insert::<T>(u8::from(on_ring), how.notify);
+        if data.is_empty_read() {
+            if let Some(slot) = core.ops.get_mut(key) {
+                slot.pending = 0;
+            }
+            core.ops
+                .complete(key, Cqe { res: 0, flags: 0 }, false, false);
+            return Ok(key);
+        }
+        let pushed = match &mut core.backend {
+            BackendImpl::Uring(uring) if on_ring => {
+                push_uring(uring, &mut core.ops, key, data, link_timeout)
+            }
+            BackendImpl::Uring(_) if T::SYSCALL_FALLBACK => core.push_fallback(key, data),
+            BackendImpl::Uring(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "rentio-driver: this kernel's io_uring lacks opcode {}",
+                    T::CODE
+                ),
+            )),
+            BackendImpl::Poll(_) => core.push_poll(key, data, link_timeout),
+        };
+        match pushed {
+            Ok(()) => Ok(key),
+            Err(e) => {
+                // Nothing reached the kernel or the pool: free the slot.
+                core.ops.remove(key);
+                Err(e)
+            }
+        }
+    }
+}
+
+#[inline]
+fn push_uring<T: OpCode>(
+    uring: &mut Uring,
+    ops: &mut Ops,
+    key: Key,
+    data: &mut T,
+    link_timeout: Option<Duration>,
+) -> io::Result<()> {
+    let entry = data.uring_entry().user_data(key.user_data());
+    if data.is_multishot()
+        && let Some(slot) = ops.get_mut(key)
+    {
+        slot.set_multi();
+    }
+    let Some(timeout) = link_timeout else {
+        uring.push(ops, &entry)?;
+        data.pushed();
+        return Ok(());
+    };
+    let Some(slot) = ops.get_mut(key) else {
+        unreachable!("the slot was inserted by push")
+    };
+    slot.pending = 2;
+    let timespec: *const Timespec = slot
+        .extra()
+        .link_timeout
+        .insert(crate::sys::timespec(timeout));
+    let timeout_entry = opcode::LinkTimeout::new(timespec)
+        .build()
+        .user_data(key.user_data() | AUX);
+    uring.push_linked(ops, &entry, &timeout_entry)?;
+    data.pushed();
+    Ok(())
+}
+
+/// Readiness backend: the fd is ready again; retry the op's syscall.
+fn retry_io<T: OpCode>(poll: &mut PollBackend, ops: &mut Ops, key: Key, data: &mut T) {
+    let (Readiness::Io(fd, interest) | Readiness::IoOrBlocking(fd, interest)) = data.readiness()
+    else {
+        unreachable!("only Io ops are in the Ready state")
+    };
+    // SAFETY: the syscall points into `data`, which the caller holds
+    // borrowed for the whole call.
+    let result = unsafe { data.syscall().run() };
+    match result {
+        Err(e) if is_would_block(&e) && poll.is_pollable(fd) => {
+            if let Some(slot) = ops.get_mut(key) {
+                slot.state = State::Submitted;
+            }
+            poll.wait_on(fd, interest, key, WaitKind::Retry);
+        }
+        result => ops.complete(key, Cqe::from_result(result), false, false),
+    }
+}
+
+fn is_would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::EINPROGRESS)
+}
+
+impl Core {
+    pub(super) fn try_io<T: OpCode>(&mut self, key: Key, data: &mut T) {
+        if let BackendImpl::Poll(poll) = &mut self.backend
+            && self
+                .ops
+                .get_mut(key)
+                .is_some_and(|slot| matches!(slot.state, State::Ready))
+        {
+            retry_io(poll, &mut self.ops, key, data);
+        }
+    }
+
+    pub(super) fn drain_pool(&mut self) -> usize {
+        self.sink.drain_into(&mut self.pool_results);
+        let n = self.pool_results.len();
+        for (user_data, result) in self.pool_results.drain(..) {
+            if let Some((key, _)) = Key::from_user_data(user_data) {
+                self.ops
+                    .complete(key, Cqe::from_result(result), true, false);
+            }
+        }
+        n
+    }
+
+    /// io_uring without the op's opcode: run its syscall like the
+    /// readiness backend would, on this thread or the pool.
+    fn push_fallback<T: OpCode>(&mut self, key: Key, data: &mut T) -> io::Result<()> {
+        match data.readiness() {
+            Readiness::Immediate | Readiness::Close(_) => {
+                run_now(&mut self.ops, key, data);
+                Ok(())
+            }
+            _ => run_blocking(&mut self.ops, &self.pool, &self.sink, key, data.syscall()),
+        }
+    }
+
+    fn push_poll<T: OpCode>(
+        &mut self,
+        key: Key,
+        data: &mut T,
+        link_timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let BackendImpl::Poll(poll) = &mut self.backend else {
+            unreachable!("push_poll on the readiness backend only")
+        };
+        let ops = &mut self.ops;
+        match data.readiness() {
+            Readiness::Io(fd, _) => {
+                poll.ensure(fd)?;
+                set_state(ops, key, State::Ready);
+            }
+            Readiness::IoOrBlocking(fd, _) => {
+                if poll.ensure(fd)? {
+                    set_state(ops, key, State::Ready);
+                } else {
+                    run_blocking(ops, &self.pool, &self.sink, key, data.syscall())?;
+                }
+            }
+            Readiness::Immediate => run_now(ops, key, data),
+            Readiness::Close(fd) => {
+                poll.deregister(ops, fd);
+                run_now(ops, key, data);
+            }
+            Readiness::Blocking => run_blocking(ops, &self.pool, &self.sink, key, data.syscall())?,
+            Readiness::Poll {
+                fd,
+                interest,
+                multishot,
+            } => {
+                if !poll.ensure(fd)? {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "rentio-driver: this fd cannot be polled for readiness (a regular file?)",
+                    ));
+                }
+                let kind = if multishot {
+                    if let Some(slot) = ops.get_mut(key) {
+                        slot.set_multi();
+                    }
+                    WaitKind::PollMulti
+                } else {
+                    WaitKind::PollOnce
+                };
+                let now = poll::ready_now(fd, interest)?;
+                match (now, multishot) {
+                    (Some(events), false) => {
+                        poll::finish(ops, key, Ok(events));
+                    }
+                    (Some(events), true) => {
+                        if let Some(slot) = ops.get_mut(key) {
+                            let action = slot.transition_to_completed(Cqe {
+                                res: events as i32,
+                                flags: crate::op::CQE_F_MORE,
+                            });
+                            ops.apply(key, action);
+                        }
+                        poll.wait_on(fd, interest, key, kind);
+                    }
+                    (None, _) => poll.wait_on(fd, interest, key, kind),
+                }
+            }
+            Readiness::Timer(after) => poll.add_timer(after, key, false),
+            Readiness::Cancel(user_data) => {
+                let result = match Key::from_user_data(user_data) {
+                    Some((target, _)) if ops.get_mut(target).is_some_and(|s| s.pending > 0) => {
+                        Err(io::Error::from_raw_os_error(libc::EALREADY))
+                    }
+                    Some((target, _)) => {
+                        if poll::finish(
+                            ops,
+                            target,
+                            Err(io::Error::from_raw_os_error(libc::ECANCELED)),
+                        ) {
+                            Ok(0)
+                        } else {
+                            Err(io::Error::from_raw_os_error(libc::ENOENT))
+                        }
+                    }
+                    None => Err(io::Error::from_raw_os_error(libc::ENOENT)),
+                };
+                ops.complete(key, Cqe::from_result(result), false, false);
+            }
+        }
+        if let Some(timeout) = link_timeout
+            && let BackendImpl::Poll(poll) = &mut self.backend
+        {
+            poll.add_timer(timeout, key, true);
+        }
+        Ok(())
+    }
+}
+
+fn set_state(ops: &mut Ops, key: Key, state: State) {
+    if let Some(slot) = ops.get_mut(key) {
+        slot.state = state;
+    }
+}
+
+fn run_blocking(
+    ops: &mut Ops,
+    pool: &Pool,
+    sink: &Arc<Sink>,
+    key: Key,
+    syscall: sys::Syscall,
+) -> io::Result<()> {
+    ops.stats.pool_jobs += 1;
+    pool.run_syscall(syscall, key.user_data(), sink.clone())?;
+    if let Some(slot) = ops.get_mut(key) {
+        slot.pending += 1;
+    }
+    Ok(())
+}
+
+fn run_now<T: OpCode>(ops: &mut Ops, key: Key, data: &mut T) {
+    // SAFETY: the syscall points into `data`, borrowed for the call.
+    let result = unsafe { data.syscall().run() };
+    ops.complete(key, Cqe::from_result(result), false, false);
+}
