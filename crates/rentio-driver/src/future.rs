@@ -162,15 +162,19 @@ impl<T: OpCode> Future for Op<T> {
 
 impl<T: OpCode> Drop for Op<T> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            let data = self
-                .data
-                .take()
-                .map(|d| Box::new(d) as Box<dyn std::any::Any>);
-            self.driver.drop_op(key, data);
-        } else if let Some(data) = &self.data {
-            self.driver.forget_unpushed(data.readiness());
-        }
+        release(&self.driver, &mut self.key, &mut self.data);
+    }
+}
+
+/// The drop of an op handle: an op in flight hands its resources to the
+/// driver (which cancels it); one never pushed stops any readiness watch
+/// on an fd it owned before that fd closes.
+fn release<T: OpCode>(driver: &Driver, key: &mut Option<Key>, data: &mut Option<T>) {
+    if let Some(key) = key.take() {
+        let data = data.take().map(|d| Box::new(d) as Box<dyn std::any::Any>);
+        driver.drop_op(key, data);
+    } else if let Some(data) = data {
+        driver.forget_unpushed(data.readiness());
     }
 }
 
@@ -277,12 +281,6 @@ impl<T: OpCode> Multi<T> {
 
 impl<T: OpCode> Drop for Multi<T> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            let data = self
-                .data
-                .take()
-                .map(|d| Box::new(d) as Box<dyn std::any::Any>);
-            self.driver.drop_op(key, data);
-        }
+        release(&self.driver, &mut self.key, &mut self.data);
     }
 }
