@@ -1,7 +1,10 @@
 //! `nop`: the driver's own overhead per op. One million `IORING_OP_NOP`s
-//! through `rentio-driver` (push, one enter per batch, reap, take the result
-//! by key) against a bare `io-uring` crate loop with the same ring flags and
-//! batch size. The ratio bare/rentio is the figure of merit (target >= 0.8).
+//! through `rentio-driver` against a bare `io-uring` crate loop with the
+//! same ring flags and batch size. The ratio bare/rentio is the figure of
+//! merit (target >= 0.8). Two rentio faces run: `rentio` pushes ops the
+//! driver owns and takes them back by key (`Driver::push`,
+//! `Driver::completions`); `rentio_handle` keeps each op in an `Op` handle
+//! (`Driver::submit`, `Op::try_complete`).
 //!
 //! Run: `cargo bench -p rentio-benches --bench nop` (or `cargo xtask bench`).
 
@@ -44,6 +47,26 @@ fn bare_loop(ring: &mut IoUring, batch: usize) {
 }
 
 fn rentio_loop(driver: &Driver, batch: usize) {
+    let mut done = 0;
+    while done < TOTAL {
+        for _ in 0..batch {
+            driver.push(Nop).expect("push");
+        }
+        let mut left = batch;
+        while left > 0 {
+            driver.poll(None).expect("poll");
+            driver.completions(|finished| {
+                black_box(finished.output::<Nop>())
+                    .expect("a Nop")
+                    .expect("nop");
+                left -= 1;
+                done += 1;
+            });
+        }
+    }
+}
+
+fn rentio_handle_loop(driver: &Driver, batch: usize) {
     let mut ops = Vec::with_capacity(batch);
     let mut done = 0;
     while done < TOTAL {
@@ -79,6 +102,9 @@ fn nop(c: &mut Criterion) {
         });
         group.bench_function(format!("rentio_batch{batch}"), |b| {
             b.iter(|| rentio_loop(&driver, batch))
+        });
+        group.bench_function(format!("rentio_handle_batch{batch}"), |b| {
+            b.iter(|| rentio_handle_loop(&driver, batch))
         });
     }
     group.finish();

@@ -78,10 +78,10 @@ impl<T: OpCode> Op<T> {
         };
         let how = Push {
             link_timeout: self.link_timeout,
-            notify: true,
+            notify: crate::slot::Notify::Handle,
             multi: false,
         };
-        let key = self.driver.push(data, how)?;
+        let key = self.driver.push_op(data, how)?;
         self.key = Some(key);
         // A readiness op tries its syscall at once, as on first poll; the
         // result stays in the slot for `try_complete`.
@@ -114,7 +114,7 @@ impl<T: OpCode> Op<T> {
         };
         let key = match self.key {
             Some(key) => key,
-            None => match self.driver.push(
+            None => match self.driver.push_op(
                 data,
                 Push {
                     link_timeout: self.link_timeout,
@@ -171,7 +171,9 @@ impl<T: OpCode> Drop for Op<T> {
 /// on an fd it owned before that fd closes.
 fn release<T: OpCode>(driver: &Driver, key: &mut Option<Key>, data: &mut Option<T>) {
     if let Some(key) = key.take() {
-        let data = data.take().map(|d| Box::new(d) as Box<dyn std::any::Any>);
+        let data = data
+            .take()
+            .map(|d| Box::new(d) as Box<dyn crate::op::ErasedOp>);
         driver.drop_op(key, data);
     } else if let Some(data) = data {
         driver.forget_unpushed(data.readiness());
@@ -246,7 +248,7 @@ impl<T: OpCode> Multi<T> {
                     multi: true,
                     ..Push::default()
                 };
-                match self.driver.push(data, how) {
+                match self.driver.push_op(data, how) {
                     Ok(key) => {
                         self.key = Some(key);
                         key

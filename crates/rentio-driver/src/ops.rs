@@ -1,13 +1,12 @@
 //! The slab of ops and the bookkeeping both backends share.
 
-use std::any::Any;
 use std::io;
 use std::task::Waker;
 
 use crate::key::{Key, next_generation};
-use crate::op::{Completion, OpCode};
+use crate::op::{Completion, ErasedOp, OpCode};
 use crate::slot::Cqe;
-use crate::slot::{CompleteAction, Slot, State};
+use crate::slot::{CompleteAction, Notify, Slot, State};
 use crate::slots::Slots;
 use crate::sys;
 
@@ -38,15 +37,18 @@ pub struct Stats {
 pub(crate) struct Ops {
     pub(crate) slab: Slots,
     generation: u32,
-    /// Keys of low-level ops that made progress (see `Driver::take_ready`).
+    /// Keys of `Op` handles pushed with `submit` that made progress (see
+    /// `Driver::take_ready`).
     pub(crate) ready: Vec<Key>,
-    /// `ready.len()` when the last tick ended: more than that means news
-    /// the caller has not seen, so the next tick must not park.
+    /// Keys of owned ops that made progress (see `Driver::completions`).
+    pub(crate) owned: Vec<Key>,
+    /// `ready.len() + owned.len()` when the last tick ended: more than that
+    /// means news the caller has not seen, so the next tick must not park.
     pub(crate) ready_seen: usize,
     /// Wakers to wake, and resources and wakers to drop, once the driver's
     /// borrow ends: a waker or a `Drop` impl may call back into the driver.
     pub(crate) wake: Vec<Waker>,
-    pub(crate) graveyard: Vec<Box<dyn Any>>,
+    pub(crate) graveyard: Vec<Box<dyn ErasedOp>>,
     pub(crate) dead_wakers: Vec<Waker>,
     /// Set when any of the three lists above got an entry.
     pub(crate) dirty: bool,
@@ -62,6 +64,7 @@ impl Ops {
             slab: Slots::with_capacity(capacity),
             generation: 0,
             ready: Vec::new(),
+            owned: Vec::new(),
             ready_seen: 0,
             wake: Vec::new(),
             graveyard: Vec::new(),
@@ -74,7 +77,12 @@ impl Ops {
 
     /// Whether keys arrived on the ready list since the last tick ended.
     pub(crate) fn has_news(&self) -> bool {
-        self.ready.len() > self.ready_seen
+        self.ready.len() + self.owned.len() > self.ready_seen
+    }
+
+    /// Marks the ready lists as seen by the caller (a tick ended).
+    pub(crate) fn mark_seen(&mut self) {
+        self.ready_seen = self.ready.len() + self.owned.len();
     }
 
     #[inline]
@@ -88,7 +96,7 @@ impl Ops {
 
     /// A new slot in `Submitted` state.
     #[inline]
-    pub(crate) fn insert<T: OpCode>(&mut self, pending: u8, notify: bool) -> Key {
+    pub(crate) fn insert<T: OpCode>(&mut self, pending: u8, notify: Notify) -> Key {
         self.generation = next_generation(self.generation);
         let index = self
             .slab
@@ -112,24 +120,51 @@ impl Ops {
     /// Frees the slot at `index`, which the caller has just looked up.
     #[inline]
     fn remove_at(&mut self, index: usize) {
-        if let Some(extra) = self.slab.remove(index) {
-            self.bury(*extra);
+        if let (Some(data), _) = self.slab.remove(index) {
+            self.bury(data);
         }
     }
 
+    /// The op's resources are dropped once the driver's borrow ends.
     #[cold]
-    fn bury(&mut self, extra: crate::slot::Extra) {
-        if let Some(resources) = extra.parked {
-            self.graveyard.push(resources);
-            self.dirty = true;
+    fn bury(&mut self, data: Box<dyn ErasedOp>) {
+        self.graveyard.push(data);
+        self.dirty = true;
+    }
+
+    /// [`Ops::complete`] for a CQE, with the common case inline: a one-shot
+    /// op's only CQE, its owner still there.
+    #[inline(always)]
+    pub(crate) fn complete_cqe(&mut self, key: Key, cqe: Cqe, last: bool, aux: bool) {
+        if let Some(slot) = self.slab.get_mut(key.slab_index(), key.generation)
+            && last
+            && !aux
+            && slot.pending == 1
+            && matches!(slot.state, State::Submitted)
+        {
+            slot.pending = 0;
+            slot.state = State::Completed(cqe);
+            match slot.waker.take() {
+                Some(waker) => {
+                    self.wake.push(waker);
+                    self.dirty = true;
+                }
+                None => match slot.notify {
+                    Notify::Waker => {}
+                    Notify::Handle => self.ready.push(key),
+                    Notify::Owned => self.owned.push(key),
+                },
+            }
+            return;
         }
+        self.complete(key, cqe, last, aux);
     }
 
     /// Applies a completion (a CQE, a pool result, a readiness result).
     ///
     /// `last` says the kernel owes no more CQEs for this completion's
     /// source; `aux` marks a linked timeout's CQE, which only counts.
-    #[inline]
+    #[inline(never)]
     pub(crate) fn complete(&mut self, key: Key, completion: Cqe, last: bool, aux: bool) {
         let Some(slot) = self.slab.get_mut(key.slab_index(), key.generation) else {
             return;
@@ -145,7 +180,7 @@ impl Ops {
         let finished = slot.is_finished();
         match action {
             CompleteAction::Nothing => {}
-            CompleteAction::Notify => self.ready.push(key),
+            CompleteAction::NotifyOwned => self.owned.push(key),
             action => self.apply(key, action),
         }
         if finished {
@@ -161,6 +196,7 @@ impl Ops {
                 self.dirty = true;
             }
             CompleteAction::Notify => self.ready.push(key),
+            CompleteAction::NotifyOwned => self.owned.push(key),
             CompleteAction::CloseFd(fd) => {
                 sys::close_fd(fd);
                 self.stats.late_fds_closed += 1;
@@ -172,6 +208,11 @@ impl Ops {
     /// Takes a finished result for the owner; `None` while still pending.
     #[inline]
     pub(crate) fn take(&mut self, key: Key) -> Option<Completion> {
+        self.take_cqe(key).map(Cqe::into_completion)
+    }
+
+    #[inline]
+    fn take_cqe(&mut self, key: Key) -> Option<Cqe> {
         let slot = self.get_mut(key)?;
         let State::Completed(cqe) = slot.state else {
             return None;
@@ -182,7 +223,26 @@ impl Ops {
             // The kernel still owes a CQE (the linked timeout's).
             slot.state = State::Dropped;
         }
-        Some(cqe.into_completion())
+        Some(cqe)
+    }
+
+    /// Takes an owned op with its result once it has finished; `None`
+    /// while it is in flight (or if the key is stale).
+    #[inline]
+    pub(crate) fn take_owned(&mut self, key: Key) -> Option<(Box<dyn ErasedOp>, Cqe)> {
+        let slot = self.get_mut(key)?;
+        let State::Completed(cqe) = slot.state else {
+            return None;
+        };
+        let data = slot.data.take()?;
+        if slot.pending == 0 {
+            // The data is out; what is left (the extras) holds no resources.
+            let _ = self.slab.remove(key.slab_index());
+        } else {
+            // The kernel still owes a CQE (the linked timeout's).
+            slot.state = State::Dropped;
+        }
+        Some((data, cqe))
     }
 
     /// The owner is gone. Returns `true` if the slot still waits for the
@@ -227,13 +287,10 @@ impl Ops {
     }
 
     /// Parks a dropped op's resources in its slot until the last CQE.
-    pub(crate) fn park(&mut self, key: Key, resources: Box<dyn Any>) {
+    pub(crate) fn park(&mut self, key: Key, resources: Box<dyn ErasedOp>) {
         match self.get_mut(key) {
-            Some(slot) => slot.extra().parked = Some(resources),
-            None => {
-                self.graveyard.push(resources);
-                self.dirty = true;
-            }
+            Some(slot) => slot.data = Some(resources),
+            None => self.bury(resources),
         }
     }
 
@@ -252,6 +309,7 @@ impl Ops {
             if slot.pending > 0 {
                 self.stats.leaked_at_drop += 1;
                 slot.state = State::Dropped;
+                std::mem::forget(slot.data.take());
                 std::mem::forget(slot.extra.take());
             }
         }
@@ -270,7 +328,28 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::op::Nop;
+    use crate::op::{Nop, Readiness};
+
+    /// Parked resources that count their owners.
+    struct Tracked {
+        _count: std::rc::Rc<()>,
+    }
+
+    // SAFETY: a NOP's SQE carries no pointer.
+    unsafe impl OpCode for Tracked {
+        type Output = ();
+        const CODE: u8 = io_uring::opcode::Nop::CODE;
+
+        fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+            io_uring::opcode::Nop::new().build()
+        }
+
+        fn readiness(&self) -> Readiness {
+            Readiness::Immediate
+        }
+
+        fn complete(self, _: Completion) {}
+    }
 
     #[derive(Clone, Debug)]
     enum Event {
@@ -304,7 +383,7 @@ mod tests {
         #[test]
         fn lifecycle_matches_the_model(pending in 1u8..3, multishot in any::<bool>(), events in proptest::collection::vec(event(), 0..12)) {
             let mut ops = Ops::new(4);
-            let key = ops.insert::<Nop>(pending, false);
+            let key = ops.insert::<Nop>(pending, Notify::Waker);
             if multishot {
                 ops.get_mut(key).unwrap().set_multi();
             }
@@ -337,7 +416,9 @@ mod tests {
                         if !owner || taken { continue; }
                         owner = false;
                         if ops.abandon(key) {
-                            ops.park(key, Box::new(parked_dropped.clone()));
+                            ops.park(key, Box::new(Tracked {
+                                _count: parked_dropped.clone(),
+                            }));
                         }
                     }
                 }

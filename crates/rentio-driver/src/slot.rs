@@ -18,13 +18,12 @@
 //! extras) sits in `Option`s beside it, so moving between states never runs
 //! drop glue on the hot path.
 
-use std::any::Any;
 use std::collections::VecDeque;
 use std::task::Waker;
 
 use io_uring::types::Timespec;
 
-use crate::op::{CQE_F_MORE, Completion};
+use crate::op::{CQE_F_MORE, Completion, ErasedOp};
 
 /// A completion as the kernel reports it: `res` (negative errno on error)
 /// and `flags`. Kept raw in the slab so a slot stays small.
@@ -73,8 +72,6 @@ pub(crate) struct Extra {
     /// that SQE's CQE; the box keeps its address).
     pub(crate) link_timeout: Option<Timespec>,
     pub(crate) multi: Option<MultiState>,
-    /// A dropped op's resources.
-    pub(crate) parked: Option<Box<dyn Any>>,
 }
 
 /// A multishot op's queue of completions.
@@ -95,16 +92,31 @@ pub(crate) struct Slot {
     /// A non-negative result is an fd to close if nobody takes it.
     pub(crate) returns_fd: bool,
     /// Pushed through the low-level face: progress without a waker puts
-    /// the key on the ready list.
-    pub(crate) notify: bool,
+    /// the key on a ready list.
+    pub(crate) notify: Notify,
     pub(crate) state: State,
     pub(crate) waker: Option<Waker>,
+    /// The op itself while the driver holds it: an owned op's (pushed with
+    /// `Driver::push`), or a dropped op's parked resources.
+    pub(crate) data: Option<Box<dyn ErasedOp>>,
     pub(crate) extra: Option<Box<Extra>>,
+}
+
+/// Where a low-level op's progress is reported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Notify {
+    /// Through its waker only (an `Op` future, a `Multi`).
+    #[default]
+    Waker,
+    /// On `Ops::ready`: an `Op` handle pushed with `submit`.
+    Handle,
+    /// On `Ops::owned`: an op the driver owns, pushed with `Driver::push`.
+    Owned,
 }
 
 impl Slot {
     #[inline]
-    pub(crate) fn new(generation: u32, returns_fd: bool, pending: u8, notify: bool) -> Slot {
+    pub(crate) fn new(generation: u32, returns_fd: bool, pending: u8, notify: Notify) -> Slot {
         Slot {
             generation,
             next_free: 0,
@@ -113,6 +125,7 @@ impl Slot {
             notify,
             state: State::Submitted,
             waker: None,
+            data: None,
             extra: None,
         }
     }
@@ -169,10 +182,10 @@ impl Slot {
 
     #[inline]
     fn notify_action(&self) -> CompleteAction {
-        if self.notify {
-            CompleteAction::Notify
-        } else {
-            CompleteAction::Nothing
+        match self.notify {
+            Notify::Waker => CompleteAction::Nothing,
+            Notify::Handle => CompleteAction::Notify,
+            Notify::Owned => CompleteAction::NotifyOwned,
         }
     }
 
@@ -208,8 +221,10 @@ impl Slot {
 pub(crate) enum CompleteAction {
     /// Wake the owner's task.
     Wake(Waker),
-    /// A low-level op with no waker: put the key on the ready list.
+    /// An `Op` handle with no waker: put the key on the ready list.
     Notify,
+    /// An owned op: put the key on the owned ready list.
+    NotifyOwned,
     /// A dropped op produced an fd: close it.
     CloseFd(i32),
     /// Nothing to do.

@@ -7,6 +7,7 @@
 //! freeing a slot clears its two `Option`s in place instead of moving the
 //! whole entry out and dropping it.
 
+use crate::op::ErasedOp;
 use crate::slot::{Extra, Slot};
 
 const NONE: u32 = u32::MAX;
@@ -41,7 +42,7 @@ impl Slots {
             let index = self.free as usize;
             let entry = &mut self.entries[index];
             self.free = entry.next_free;
-            // A vacant slot holds no waker and no extras (`remove` cleared
+            // A vacant slot holds no waker, data or extras (`remove` cleared
             // them), so there is nothing to drop: skip the drop glue.
             std::mem::forget(std::mem::replace(entry, slot));
             index
@@ -59,9 +60,12 @@ impl Slots {
             .filter(|slot| slot.generation == generation && generation != 0)
     }
 
-    /// Frees the live slot at `index`, returning its extras.
+    /// Frees the live slot at `index`, returning what it still held.
     #[inline]
-    pub(crate) fn remove(&mut self, index: usize) -> Option<Box<Extra>> {
+    pub(crate) fn remove(
+        &mut self,
+        index: usize,
+    ) -> (Option<Box<dyn ErasedOp>>, Option<Box<Extra>>) {
         let slot = &mut self.entries[index];
         debug_assert_ne!(slot.generation, 0, "freeing a vacant slot");
         slot.generation = 0;
@@ -69,7 +73,7 @@ impl Slots {
         slot.next_free = self.free;
         self.free = index as u32;
         self.len -= 1;
-        slot.extra.take()
+        (slot.data.take(), slot.extra.take())
     }
 
     /// Live slots with their indices.
@@ -89,19 +93,20 @@ impl Slots {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slot::Notify;
 
     #[test]
     fn freed_slots_are_reused_and_stale_generations_miss() {
         let mut slots = Slots::with_capacity(2);
-        let a = slots.insert(Slot::new(1, false, 0, false));
-        let b = slots.insert(Slot::new(2, false, 0, false));
+        let a = slots.insert(Slot::new(1, false, 0, Notify::Waker));
+        let b = slots.insert(Slot::new(2, false, 0, Notify::Waker));
         assert_eq!(slots.len(), 2);
         assert!(slots.get_mut(a, 1).is_some());
         assert!(slots.get_mut(a, 2).is_none(), "wrong generation");
-        assert!(slots.remove(a).is_none());
+        assert!(matches!(slots.remove(a), (None, None)));
         assert!(slots.get_mut(a, 1).is_none(), "freed");
         assert!(slots.get_mut(a, 0).is_none(), "generation 0 never matches");
-        let c = slots.insert(Slot::new(3, false, 0, false));
+        let c = slots.insert(Slot::new(3, false, 0, Notify::Waker));
         assert_eq!(c, a, "the freed index is reused");
         assert!(
             slots.get_mut(c, 1).is_none(),

@@ -10,7 +10,7 @@ use io_uring::types::Timespec;
 
 use super::{BackendImpl, Core, Push};
 use crate::key::{AUX, Key};
-use crate::op::{OpCode, Readiness};
+use crate::op::{ErasedOp, OpCode, Readiness};
 use crate::ops::Ops;
 use crate::poll::{self, PollBackend, WaitKind};
 use crate::pool::{Pool, Sink};
@@ -107,7 +107,7 @@ fn push_uring<T: OpCode>(
 }
 
 /// Readiness backend: the fd is ready again; retry the op's syscall.
-fn retry_io<T: OpCode>(poll: &mut PollBackend, ops: &mut Ops, key: Key, data: &mut T) {
+fn retry_io<T: ErasedOp + ?Sized>(poll: &mut PollBackend, ops: &mut Ops, key: Key, data: &mut T) {
     let (Readiness::Io(fd, interest) | Readiness::IoOrBlocking(fd, interest)) = data.readiness()
     else {
         unreachable!("only Io ops are in the Ready state")
@@ -131,7 +131,7 @@ fn is_would_block(e: &io::Error) -> bool {
 }
 
 impl Core {
-    pub(super) fn try_io<T: OpCode>(&mut self, key: Key, data: &mut T) {
+    pub(super) fn try_io<T: ErasedOp + ?Sized>(&mut self, key: Key, data: &mut T) {
         if let BackendImpl::Poll(poll) = &mut self.backend
             && self
                 .ops

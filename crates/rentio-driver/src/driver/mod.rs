@@ -2,12 +2,14 @@
 //! a handle on the blocking pool.
 //!
 //! Two faces share it. The low-level one, for custom event loops: push ops
-//! ([`Driver::submit`]), run a tick with a timeout ([`Driver::poll`]), learn
-//! which ops moved ([`Driver::take_ready`]) and take their results
-//! ([`Op::try_complete`]), or cancel them ([`Driver::cancel`]). The future
-//! one, for runtimes: an [`Op`] is a `Future` that stores its task's waker in
-//! its slot, so an executor needs nothing more than to call
-//! [`Driver::poll`] when it runs out of work.
+//! the driver keeps ([`Driver::push`]), run a tick with a timeout
+//! ([`Driver::poll`]), take each finished op back with its result, by key
+//! ([`Driver::completions`]), or cancel one ([`Driver::cancel`]). (An op can
+//! also stay in the caller's hands as an [`Op`] handle: [`Driver::submit`],
+//! [`Driver::take_ready`], [`Op::try_complete`].) The future face, for
+//! runtimes: an [`Op`] is a `Future` that stores its task's waker in its
+//! slot, so an executor needs nothing more than to call [`Driver::poll`]
+//! when it runs out of work.
 
 use std::cell::RefCell;
 use std::io;
@@ -21,17 +23,18 @@ use crate::builder::{Backend, BackendChoice, Builder, SetupFlags};
 use crate::cause::UringUnavailable;
 use crate::future::{Multi, Op};
 use crate::key::Key;
-use crate::op::{Completion, OpCode, Readiness};
+use crate::op::{Completion, ErasedOp, OpCode, Readiness};
 use crate::ops::{Ops, Stats};
 use crate::poll::{self, PollBackend};
 use crate::pool::{Pool, Sink};
+use crate::slot::{Cqe, Notify};
 use crate::unpark::{ParkState, Unparker};
 use crate::uring::Uring;
 
 mod core;
 
 /// A dropped op's resources, if it still had them.
-type Parked = Option<Box<dyn std::any::Any>>;
+type Parked = Option<Box<dyn ErasedOp>>;
 
 /// How long dropping a driver waits for the kernel to give back ops in
 /// flight before it leaks them (invariant 3).
@@ -243,6 +246,79 @@ impl Driver {
         Ok(op)
     }
 
+    /// Pushes `op` for the driver to keep (low-level face): when it
+    /// finishes, [`completions`](Driver::completions) hands it back with its
+    /// result under the returned key. Nothing is allocated for an op of
+    /// zero size; any other op is boxed once.
+    ///
+    /// # Cancel safety
+    ///
+    /// The driver owns the op, so nothing is lost: [`Driver::cancel`] ends
+    /// it early (with `ECANCELED` unless it finished first) and it still
+    /// comes back through `completions`. Ops never taken are dropped with
+    /// the driver, after the kernel is done with them (or leaked if it
+    /// never is).
+    ///
+    /// # Errors
+    ///
+    /// As [`Driver::submit`]; a multishot op must use [`Driver::multi`].
+    /// On error the op is dropped: nothing reached the kernel.
+    #[inline]
+    pub fn push<T: OpCode>(&self, mut op: T) -> io::Result<Key> {
+        let how = Push {
+            notify: Notify::Owned,
+            ..Push::default()
+        };
+        let mut core = self.inner.core.borrow_mut();
+        let result = core.push(&mut op, how);
+        if let Ok(key) = result {
+            // A readiness op tries its syscall at once.
+            if self.inner.backend == Backend::Poll {
+                core.try_io(key, &mut op);
+            }
+            if let Some(slot) = core.ops.get_mut(key) {
+                slot.data = Some(Box::new(op));
+            }
+        }
+        self.settle(core);
+        result
+    }
+
+    /// Hands back every op pushed with [`Driver::push`] that finished
+    /// since the last call, in the order they finished: `f` gets each as a
+    /// [`Finished`], which turns back into the op's output. Readiness ops
+    /// whose fd became ready run their syscall here first. `f` may push new
+    /// ops or cancel others; those show up in a later call.
+    pub fn completions(&self, mut f: impl FnMut(Finished)) {
+        let mut keys = std::mem::take(&mut self.inner.core.borrow_mut().ops.owned);
+        for key in keys.drain(..) {
+            let mut core = self.inner.core.borrow_mut();
+            let c = &mut *core;
+            if let BackendImpl::Poll(_) = c.backend
+                && let Some(slot) = c.ops.get_mut(key)
+                && let Some(mut data) = slot.data.take()
+            {
+                c.try_io(key, &mut *data);
+                if let Some(slot) = c.ops.get_mut(key) {
+                    slot.data = Some(data);
+                }
+            }
+            let taken = c.ops.take_owned(key);
+            self.settle(core);
+            if let Some((data, cqe)) = taken {
+                f(Finished { key, data, cqe });
+            }
+        }
+        // Give the list's allocation back for the next call.
+        if let Ok(mut core) = self.inner.core.try_borrow_mut() {
+            let owned = &mut core.ops.owned;
+            if owned.is_empty() {
+                *owned = keys;
+            }
+            core.ops.ready_seen = core.ops.ready_seen.min(core.ops.ready.len());
+        }
+    }
+
     /// A multishot op, as a stream of completions (see [`Multi`]).
     pub fn multi<T: OpCode>(&self, op: T) -> Multi<T> {
         Multi::new(self.clone(), op)
@@ -270,7 +346,7 @@ impl Driver {
             BackendImpl::Poll(poll) => poll.poll(&mut c.ops, timeout),
         };
         c.drain_pool();
-        c.ops.ready_seen = c.ops.ready.len();
+        c.ops.mark_seen();
         self.settle(core);
         result
     }
@@ -326,7 +402,7 @@ impl Driver {
     pub fn take_ready(&self, out: &mut Vec<Key>) {
         let mut core = self.inner.core.borrow_mut();
         out.append(&mut core.ops.ready);
-        core.ops.ready_seen = 0;
+        core.ops.ready_seen = core.ops.ready_seen.min(core.ops.owned.len());
     }
 
     /// Asks the kernel to cancel the op; its owner then sees `ECANCELED`
@@ -371,7 +447,7 @@ impl Driver {
     }
 
     #[inline]
-    pub(crate) fn push<T: OpCode>(&self, data: &mut T, how: Push) -> io::Result<Key> {
+    pub(crate) fn push_op<T: OpCode>(&self, data: &mut T, how: Push) -> io::Result<Key> {
         let mut core = self.inner.core.borrow_mut();
         let result = core.push(data, how);
         self.settle(core);
@@ -481,10 +557,63 @@ impl Driver {
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Push {
     pub(crate) link_timeout: Option<Duration>,
-    /// Through the low-level face: report progress on the ready list.
-    pub(crate) notify: bool,
+    /// Where progress without a waker is reported.
+    pub(crate) notify: Notify,
     /// Through [`Driver::multi`].
     pub(crate) multi: bool,
+}
+
+/// An op pushed with [`Driver::push`] that finished, handed back by
+/// [`Driver::completions`].
+pub struct Finished {
+    key: Key,
+    data: Box<dyn ErasedOp>,
+    cqe: Cqe,
+}
+
+impl Finished {
+    /// The key [`Driver::push`] returned for this op.
+    pub fn key(&self) -> Key {
+        self.key
+    }
+
+    /// The kernel's raw result: a count or value, or a negative errno.
+    pub fn raw_result(&self) -> i32 {
+        self.cqe.res
+    }
+
+    /// Whether the op is a `T`.
+    pub fn is<T: OpCode>(&self) -> bool {
+        let data: &dyn std::any::Any = &*self.data;
+        data.is::<T>()
+    }
+
+    /// The op's output (its result and resources), if it is a `T`;
+    /// otherwise `self` comes back unchanged.
+    ///
+    /// # Errors
+    ///
+    /// `self`, when the op is not a `T`.
+    pub fn output<T: OpCode>(self) -> Result<T::Output, Finished> {
+        if !self.is::<T>() {
+            return Err(self);
+        }
+        let raw = Box::into_raw(self.data).cast::<T>();
+        // SAFETY: `is::<T>` checked that the box holds a `T`, so this is
+        // the cast `Box::<dyn Any>::downcast` makes; the box came from
+        // `Box::new(T)` in `Driver::push`.
+        let op = unsafe { Box::from_raw(raw) };
+        Ok(op.complete(self.cqe.into_completion()))
+    }
+}
+
+impl std::fmt::Debug for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finished")
+            .field("key", &self.key)
+            .field("res", &self.cqe.res)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Driver {

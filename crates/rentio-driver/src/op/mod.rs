@@ -194,6 +194,24 @@ pub unsafe trait OpCode: 'static {
     fn complete(self, completion: Completion) -> Self::Output;
 }
 
+/// An op with its type erased, as the driver holds it: parked after its
+/// handle was dropped, or owned (pushed with [`Driver::push`](crate::Driver::push)).
+/// The readiness backend retries an owned op's syscall through it.
+pub(crate) trait ErasedOp: std::any::Any {
+    fn readiness(&self) -> Readiness;
+    fn syscall(&mut self) -> Syscall;
+}
+
+impl<T: OpCode> ErasedOp for T {
+    fn readiness(&self) -> Readiness {
+        OpCode::readiness(self)
+    }
+
+    fn syscall(&mut self) -> Syscall {
+        OpCode::syscall(self)
+    }
+}
+
 impl Readiness {
     /// A file-style op: at the current position it waits for readiness
     /// when the fd can be polled (else the pool); at an offset it is file IO

@@ -258,7 +258,7 @@ impl Uring {
                 match Key::from_user_data(user_data) {
                     Some((key, aux)) => {
                         let last = !cqueue::more(cqe.flags());
-                        ops.complete(
+                        ops.complete_cqe(
                             key,
                             Cqe {
                                 res: cqe.result(),

@@ -1,0 +1,177 @@
+//! The low-level face with ops the driver owns: `Driver::push` and
+//! `Driver::completions`, on every backend.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::io::Write as _;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use rentio_driver::op::{Nop, Read, Recv, Send};
+use rentio_driver::{Driver, Finished, Key};
+use support::{Tracked, each_backend, socketpair, tick_until};
+
+/// Ticks until `want` ops came back, collecting them.
+fn collect(driver: &Driver, want: usize) -> Vec<Finished> {
+    let mut done = Vec::new();
+    let all = tick_until(driver, 200, || {
+        driver.completions(|f| done.push(f));
+        done.len() >= want
+    });
+    assert!(all, "only {} of {want} ops came back", done.len());
+    done
+}
+
+#[test]
+fn nops_come_back_once_each_with_their_keys() {
+    each_backend(|driver| {
+        let keys: Vec<Key> = (0..100).map(|_| driver.push(Nop).unwrap()).collect();
+        let done = collect(driver, 100);
+        let mut got: Vec<Key> = done.iter().map(Finished::key).collect();
+        for f in done {
+            assert!(f.is::<Nop>());
+            assert_eq!(f.raw_result(), 0);
+            f.output::<Nop>().unwrap().unwrap();
+        }
+        let mut want = keys.clone();
+        got.sort_by_key(|k| k.user_data());
+        want.sort_by_key(|k| k.user_data());
+        assert_eq!(got, want, "each key exactly once");
+        driver.poll(Some(Duration::ZERO)).unwrap();
+        driver.completions(|f| panic!("a second completion for {:?}", f.key()));
+        assert_eq!(driver.ops_in_slab(), 0, "every slot freed");
+    });
+}
+
+#[test]
+fn a_wrong_type_gives_the_op_back() {
+    each_backend(|driver| {
+        let key = driver.push(Nop).unwrap();
+        let mut done = collect(driver, 1);
+        let f = done.pop().unwrap();
+        let f = match f.output::<Recv<Vec<u8>>>() {
+            Ok(_) => panic!("a Nop is not a Recv"),
+            Err(f) => f,
+        };
+        assert_eq!(f.key(), key);
+        f.output::<Nop>().unwrap().unwrap();
+    });
+}
+
+#[test]
+fn a_file_read_returns_its_buffer_with_the_bytes() {
+    each_backend(|driver| {
+        let mut file = tempfile();
+        file.write_all(b"owned ops").unwrap();
+        let read = Read::at(file.as_raw_fd(), Vec::with_capacity(64), 0);
+        driver.push(read).unwrap();
+        let f = collect(driver, 1).pop().unwrap();
+        let (n, buf) = f.output::<Read<Vec<u8>>>().unwrap();
+        assert_eq!(n.unwrap(), 9);
+        assert_eq!(buf, b"owned ops");
+    });
+}
+
+#[test]
+fn a_recv_waits_for_its_peer_then_comes_back() {
+    each_backend(|driver| {
+        let (a, b) = socketpair();
+        let key = driver
+            .push(Recv::new(a.as_raw_fd(), Vec::with_capacity(16)))
+            .unwrap();
+        driver.poll(Some(Duration::ZERO)).unwrap();
+        driver.completions(|f| panic!("the recv finished with no data: {f:?}"));
+        driver
+            .push(Send::new(b.as_raw_fd(), b"ping".to_vec()))
+            .unwrap();
+        let done = collect(driver, 2);
+        for f in done {
+            if f.key() == key {
+                let (n, buf) = f.output::<Recv<Vec<u8>>>().unwrap();
+                assert_eq!(n.unwrap(), 4);
+                assert_eq!(buf, b"ping");
+            } else {
+                let (n, _) = f.output::<Send<Vec<u8>>>().unwrap();
+                assert_eq!(n.unwrap(), 4);
+            }
+        }
+    });
+}
+
+#[test]
+fn a_cancelled_recv_returns_its_buffer() {
+    each_backend(|driver| {
+        let (a, _b) = socketpair();
+        let (buf, freed) = Tracked::new(32);
+        let key = driver.push(Recv::new(a.as_raw_fd(), buf)).unwrap();
+        driver.poll(Some(Duration::ZERO)).unwrap();
+        driver.cancel(key).unwrap();
+        let f = collect(driver, 1).pop().unwrap();
+        assert_eq!(f.key(), key);
+        assert!(!freed.get(), "the buffer is still the caller's");
+        let (n, buf) = f.output::<Recv<Tracked>>().unwrap();
+        assert_eq!(n.unwrap_err().raw_os_error(), Some(libc::ECANCELED));
+        drop(buf);
+        assert!(freed.get());
+    });
+}
+
+#[test]
+fn untaken_ops_are_freed_after_the_kernel_is_done() {
+    // A driver dropped with an owned op in flight: the buffer outlives the
+    // kernel's use of it and is freed (or leaked), never freed early.
+    for target in support::backends() {
+        let driver = support::driver(target, |_| {});
+        let (a, b) = socketpair();
+        let (buf, freed) = Tracked::new(32);
+        driver.push(Recv::new(a.as_raw_fd(), buf)).unwrap();
+        driver.poll(Some(Duration::ZERO)).unwrap();
+        drop(driver);
+        assert!(
+            freed.get(),
+            "[{target:?}] the cancelled recv's buffer was freed at drop"
+        );
+        drop((a, b));
+    }
+}
+
+#[test]
+fn ops_pushed_from_the_callback_come_back_later() {
+    each_backend(|driver| {
+        driver.push(Nop).unwrap();
+        let mut rounds = 0;
+        let mut seen = 0;
+        let all = tick_until(driver, 200, || {
+            driver.completions(|f| {
+                f.output::<Nop>().unwrap().unwrap();
+                seen += 1;
+                if seen < 10 {
+                    driver.push(Nop).unwrap();
+                }
+            });
+            rounds += 1;
+            seen == 10
+        });
+        assert!(all, "a chain of 10 pushes from the callback finished");
+    });
+}
+
+fn tempfile() -> std::fs::File {
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!(
+        "rentio-owned-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    file
+}
