@@ -9,26 +9,52 @@ use crate::task::raw::TaskRef;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Shared>>> = const { RefCell::new(None) };
+    static DRIVER: RefCell<Option<rentio_driver::Driver>> = const { RefCell::new(None) };
 }
 
 /// Restores the previous runtime context when dropped.
 pub(crate) struct EnterGuard {
     previous: Option<Rc<Shared>>,
+    previous_driver: Option<rentio_driver::Driver>,
 }
 
-/// Makes `shared` the current runtime of this thread.
-pub(crate) fn enter(shared: Rc<Shared>) -> EnterGuard {
+/// Makes `shared` (with its IO driver) the current runtime of this thread.
+pub(crate) fn enter(shared: Rc<Shared>, driver: &rentio_driver::Driver) -> EnterGuard {
     let previous = CURRENT.with(|c| c.borrow_mut().replace(shared));
-    EnterGuard { previous }
+    let previous_driver = DRIVER.with(|d| d.borrow_mut().replace(driver.clone()));
+    EnterGuard {
+        previous,
+        previous_driver,
+    }
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();
+        let previous_driver = self.previous_driver.take();
         // `try_with`: this may run while the thread's locals are torn down.
         let old = CURRENT.try_with(|c| std::mem::replace(&mut *c.borrow_mut(), previous));
         drop(old);
+        let old = DRIVER.try_with(|d| std::mem::replace(&mut *d.borrow_mut(), previous_driver));
+        drop(old);
     }
+}
+
+/// The IO driver of the runtime current on this thread.
+///
+/// # Errors
+///
+/// Outside a runtime (`Runtime::block_on` or one of its tasks).
+pub fn current_driver() -> std::io::Result<rentio_driver::Driver> {
+    DRIVER
+        .try_with(|d| d.borrow().clone())
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            std::io::Error::other(
+                "rentio: no runtime on this thread (use IO inside Runtime::block_on or a task)",
+            )
+        })
 }
 
 /// Runs `f` with the current runtime, if any, without cloning its handle.

@@ -32,6 +32,7 @@ pub mod tpc;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
+pub use context::current_driver;
 pub use handle::{Handle, SendSleep};
 pub use runtime::{Builder, Runtime, spawn, spawn_blocking, yield_now};
 pub use task::{JoinError, JoinHandle};

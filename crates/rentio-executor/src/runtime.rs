@@ -174,7 +174,7 @@ impl Runtime {
     /// beyond repair (a poisoned ring), since `block_on` has no error to
     /// return it through.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _enter = context::enter(self.shared.clone());
+        let _enter = context::enter(self.shared.clone(), &self.driver);
         let main = Arc::new(MainWaker {
             woken: AtomicBool::new(true),
             remote: self.shared.remote.clone(),
@@ -213,7 +213,7 @@ impl Drop for Runtime {
         // Drop every task with this runtime current, so their drops (and
         // the ops they hold) find it; then the driver goes, cancelling and
         // reaping what the kernel still holds.
-        let _enter = context::enter(self.shared.clone());
+        let _enter = context::enter(self.shared.clone(), &self.driver);
         self.shared.shutdown();
     }
 }
