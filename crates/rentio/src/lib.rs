@@ -3,7 +3,8 @@
 
 pub use rentio_driver::{Backend, BackendChoice};
 pub use rentio_executor::{
-    Builder, Handle, JoinError, JoinHandle, Runtime, SendSleep, spawn, spawn_blocking, yield_now,
+    Builder, Handle, JoinError, JoinHandle, Runtime, SendSleep, current_driver, spawn,
+    spawn_blocking, yield_now,
 };
 pub use rentio_macros::{main, test};
 
@@ -15,6 +16,16 @@ pub mod buf {
 /// The raw IO driver: ops, backends, the blocking pool, the unparker.
 pub mod driver {
     pub use rentio_driver::*;
+}
+
+/// Rent IO traits and helpers (`rentio-io`).
+pub mod io {
+    pub use rentio_io::*;
+}
+
+/// TCP, UDP and Unix sockets (`rentio-net`).
+pub mod net {
+    pub use rentio_net::*;
 }
 
 /// Timers: `sleep`, `timeout`, `interval`, `Instant`.

@@ -1,0 +1,306 @@
+//! The fd every socket type wraps, and the ops they share.
+
+use std::cell::OnceCell;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::mem::ManuallyDrop;
+use std::net::{self, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use rentio_buf::{BufResult, IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
+use rentio_driver::op::{Connect, Readv, Recv, Send, SendMsg, Shutdown};
+use rentio_driver::{Driver, OpCode, SockAddr};
+
+use crate::cancel::CancelHandle;
+
+/// An open socket: its fd and the driver that watches it.
+///
+/// The driver is the runtime's that first used the socket; dropping the
+/// socket removes the fd from that driver's poller (readiness backend)
+/// before closing it, so a reused fd number never inherits a stale entry.
+#[derive(Debug)]
+pub struct Socket {
+    fd: Option<OwnedFd>,
+    raw: RawFd,
+    driver: OnceCell<Driver>,
+}
+
+impl Socket {
+    pub(crate) fn from_fd(fd: OwnedFd) -> Socket {
+        let raw = fd.as_raw_fd();
+        let driver = OnceCell::new();
+        if let Ok(current) = rentio_executor::current_driver() {
+            let _ = driver.set(current);
+        }
+        Socket {
+            fd: Some(fd),
+            raw,
+            driver,
+        }
+    }
+
+    /// A new CLOEXEC socket.
+    pub(crate) fn new(domain: i32, ty: i32) -> io::Result<Socket> {
+        // SAFETY: plain syscall with integer arguments.
+        let fd = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel just created `fd`; nobody else owns it.
+        Ok(Socket::from_fd(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    pub(crate) fn raw(&self) -> RawFd {
+        self.raw
+    }
+
+    pub(crate) fn driver(&self) -> io::Result<Driver> {
+        if let Some(driver) = self.driver.get() {
+            return Ok(driver.clone());
+        }
+        let current = rentio_executor::current_driver()?;
+        Ok(self.driver.get_or_init(|| current).clone())
+    }
+
+    /// Gives up the fd (removed from the poller first).
+    pub(crate) fn into_fd(mut self) -> OwnedFd {
+        if let Some(driver) = self.driver.get() {
+            driver.deregister_fd(self.raw);
+        }
+        match self.fd.take() {
+            Some(fd) => fd,
+            // `fd` is only taken here, and `self` is consumed.
+            None => unreachable!("a socket always holds its fd until into_fd"),
+        }
+    }
+
+    pub(crate) async fn recv<T: IoBufMut>(&self, buf: T) -> BufResult<usize, T> {
+        match self.driver() {
+            Ok(driver) => driver.op(Recv::new(self.raw, buf)).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    pub(crate) async fn send<T: IoBuf>(&self, buf: T) -> BufResult<usize, T> {
+        match self.driver() {
+            Ok(driver) => driver.op(Send::new(self.raw, buf)).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    pub(crate) async fn readv<T: IoVecBufMut>(&self, bufs: T) -> BufResult<usize, T> {
+        match self.driver() {
+            Ok(driver) => driver.op(Readv::new(self.raw, bufs)).await,
+            Err(e) => (Err(e), bufs),
+        }
+    }
+
+    /// A vectored send (`sendmsg` with `MSG_NOSIGNAL`: `writev` would raise
+    /// `SIGPIPE` on a reset peer).
+    pub(crate) async fn writev<T: IoVecBuf>(&self, bufs: T) -> BufResult<usize, T> {
+        match self.driver() {
+            Ok(driver) => driver.op(SendMsg::new(self.raw, bufs, None)).await,
+            Err(e) => (Err(e), bufs),
+        }
+    }
+
+    /// A recv that ends with `TimedOut` (and the buffer) after `timeout`:
+    /// an io_uring linked timeout, or a timer on the readiness backend.
+    pub(crate) async fn recv_timeout<T: IoBufMut>(
+        &self,
+        buf: T,
+        timeout: Duration,
+    ) -> BufResult<usize, T> {
+        match self.driver() {
+            Ok(driver) => {
+                let (result, buf) = driver
+                    .op(Recv::new(self.raw, buf))
+                    .with_link_timeout(timeout)
+                    .await;
+                (result.map_err(timed_out), buf)
+            }
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// A recv that `handle` can cancel; the buffer always comes back.
+    pub(crate) async fn recv_cancellable<T: IoBufMut>(
+        &self,
+        buf: T,
+        handle: &CancelHandle,
+    ) -> BufResult<usize, T> {
+        match self.driver() {
+            Ok(driver) => cancellable(&driver, driver.op(Recv::new(self.raw, buf)), handle).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    pub(crate) async fn connect(&self, addr: SockAddr) -> io::Result<()> {
+        self.driver()?.op(Connect::new(self.raw, addr)).await
+    }
+
+    pub(crate) async fn shutdown(&self, how: net::Shutdown) -> io::Result<()> {
+        match self.driver()?.op(Shutdown::new(self.raw, how)).await {
+            // The peer is gone already: nothing left to shut down.
+            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(()),
+            other => other,
+        }
+    }
+
+    pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
+        sockaddr_of(self.raw, libc::getsockname)?
+            .as_socket()
+            .ok_or_else(not_ip)
+    }
+
+    pub(crate) fn peer_addr(&self) -> io::Result<SocketAddr> {
+        sockaddr_of(self.raw, libc::getpeername)?
+            .as_socket()
+            .ok_or_else(not_ip)
+    }
+
+    pub(crate) fn set_opt<T: Copy>(&self, level: i32, name: i32, value: T) -> io::Result<()> {
+        // SAFETY: `value` is a live `T` and the length passed is its size.
+        let ret = unsafe {
+            libc::setsockopt(
+                self.raw,
+                level,
+                name,
+                (&raw const value).cast(),
+                size_of::<T>() as libc::socklen_t,
+            )
+        };
+        if ret < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn get_opt<T: Copy + Default>(&self, level: i32, name: i32) -> io::Result<T> {
+        let mut value = T::default();
+        let mut len = size_of::<T>() as libc::socklen_t;
+        // SAFETY: the kernel writes at most `len` bytes into `value`.
+        let ret = unsafe {
+            libc::getsockopt(self.raw, level, name, (&raw mut value).cast(), &raw mut len)
+        };
+        if ret < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(value)
+        }
+    }
+
+    /// Runs `f` on the fd as a std type, without giving the fd up.
+    pub(crate) fn with_std<S: FromRawFd + AsRawFd, R>(&self, f: impl FnOnce(&S) -> R) -> R {
+        // SAFETY: the std value borrows our fd and is never dropped
+        // (ManuallyDrop), so the fd is not closed twice.
+        let std = ManuallyDrop::new(unsafe { S::from_raw_fd(self.raw) });
+        f(&std)
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        if let Some(driver) = self.driver.get()
+            && self.fd.is_some()
+        {
+            driver.deregister_fd(self.raw);
+        }
+    }
+}
+
+impl AsRawFd for Socket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.raw
+    }
+}
+
+/// Awaits `op`, cancelling it through the driver once `handle` fires; the
+/// op's output (with its buffer) comes back either way.
+pub(crate) async fn cancellable<T: OpCode>(
+    driver: &Driver,
+    mut op: rentio_driver::Op<T>,
+    handle: &CancelHandle,
+) -> T::Output {
+    let mut asked = false;
+    poll_fn(|cx| {
+        loop {
+            if let Poll::Ready(out) = Pin::new(&mut op).poll(cx) {
+                return Poll::Ready(out);
+            }
+            if asked {
+                return Poll::Pending;
+            }
+            if handle.is_cancelled() {
+                if let Some(key) = op.key() {
+                    let _ = driver.cancel(key);
+                }
+                asked = true;
+                // The readiness backend finishes the op at once: poll again.
+                continue;
+            }
+            handle.register(cx.waker());
+            if !handle.is_cancelled() {
+                return Poll::Pending;
+            }
+        }
+    })
+    .await
+}
+
+type AddrFn = unsafe extern "C" fn(i32, *mut libc::sockaddr, *mut libc::socklen_t) -> i32;
+
+fn sockaddr_of(fd: RawFd, f: AddrFn) -> io::Result<SockAddr> {
+    // SAFETY: an all-zero sockaddr_storage is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into `storage`.
+    let ret = unsafe { f(fd, (&raw mut storage).cast(), &raw mut len) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(SockAddr::from_raw(storage, len))
+}
+
+fn not_ip() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "rentio-net: not an IP socket address",
+    )
+}
+
+/// A linked timeout cancels the op with `ECANCELED`: report it as a
+/// timeout.
+pub(crate) fn timed_out(e: io::Error) -> io::Error {
+    if e.raw_os_error() == Some(libc::ECANCELED) {
+        io::Error::new(io::ErrorKind::TimedOut, "rentio-net: the op timed out")
+    } else {
+        e
+    }
+}
+
+/// The address family of `addr`, for `socket(2)`.
+pub(crate) fn domain_of(addr: &SocketAddr) -> i32 {
+    match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    }
+}
+
+/// Makes the kernel's `linger` option from a duration.
+pub(crate) fn linger_of(duration: Option<Duration>) -> libc::linger {
+    match duration {
+        Some(d) => libc::linger {
+            l_onoff: 1,
+            l_linger: i32::try_from(d.as_secs()).unwrap_or(i32::MAX),
+        },
+        None => libc::linger {
+            l_onoff: 0,
+            l_linger: 0,
+        },
+    }
+}

@@ -1,0 +1,167 @@
+//! Owned read and write halves of a stream socket.
+//!
+//! Both halves share the socket through an `Rc`; reads and writes only
+//! need its fd, so the halves never alias a `&mut` (monoio's halves do).
+
+use std::fmt;
+use std::io;
+use std::net;
+use std::os::fd::{AsRawFd, RawFd};
+use std::rc::Rc;
+
+use rentio_buf::{BufResult, IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
+use rentio_io::{AsyncReadRent, AsyncWriteRent};
+
+use crate::socket::Socket;
+
+/// A stream type that splits into owned halves.
+pub trait Split: Sized + sealed::Sealed {}
+
+pub(crate) mod sealed {
+    use std::rc::Rc;
+
+    use crate::socket::Socket;
+
+    pub trait Sealed {
+        fn into_shared(self) -> Rc<Socket>;
+        fn from_shared(socket: Rc<Socket>) -> Self;
+    }
+}
+
+/// The read half of a split stream (see `into_split`).
+pub struct OwnedReadHalf<S> {
+    socket: Rc<Socket>,
+    _stream: std::marker::PhantomData<S>,
+}
+
+/// The write half of a split stream. Dropping it shuts down the write side
+/// (the peer reads end of stream), as tokio's does.
+pub struct OwnedWriteHalf<S> {
+    socket: Rc<Socket>,
+    shutdown_on_drop: bool,
+    _stream: std::marker::PhantomData<S>,
+}
+
+/// Halves of two different streams were passed to `reunite`.
+pub struct ReuniteError<S>(pub OwnedReadHalf<S>, pub OwnedWriteHalf<S>);
+
+impl<S> fmt::Debug for ReuniteError<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReuniteError(..)")
+    }
+}
+
+impl<S> fmt::Display for ReuniteError<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("rentio-net: the halves belong to different streams")
+    }
+}
+
+impl<S> std::error::Error for ReuniteError<S> {}
+
+pub(crate) fn split<S: Split>(stream: S) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>) {
+    let socket = stream.into_shared();
+    (
+        OwnedReadHalf {
+            socket: socket.clone(),
+            _stream: std::marker::PhantomData,
+        },
+        OwnedWriteHalf {
+            socket,
+            shutdown_on_drop: true,
+            _stream: std::marker::PhantomData,
+        },
+    )
+}
+
+impl<S: Split> OwnedReadHalf<S> {
+    /// Puts the stream back together.
+    ///
+    /// # Errors
+    ///
+    /// The two halves, if they come from different streams.
+    pub fn reunite(self, mut write: OwnedWriteHalf<S>) -> Result<S, ReuniteError<S>> {
+        if !Rc::ptr_eq(&self.socket, &write.socket) {
+            return Err(ReuniteError(self, write));
+        }
+        write.shutdown_on_drop = false;
+        drop(write);
+        Ok(S::from_shared(self.socket))
+    }
+}
+
+impl<S: Split> OwnedWriteHalf<S> {
+    /// Puts the stream back together.
+    ///
+    /// # Errors
+    ///
+    /// The two halves, if they come from different streams.
+    pub fn reunite(self, read: OwnedReadHalf<S>) -> Result<S, ReuniteError<S>> {
+        read.reunite(self)
+    }
+}
+
+impl<S> AsyncReadRent for OwnedReadHalf<S> {
+    fn read<T: IoBufMut>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
+        self.socket.recv(buf)
+    }
+
+    fn readv<T: IoVecBufMut>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
+        self.socket.readv(buf)
+    }
+}
+
+impl<S> AsyncWriteRent for OwnedWriteHalf<S> {
+    fn write<T: IoBuf>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
+        self.socket.send(buf)
+    }
+
+    fn writev<T: IoVecBuf>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
+        self.socket.writev(buf)
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    async fn shutdown(&mut self) -> io::Result<()> {
+        self.socket.shutdown(net::Shutdown::Write).await
+    }
+}
+
+impl<S> Drop for OwnedWriteHalf<S> {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            // SAFETY: plain syscall on the socket's fd, which is open.
+            unsafe { libc::shutdown(self.socket.raw(), libc::SHUT_WR) };
+        }
+    }
+}
+
+impl<S> AsRawFd for OwnedReadHalf<S> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.raw()
+    }
+}
+
+impl<S> AsRawFd for OwnedWriteHalf<S> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.raw()
+    }
+}
+
+impl<S> fmt::Debug for OwnedReadHalf<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedReadHalf")
+            .field("fd", &self.socket.raw())
+            .finish()
+    }
+}
+
+impl<S> fmt::Debug for OwnedWriteHalf<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedWriteHalf")
+            .field("fd", &self.socket.raw())
+            .finish()
+    }
+}

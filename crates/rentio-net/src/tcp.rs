@@ -1,0 +1,540 @@
+//! TCP: listeners, streams, and a socket builder for options set before
+//! `bind` or `connect`.
+
+use std::io;
+use std::net::{self, SocketAddr};
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
+use std::time::Duration;
+
+use rentio_buf::{BufResult, IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
+use rentio_driver::SockAddr;
+use rentio_driver::op::Accept;
+use rentio_io::{AsyncReadRent, AsyncWriteRent};
+
+use crate::cancel::CancelHandle;
+use crate::resolve::{ToSocketAddrs, resolve};
+use crate::socket::{Socket, domain_of, linger_of};
+use crate::split::{self, OwnedReadHalf, OwnedWriteHalf, Split};
+
+const DEFAULT_BACKLOG: u32 = 1024;
+
+/// A TCP socket not yet bound or connected: set options (`SO_REUSEPORT`
+/// for one listener per core, buffer sizes), then [`listen`] or
+/// [`connect`].
+///
+/// [`listen`]: TcpSocket::listen
+/// [`connect`]: TcpSocket::connect
+#[derive(Debug)]
+pub struct TcpSocket {
+    socket: Socket,
+}
+
+impl TcpSocket {
+    /// An IPv4 TCP socket.
+    ///
+    /// # Errors
+    ///
+    /// If `socket(2)` fails (out of fds).
+    pub fn new_v4() -> io::Result<TcpSocket> {
+        Socket::new(libc::AF_INET, libc::SOCK_STREAM).map(|socket| TcpSocket { socket })
+    }
+
+    /// An IPv6 TCP socket.
+    ///
+    /// # Errors
+    ///
+    /// If `socket(2)` fails.
+    pub fn new_v6() -> io::Result<TcpSocket> {
+        Socket::new(libc::AF_INET6, libc::SOCK_STREAM).map(|socket| TcpSocket { socket })
+    }
+
+    fn for_addr(addr: &SocketAddr) -> io::Result<TcpSocket> {
+        Socket::new(domain_of(addr), libc::SOCK_STREAM).map(|socket| TcpSocket { socket })
+    }
+
+    /// Sets `SO_REUSEADDR`.
+    ///
+    /// # Errors
+    ///
+    /// As `setsockopt(2)`.
+    pub fn set_reuseaddr(&self, on: bool) -> io::Result<()> {
+        self.socket
+            .set_opt(libc::SOL_SOCKET, libc::SO_REUSEADDR, i32::from(on))
+    }
+
+    /// Sets `SO_REUSEPORT`: several listeners (one per core) share a port
+    /// and the kernel spreads connections among them.
+    ///
+    /// # Errors
+    ///
+    /// As `setsockopt(2)`.
+    pub fn set_reuseport(&self, on: bool) -> io::Result<()> {
+        self.socket
+            .set_opt(libc::SOL_SOCKET, libc::SO_REUSEPORT, i32::from(on))
+    }
+
+    /// Sets `SO_SNDBUF`.
+    ///
+    /// # Errors
+    ///
+    /// As `setsockopt(2)`.
+    pub fn set_send_buffer_size(&self, size: u32) -> io::Result<()> {
+        let size = i32::try_from(size).unwrap_or(i32::MAX);
+        self.socket.set_opt(libc::SOL_SOCKET, libc::SO_SNDBUF, size)
+    }
+
+    /// Sets `SO_RCVBUF`.
+    ///
+    /// # Errors
+    ///
+    /// As `setsockopt(2)`.
+    pub fn set_recv_buffer_size(&self, size: u32) -> io::Result<()> {
+        let size = i32::try_from(size).unwrap_or(i32::MAX);
+        self.socket.set_opt(libc::SOL_SOCKET, libc::SO_RCVBUF, size)
+    }
+
+    /// Sets `TCP_NODELAY`.
+    ///
+    /// # Errors
+    ///
+    /// As `setsockopt(2)`.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.socket
+            .set_opt(libc::IPPROTO_TCP, libc::TCP_NODELAY, i32::from(on))
+    }
+
+    /// Binds to `addr`.
+    ///
+    /// # Errors
+    ///
+    /// As `bind(2)`: `AddrInUse`, `AddrNotAvailable`, a wrong family.
+    pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
+        let addr = SockAddr::from(addr);
+        // SAFETY: `addr` holds a valid sockaddr of `addr.len()` bytes.
+        let ret = unsafe {
+            libc::bind(
+                self.socket.raw(),
+                (&raw const *addr.as_storage()).cast(),
+                addr.len(),
+            )
+        };
+        if ret < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Listens with `backlog` pending connections at most.
+    ///
+    /// # Errors
+    ///
+    /// As `listen(2)`.
+    pub fn listen(self, backlog: u32) -> io::Result<TcpListener> {
+        let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
+        // SAFETY: plain syscall on our fd.
+        if unsafe { libc::listen(self.socket.raw(), backlog) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(TcpListener {
+            socket: self.socket,
+        })
+    }
+
+    /// Connects to `addr`.
+    ///
+    /// # Errors
+    ///
+    /// As `connect(2)`: `ConnectionRefused`, `TimedOut`, unreachable.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the attempt; the socket is closed.
+    pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
+        self.socket.connect(SockAddr::from(addr)).await?;
+        Ok(TcpStream::from_socket(self.socket))
+    }
+}
+
+/// A TCP listener.
+pub struct TcpListener {
+    socket: Socket,
+}
+
+impl TcpListener {
+    /// Binds to `addr` with `SO_REUSEADDR` and a backlog of 1024, trying
+    /// each address `addr` resolves to (without DNS: use an IP address;
+    /// for options, see [`TcpSocket`]).
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` and the like, for the last address tried.
+    pub fn bind<A: net::ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        let mut last = None;
+        for addr in addr.to_socket_addrs()? {
+            match Self::bind_one(addr) {
+                Ok(listener) => return Ok(listener),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "rentio-net: no address to bind",
+            )
+        }))
+    }
+
+    fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
+        let socket = TcpSocket::for_addr(&addr)?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(DEFAULT_BACKLOG)
+    }
+
+    /// Accepts a connection.
+    ///
+    /// # Errors
+    ///
+    /// As `accept4(2)`; `EMFILE` (out of fds) among them.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a connection the kernel accepted after the future was
+    /// dropped is closed by the driver, and the next `accept` gets the next
+    /// one.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (fd, addr) = self
+            .socket
+            .driver()?
+            .op(Accept::new(self.socket.raw()))
+            .await?;
+        let stream = TcpStream::from_socket(Socket::from_fd(fd));
+        let addr = match addr.as_socket() {
+            Some(addr) => addr,
+            None => stream.peer_addr()?,
+        };
+        Ok((stream, addr))
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockname(2)`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// Wraps a std listener (made nonblocking by the readiness backend when
+    /// first used).
+    pub fn from_std(listener: net::TcpListener) -> TcpListener {
+        TcpListener {
+            socket: Socket::from_fd(listener.into()),
+        }
+    }
+
+    /// Gives the listener back as a std one (nonblocking if the readiness
+    /// backend used it).
+    pub fn into_std(self) -> net::TcpListener {
+        net::TcpListener::from(self.socket.into_fd())
+    }
+}
+
+/// A TCP connection. Reads and writes rent their buffers
+/// ([`AsyncReadRent`], [`AsyncWriteRent`]).
+pub struct TcpStream {
+    socket: Rc<Socket>,
+}
+
+impl TcpStream {
+    fn from_socket(socket: Socket) -> TcpStream {
+        TcpStream {
+            socket: Rc::new(socket),
+        }
+    }
+
+    /// Connects to `addr`, trying each address it resolves to in turn
+    /// (names are looked up on the blocking pool).
+    ///
+    /// # Errors
+    ///
+    /// The last address's error (`ConnectionRefused`, …), or the lookup's.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the attempt.
+    pub async fn connect<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<TcpStream> {
+        let mut last = None;
+        for addr in resolve(addr).await? {
+            let attempt = async {
+                let socket = TcpSocket::for_addr(&addr)?;
+                socket.connect(addr).await
+            };
+            match attempt.await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("rentio-net: no address to connect to")))
+    }
+
+    /// [`connect`](TcpStream::connect) with a deadline for the whole
+    /// attempt.
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` after `timeout`, else as `connect`.
+    pub async fn connect_timeout<A: ToSocketAddrs + ?Sized>(
+        addr: &A,
+        timeout: Duration,
+    ) -> io::Result<TcpStream> {
+        rentio_executor::time::timeout(timeout, TcpStream::connect(addr)).await?
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` once the peer is gone.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.peer_addr()
+    }
+
+    /// This end's address.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockname(2)`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (no Nagle delay for small writes).
+    ///
+    /// # Errors
+    ///
+    /// As `setsockopt(2)`.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.socket
+            .set_opt(libc::IPPROTO_TCP, libc::TCP_NODELAY, i32::from(on))
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockopt(2)`.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.socket
+            .get_opt::<i32>(libc::IPPROTO_TCP, libc::TCP_NODELAY)
+            .map(|v| v != 0)
+    }
+
+    /// Turns TCP keepalive on with probes after `idle`, or off with `None`.
+    ///
+    /// # Errors
+    ///
+    /// As `setsockopt(2)`.
+    pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
+        self.socket.set_opt(
+            libc::SOL_SOCKET,
+            libc::SO_KEEPALIVE,
+            i32::from(idle.is_some()),
+        )?;
+        if let Some(idle) = idle {
+            let secs = i32::try_from(idle.as_secs().max(1)).unwrap_or(i32::MAX);
+            self.socket
+                .set_opt(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, secs)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `SO_KEEPALIVE` is set.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockopt(2)`.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        self.socket
+            .get_opt::<i32>(libc::SOL_SOCKET, libc::SO_KEEPALIVE)
+            .map(|v| v != 0)
+    }
+
+    /// Sets `SO_LINGER`: with `Some(d)`, a close waits up to `d` for unsent
+    /// data (and `Some(0)` resets the connection); `None` turns it off.
+    ///
+    /// # Errors
+    ///
+    /// As `setsockopt(2)`.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        self.socket
+            .set_opt(libc::SOL_SOCKET, libc::SO_LINGER, linger_of(linger))
+    }
+
+    /// Sets `IP_TTL`.
+    ///
+    /// # Errors
+    ///
+    /// As `setsockopt(2)`.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        let ttl = i32::try_from(ttl).unwrap_or(i32::MAX);
+        self.socket.set_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl)
+    }
+
+    /// Shuts down the read side, the write side or both.
+    ///
+    /// # Errors
+    ///
+    /// As `shutdown(2)`; a peer already gone is not an error.
+    pub async fn shutdown_with(&self, how: net::Shutdown) -> io::Result<()> {
+        self.socket.shutdown(how).await
+    }
+
+    /// A read that ends with `TimedOut` after `timeout` and still returns
+    /// the buffer: an io_uring linked timeout (`IORING_OP_LINK_TIMEOUT`),
+    /// or a timer on the readiness backend.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`AsyncReadRent::read`]; on timeout nothing is lost.
+    pub async fn read_timeout<T: IoBufMut>(
+        &self,
+        buf: T,
+        timeout: Duration,
+    ) -> BufResult<usize, T> {
+        self.socket.recv_timeout(buf, timeout).await
+    }
+
+    /// A read that `handle`'s [`Canceller`](crate::Canceller) can cancel;
+    /// the buffer, with any bytes read, comes back either way.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel through the handle to keep the buffer; dropping the future
+    /// releases it safely but loses it.
+    pub async fn read_cancellable<T: IoBufMut>(
+        &self,
+        buf: T,
+        handle: &CancelHandle,
+    ) -> BufResult<usize, T> {
+        self.socket.recv_cancellable(buf, handle).await
+    }
+
+    /// Splits into owned halves usable from two tasks.
+    pub fn into_split(self) -> (OwnedReadHalf<TcpStream>, OwnedWriteHalf<TcpStream>) {
+        split::split(self)
+    }
+
+    /// Wraps a connected std stream.
+    pub fn from_std(stream: net::TcpStream) -> TcpStream {
+        TcpStream::from_socket(Socket::from_fd(stream.into()))
+    }
+
+    /// Gives the stream back as a std one.
+    ///
+    /// # Errors
+    ///
+    /// If the stream is split (a half is still alive): it comes back.
+    pub fn into_std(self) -> Result<net::TcpStream, TcpStream> {
+        match Rc::try_unwrap(self.socket) {
+            Ok(socket) => Ok(net::TcpStream::from(socket.into_fd())),
+            Err(socket) => Err(TcpStream { socket }),
+        }
+    }
+}
+
+impl AsyncReadRent for TcpStream {
+    fn read<T: IoBufMut>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
+        self.socket.recv(buf)
+    }
+
+    fn readv<T: IoVecBufMut>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
+        self.socket.readv(buf)
+    }
+}
+
+impl AsyncWriteRent for TcpStream {
+    fn write<T: IoBuf>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
+        self.socket.send(buf)
+    }
+
+    fn writev<T: IoVecBuf>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
+        self.socket.writev(buf)
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    async fn shutdown(&mut self) -> io::Result<()> {
+        self.socket.shutdown(net::Shutdown::Write).await
+    }
+}
+
+impl split::sealed::Sealed for TcpStream {
+    fn into_shared(self) -> Rc<Socket> {
+        self.socket
+    }
+
+    fn from_shared(socket: Rc<Socket>) -> TcpStream {
+        TcpStream { socket }
+    }
+}
+
+impl Split for TcpStream {}
+
+macro_rules! fd_traits {
+    ($t:ty, $($field:tt)+) => {
+        impl std::os::fd::AsRawFd for $t {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.$($field)+.raw()
+            }
+        }
+
+        impl std::os::fd::AsFd for $t {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                // SAFETY: the fd stays open while `self` lives.
+                unsafe { std::os::fd::BorrowedFd::borrow_raw(self.$($field)+.raw()) }
+            }
+        }
+
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t)).field("fd", &self.$($field)+.raw()).finish()
+            }
+        }
+    };
+}
+pub(crate) use fd_traits;
+
+fd_traits!(TcpListener, socket);
+fd_traits!(TcpStream, socket);
+
+impl From<OwnedFd> for TcpListener {
+    fn from(fd: OwnedFd) -> TcpListener {
+        TcpListener {
+            socket: Socket::from_fd(fd),
+        }
+    }
+}
+
+impl From<OwnedFd> for TcpStream {
+    fn from(fd: OwnedFd) -> TcpStream {
+        TcpStream::from_socket(Socket::from_fd(fd))
+    }
+}
+
+impl FromRawFd for TcpStream {
+    unsafe fn from_raw_fd(fd: RawFd) -> TcpStream {
+        // SAFETY: the caller passes an fd it owns (FromRawFd's contract).
+        TcpStream::from(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+}
+
+impl IntoRawFd for TcpListener {
+    fn into_raw_fd(self) -> RawFd {
+        self.socket.into_fd().into_raw_fd()
+    }
+}

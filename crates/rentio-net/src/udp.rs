@@ -1,0 +1,161 @@
+//! UDP sockets.
+
+use std::io;
+use std::net::{self, SocketAddr};
+use std::os::fd::OwnedFd;
+
+use rentio_buf::{BufResult, IoBuf, IoBufMut};
+use rentio_driver::SockAddr;
+use rentio_driver::op::{RecvMsg, SendMsg};
+
+use crate::resolve::{ToSocketAddrs, resolve};
+use crate::socket::Socket;
+use crate::tcp::fd_traits;
+
+/// A UDP socket.
+pub struct UdpSocket {
+    socket: Socket,
+}
+
+impl UdpSocket {
+    /// Binds to `addr` (port 0 picks a free port).
+    ///
+    /// # Errors
+    ///
+    /// As `bind(2)`.
+    pub fn bind<A: net::ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
+        net::UdpSocket::bind(addr).map(UdpSocket::from_std)
+    }
+
+    /// Sets the default peer for [`send`](UdpSocket::send) and filters
+    /// [`recv`](UdpSocket::recv) to it (the first address `addr` resolves
+    /// to that works).
+    ///
+    /// # Errors
+    ///
+    /// As `connect(2)`, or the lookup's error.
+    pub async fn connect<A: ToSocketAddrs + ?Sized>(&self, addr: &A) -> io::Result<()> {
+        let mut last = None;
+        for addr in resolve(addr).await? {
+            match self.socket.connect(SockAddr::from(addr)).await {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("rentio-net: no address to connect to")))
+    }
+
+    /// Sends one datagram to the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected`, `ConnectionRefused` (an ICMP error from an earlier
+    /// send), or a datagram too large (`EMSGSIZE`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may or may not have sent the datagram.
+    pub async fn send<T: IoBuf>(&self, buf: T) -> BufResult<usize, T> {
+        self.socket.send(buf).await
+    }
+
+    /// Receives one datagram from the connected peer into `buf`'s spare
+    /// capacity (a longer datagram is truncated).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may lose a datagram.
+    pub async fn recv<T: IoBufMut>(&self, buf: T) -> BufResult<usize, T> {
+        self.socket.recv(buf).await
+    }
+
+    /// Sends one datagram to `addr`.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](UdpSocket::send).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](UdpSocket::send).
+    pub async fn send_to<T: IoBuf>(&self, buf: T, addr: SocketAddr) -> BufResult<usize, T> {
+        let driver = match self.socket.driver() {
+            Ok(driver) => driver,
+            Err(e) => return (Err(e), buf),
+        };
+        let op = SendMsg::new(self.socket.raw(), [buf], Some(SockAddr::from(addr)));
+        let (result, [buf]) = driver.op(op).await;
+        (result, buf)
+    }
+
+    /// Receives one datagram and its sender's address.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`recv`](UdpSocket::recv).
+    pub async fn recv_from<T: IoBufMut>(&self, buf: T) -> BufResult<(usize, SocketAddr), T> {
+        let driver = match self.socket.driver() {
+            Ok(driver) => driver,
+            Err(e) => return (Err(e), buf),
+        };
+        let (result, [buf]) = driver.op(RecvMsg::new(self.socket.raw(), [buf])).await;
+        let result = result.and_then(|(n, addr)| match addr.as_socket() {
+            Some(addr) => Ok((n, addr)),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "rentio-net: a datagram without an IP sender address",
+            )),
+        });
+        (result, buf)
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockname(2)`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// The connected peer's address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if not connected.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.peer_addr()
+    }
+
+    /// Sets `SO_BROADCAST`.
+    ///
+    /// # Errors
+    ///
+    /// As `setsockopt(2)`.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        self.socket
+            .set_opt(libc::SOL_SOCKET, libc::SO_BROADCAST, i32::from(on))
+    }
+
+    /// Wraps a std socket.
+    pub fn from_std(socket: net::UdpSocket) -> UdpSocket {
+        UdpSocket {
+            socket: Socket::from_fd(socket.into()),
+        }
+    }
+
+    /// Gives the socket back as a std one.
+    pub fn into_std(self) -> net::UdpSocket {
+        net::UdpSocket::from(self.socket.into_fd())
+    }
+}
+
+fd_traits!(UdpSocket, socket);
+
+impl From<OwnedFd> for UdpSocket {
+    fn from(fd: OwnedFd) -> UdpSocket {
+        UdpSocket {
+            socket: Socket::from_fd(fd),
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! UDP and Unix sockets on both backends.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::SocketAddr as UnixAddr;
+
+use rentio_io::{AsyncReadRentExt, AsyncWriteRentExt};
+use rentio_net::{UdpSocket, UnixDatagram, UnixListener, UnixStream};
+use support::each_backend;
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "rentio-net-{}-{name}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+#[test]
+fn udp_send_to_and_recv_from_carry_addresses() {
+    each_backend(|| async {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let a_addr = a.local_addr().unwrap();
+        let b_addr = b.local_addr().unwrap();
+        let (n, _) = a.send_to(b"ping".to_vec(), b_addr).await;
+        assert_eq!(n.unwrap(), 4);
+        let (got, buf) = b.recv_from(Vec::with_capacity(64)).await;
+        let (n, from) = got.unwrap();
+        assert_eq!((n, from), (4, a_addr));
+        assert_eq!(buf, b"ping");
+        // Connected: send/recv without addresses.
+        b.connect(&a_addr).await.unwrap();
+        assert_eq!(b.peer_addr().unwrap(), a_addr);
+        let (n, _) = b.send(b"pong".to_vec()).await;
+        assert_eq!(n.unwrap(), 4);
+        let (n, buf) = a.recv(Vec::with_capacity(64)).await;
+        assert_eq!(n.unwrap(), 4);
+        assert_eq!(buf, b"pong");
+    });
+}
+
+#[test]
+fn unix_streams_by_path_abstract_name_and_pair() {
+    each_backend(|| async {
+        let path = temp_path("stream");
+        let listener = UnixListener::bind(&path).unwrap();
+        let server = rentio_executor::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let (n, got) = s.read_exact(Vec::with_capacity(5)).await;
+            n.unwrap();
+            let (n, _) = s.write_all(got).await;
+            n.unwrap();
+            listener
+        });
+        let mut c = UnixStream::connect(&path).await.unwrap();
+        let (n, _) = c.write_all(b"hello".to_vec()).await;
+        n.unwrap();
+        let (n, got) = c.read_exact(Vec::with_capacity(5)).await;
+        n.unwrap();
+        assert_eq!(got, b"hello");
+        let listener = server.await.unwrap();
+        assert_eq!(
+            listener.local_addr().unwrap().as_pathname(),
+            Some(path.as_path())
+        );
+        drop(listener);
+        std::fs::remove_file(&path).unwrap();
+
+        let name = format!("rentio-net-{}-abstract", std::process::id());
+        let addr = UnixAddr::from_abstract_name(name.as_bytes()).unwrap();
+        let listener = UnixListener::bind_addr(&addr).unwrap();
+        let mut c = UnixStream::connect_addr(&addr).await.unwrap();
+        let (mut s, _) = listener.accept().await.unwrap();
+        let (n, _) = c.write_all(b"abs".to_vec()).await;
+        n.unwrap();
+        let (n, got) = s.read_exact(Vec::with_capacity(3)).await;
+        n.unwrap();
+        assert_eq!(got, b"abs");
+
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let (mut br, _bw) = b.into_split();
+        let (n, _) = a.write_all(b"pair".to_vec()).await;
+        n.unwrap();
+        let (n, got) = br.read_exact(Vec::with_capacity(4)).await;
+        n.unwrap();
+        assert_eq!(got, b"pair");
+    });
+}
+
+#[test]
+fn unix_datagrams_with_addresses() {
+    each_backend(|| async {
+        let pa = temp_path("dgram-a");
+        let pb = temp_path("dgram-b");
+        let a = UnixDatagram::bind(&pa).unwrap();
+        let b = UnixDatagram::bind(&pb).unwrap();
+        let to = UnixAddr::from_pathname(&pb).unwrap();
+        let (n, _) = a.send_to(b"one".to_vec(), &to).await;
+        assert_eq!(n.unwrap(), 3);
+        let (got, buf) = b.recv_from(Vec::with_capacity(16)).await;
+        let (n, from) = got.unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(from.as_pathname(), Some(pa.as_path()));
+        assert_eq!(buf, b"one");
+
+        // From an unbound socket the sender is unnamed.
+        let u = UnixDatagram::unbound().unwrap();
+        let (n, _) = u.send_to(b"two".to_vec(), &to).await;
+        assert_eq!(n.unwrap(), 3);
+        let (got, _) = b.recv_from(Vec::with_capacity(16)).await;
+        assert!(got.unwrap().1.is_unnamed());
+
+        let (x, y) = UnixDatagram::pair().unwrap();
+        let (n, _) = x.send(b"three".to_vec()).await;
+        assert_eq!(n.unwrap(), 5);
+        let (n, buf) = y.recv(Vec::with_capacity(16)).await;
+        assert_eq!(n.unwrap(), 5);
+        assert_eq!(buf, b"three");
+        drop((a, b));
+        std::fs::remove_file(&pa).unwrap();
+        std::fs::remove_file(&pb).unwrap();
+    });
+}
