@@ -4,15 +4,75 @@
 //! need its fd, so the halves never alias a `&mut` (monoio's halves do).
 
 use std::fmt;
-use std::io;
-use std::net;
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 
-use rentio_buf::{BufResult, IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
-use rentio_io::{AsyncReadRent, AsyncWriteRent};
-
 use crate::socket::Socket;
+
+/// Implements the rent IO traits for a type whose `socket` field is (or
+/// derefs to) a [`Socket`]: `read` for the read side, `write` for the
+/// write side, `both` for a whole stream.
+macro_rules! rent_io {
+    (read: [$($g:ident)*] $t:ty) => {
+        impl<$($g)*> rentio_io::AsyncReadRent for $t {
+            fn read<T: rentio_buf::IoBufMut>(
+                &mut self,
+                buf: T,
+            ) -> impl Future<Output = rentio_buf::BufResult<usize, T>> {
+                self.socket.recv(buf)
+            }
+
+            fn readv<T: rentio_buf::IoVecBufMut>(
+                &mut self,
+                buf: T,
+            ) -> impl Future<Output = rentio_buf::BufResult<usize, T>> {
+                self.socket.readv(buf)
+            }
+        }
+    };
+    (write: [$($g:ident)*] $t:ty) => {
+        impl<$($g)*> rentio_io::AsyncWriteRent for $t {
+            fn write<T: rentio_buf::IoBuf>(
+                &mut self,
+                buf: T,
+            ) -> impl Future<Output = rentio_buf::BufResult<usize, T>> {
+                self.socket.send(buf)
+            }
+
+            fn writev<T: rentio_buf::IoVecBuf>(
+                &mut self,
+                buf: T,
+            ) -> impl Future<Output = rentio_buf::BufResult<usize, T>> {
+                self.socket.writev(buf)
+            }
+
+            async fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+
+            async fn shutdown(&mut self) -> std::io::Result<()> {
+                self.socket.shutdown(std::net::Shutdown::Write).await
+            }
+        }
+    };
+    (both: $t:ident) => {
+        $crate::split::rent_io!(read: [] $t);
+        $crate::split::rent_io!(write: [] $t);
+
+        impl $crate::split::sealed::Sealed for $t {
+            fn into_shared(self) -> std::rc::Rc<$crate::socket::Socket> {
+                self.socket
+            }
+
+            fn from_shared(socket: std::rc::Rc<$crate::socket::Socket>) -> $t {
+                $t { socket }
+            }
+        }
+
+        impl $crate::split::Split for $t {}
+    };
+}
+pub(crate) use rent_io;
 
 /// A stream type that splits into owned halves.
 pub trait Split: Sized + sealed::Sealed {}
@@ -101,33 +161,8 @@ impl<S: Split> OwnedWriteHalf<S> {
     }
 }
 
-impl<S> AsyncReadRent for OwnedReadHalf<S> {
-    fn read<T: IoBufMut>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        self.socket.recv(buf)
-    }
-
-    fn readv<T: IoVecBufMut>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        self.socket.readv(buf)
-    }
-}
-
-impl<S> AsyncWriteRent for OwnedWriteHalf<S> {
-    fn write<T: IoBuf>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        self.socket.send(buf)
-    }
-
-    fn writev<T: IoVecBuf>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        self.socket.writev(buf)
-    }
-
-    async fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-
-    async fn shutdown(&mut self) -> io::Result<()> {
-        self.socket.shutdown(net::Shutdown::Write).await
-    }
-}
+rent_io!(read: [S] OwnedReadHalf<S>);
+rent_io!(write: [S] OwnedWriteHalf<S>);
 
 impl<S> Drop for OwnedWriteHalf<S> {
     fn drop(&mut self) {

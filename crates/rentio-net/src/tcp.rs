@@ -7,15 +7,14 @@ use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
-use rentio_buf::{BufResult, IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
+use rentio_buf::{BufResult, IoBufMut};
 use rentio_driver::SockAddr;
 use rentio_driver::op::Accept;
-use rentio_io::{AsyncReadRent, AsyncWriteRent};
 
 use crate::cancel::CancelHandle;
 use crate::resolve::{ToSocketAddrs, resolve};
 use crate::socket::{Socket, domain_of, linger_of};
-use crate::split::{self, OwnedReadHalf, OwnedWriteHalf, Split};
+use crate::split::{self, OwnedReadHalf, OwnedWriteHalf};
 
 const DEFAULT_BACKLOG: u32 = 1024;
 
@@ -243,7 +242,7 @@ impl TcpListener {
 }
 
 /// A TCP connection. Reads and writes rent their buffers
-/// ([`AsyncReadRent`], [`AsyncWriteRent`]).
+/// ([`AsyncReadRent`](rentio_io::AsyncReadRent), [`AsyncWriteRent`](rentio_io::AsyncWriteRent)).
 pub struct TcpStream {
     socket: Rc<Socket>,
 }
@@ -398,7 +397,7 @@ impl TcpStream {
     ///
     /// # Cancel safety
     ///
-    /// As [`AsyncReadRent::read`]; on timeout nothing is lost.
+    /// As [`AsyncReadRent::read`](rentio_io::AsyncReadRent::read); on timeout nothing is lost.
     pub async fn read_timeout<T: IoBufMut>(
         &self,
         buf: T,
@@ -445,45 +444,7 @@ impl TcpStream {
     }
 }
 
-impl AsyncReadRent for TcpStream {
-    fn read<T: IoBufMut>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        self.socket.recv(buf)
-    }
-
-    fn readv<T: IoVecBufMut>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        self.socket.readv(buf)
-    }
-}
-
-impl AsyncWriteRent for TcpStream {
-    fn write<T: IoBuf>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        self.socket.send(buf)
-    }
-
-    fn writev<T: IoVecBuf>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        self.socket.writev(buf)
-    }
-
-    async fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-
-    async fn shutdown(&mut self) -> io::Result<()> {
-        self.socket.shutdown(net::Shutdown::Write).await
-    }
-}
-
-impl split::sealed::Sealed for TcpStream {
-    fn into_shared(self) -> Rc<Socket> {
-        self.socket
-    }
-
-    fn from_shared(socket: Rc<Socket>) -> TcpStream {
-        TcpStream { socket }
-    }
-}
-
-impl Split for TcpStream {}
+split::rent_io!(both: TcpStream);
 
 macro_rules! fd_traits {
     ($t:ty, $($field:tt)+) => {

@@ -10,13 +10,12 @@ use std::os::unix::net::{self as unet, SocketAddr};
 use std::path::Path;
 use std::rc::Rc;
 
-use rentio_buf::{BufResult, IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
+use rentio_buf::{BufResult, IoBuf, IoBufMut};
 use rentio_driver::SockAddr;
 use rentio_driver::op::{Accept, RecvMsg, SendMsg};
-use rentio_io::{AsyncReadRent, AsyncWriteRent};
 
 use crate::socket::Socket;
-use crate::split::{self, OwnedReadHalf, OwnedWriteHalf, Split};
+use crate::split::{self, OwnedReadHalf, OwnedWriteHalf};
 use crate::tcp::fd_traits;
 
 /// A Unix stream listener.
@@ -185,45 +184,7 @@ impl UnixStream {
     }
 }
 
-impl AsyncReadRent for UnixStream {
-    fn read<T: IoBufMut>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        self.socket.recv(buf)
-    }
-
-    fn readv<T: IoVecBufMut>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        self.socket.readv(buf)
-    }
-}
-
-impl AsyncWriteRent for UnixStream {
-    fn write<T: IoBuf>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        self.socket.send(buf)
-    }
-
-    fn writev<T: IoVecBuf>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        self.socket.writev(buf)
-    }
-
-    async fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-
-    async fn shutdown(&mut self) -> io::Result<()> {
-        self.socket.shutdown(net::Shutdown::Write).await
-    }
-}
-
-impl split::sealed::Sealed for UnixStream {
-    fn into_shared(self) -> Rc<Socket> {
-        self.socket
-    }
-
-    fn from_shared(socket: Rc<Socket>) -> UnixStream {
-        UnixStream { socket }
-    }
-}
-
-impl Split for UnixStream {}
+split::rent_io!(both: UnixStream);
 
 /// A Unix datagram socket.
 pub struct UnixDatagram {
