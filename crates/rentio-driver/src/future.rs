@@ -45,8 +45,7 @@ impl<T: OpCode> Op<T> {
 
     /// Gives the op a deadline: on io_uring a linked `LINK_TIMEOUT` (both
     /// SQEs go to the kernel in one enter), on readiness a timer. If it
-    /// fires first the op ends with `ECANCELED` (`ErrorKind::Other`, raw
-    /// OS error 125) and still returns its resources.
+    /// fires first the op ends with `ECANCELED` (raw OS error 125) and still returns its resources.
     ///
     /// Has no effect once the op is submitted.
     pub fn with_link_timeout(mut self, timeout: Duration) -> Op<T> {

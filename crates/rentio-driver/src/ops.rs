@@ -229,11 +229,12 @@ impl Ops {
     /// Takes an owned op with its result once it has finished; `None`
     /// while it is in flight (or if the key is stale).
     #[inline]
-    pub(crate) fn take_owned(&mut self, key: Key) -> Option<(Box<dyn ErasedOp>, Cqe)> {
+    pub(crate) fn take_owned(&mut self, key: Key) -> Option<(Box<dyn ErasedOp>, Cqe, bool)> {
         let slot = self.get_mut(key)?;
         let State::Completed(cqe) = slot.state else {
             return None;
         };
+        let returns_fd = slot.returns_fd;
         let data = slot.data.take()?;
         if slot.pending == 0 {
             // The data is out; what is left (the extras) holds no resources.
@@ -242,7 +243,7 @@ impl Ops {
             // The kernel still owes a CQE (the linked timeout's).
             slot.state = State::Dropped;
         }
-        Some((data, cqe))
+        Some((data, cqe, returns_fd))
     }
 
     /// The owner is gone. Returns `true` if the slot still waits for the
@@ -306,6 +307,15 @@ impl Ops {
     /// closes, when waiting longer is not an option.
     pub(crate) fn leak_in_flight(&mut self) {
         for slot in self.slab.iter_mut() {
+            // A finished op nobody took: an fd it produced is closed.
+            if let State::Completed(cqe) = slot.state
+                && slot.returns_fd
+                && cqe.res >= 0
+                && slot.data.is_some()
+            {
+                sys::close_fd(cqe.res);
+                slot.state = State::Dropped;
+            }
             if slot.pending > 0 {
                 self.stats.leaked_at_drop += 1;
                 slot.state = State::Dropped;

@@ -120,7 +120,7 @@ fn retry_io<T: ErasedOp + ?Sized>(poll: &mut PollBackend, ops: &mut Ops, key: Ke
             if let Some(slot) = ops.get_mut(key) {
                 slot.state = State::Submitted;
             }
-            poll.wait_on(fd, interest, key, WaitKind::Retry);
+            poll.wait_on(ops, fd, interest, key, WaitKind::Retry);
         }
         result => ops.complete(key, Cqe::from_result(result), false, false),
     }
@@ -226,9 +226,9 @@ impl Core {
                             });
                             ops.apply(key, action);
                         }
-                        poll.wait_on(fd, interest, key, kind);
+                        poll.wait_on(ops, fd, interest, key, kind);
                     }
-                    (None, _) => poll.wait_on(fd, interest, key, kind),
+                    (None, _) => poll.wait_on(ops, fd, interest, key, kind),
                 }
             }
             Readiness::Timer(after) => poll.add_timer(after, key, false),

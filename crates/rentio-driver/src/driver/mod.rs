@@ -13,7 +13,7 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
@@ -170,6 +170,11 @@ impl Driver {
         }
     }
 
+    /// Whether `other` is a handle on this same driver.
+    pub fn same_as(&self, other: &Driver) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The backend this driver runs on.
     pub fn backend(&self) -> Backend {
         self.inner.backend
@@ -290,8 +295,15 @@ impl Driver {
     /// whose fd became ready run their syscall here first. `f` may push new
     /// ops or cancel others; those show up in a later call.
     pub fn completions(&self, mut f: impl FnMut(Finished)) {
-        let mut keys = std::mem::take(&mut self.inner.core.borrow_mut().ops.owned);
-        for key in keys.drain(..) {
+        let keys = std::mem::take(&mut self.inner.core.borrow_mut().ops.owned);
+        // Keys not handled yet go back to the list if `f` panics.
+        let mut pending = Pending {
+            driver: self,
+            keys,
+            next: 0,
+        };
+        while let Some(&key) = pending.keys.get(pending.next) {
+            pending.next += 1;
             let mut core = self.inner.core.borrow_mut();
             let c = &mut *core;
             if let BackendImpl::Poll(_) = c.backend
@@ -302,20 +314,21 @@ impl Driver {
                 if let Some(slot) = c.ops.get_mut(key) {
                     slot.data = Some(data);
                 }
+                // Finished just now: it is taken below, not next time.
+                if c.ops.owned.last() == Some(&key) {
+                    c.ops.owned.pop();
+                }
             }
             let taken = c.ops.take_owned(key);
             self.settle(core);
-            if let Some((data, cqe)) = taken {
-                f(Finished { key, data, cqe });
+            if let Some((data, cqe, returns_fd)) = taken {
+                f(Finished {
+                    key,
+                    data: Some(data),
+                    cqe,
+                    returns_fd,
+                });
             }
-        }
-        // Give the list's allocation back for the next call.
-        if let Ok(mut core) = self.inner.core.try_borrow_mut() {
-            let owned = &mut core.ops.owned;
-            if owned.is_empty() {
-                *owned = keys;
-            }
-            core.ops.ready_seen = core.ops.ready_seen.min(core.ops.ready.len());
         }
     }
 
@@ -433,6 +446,25 @@ impl Driver {
         };
         self.settle(core);
         result
+    }
+
+    /// Closes `fd` now, after the ops already pushed for it have reached
+    /// the kernel: on io_uring, SQEs still queued in this tick are submitted
+    /// first (each then holds the file it names, so none can land on a new
+    /// fd that reuses the number); on readiness the fd leaves the poller
+    /// first. Errors of the close are dropped, as `OwnedFd`'s drop does.
+    pub fn close(&self, fd: OwnedFd) {
+        if let Ok(mut core) = self.inner.core.try_borrow_mut() {
+            let c = &mut *core;
+            match &mut c.backend {
+                BackendImpl::Uring(uring) => {
+                    let _ = uring.submit_queued(&mut c.ops);
+                }
+                BackendImpl::Poll(poll) => poll.deregister(&mut c.ops, fd.as_raw_fd()),
+            }
+            self.settle(core);
+        }
+        drop(fd);
     }
 
     /// Tells the readiness backend that `fd` is about to be closed by other
@@ -563,12 +595,42 @@ pub(crate) struct Push {
     pub(crate) multi: bool,
 }
 
+/// The keys a `completions` call has yet to hand out.
+struct Pending<'a> {
+    driver: &'a Driver,
+    keys: Vec<Key>,
+    next: usize,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        let Ok(mut core) = self.driver.inner.core.try_borrow_mut() else {
+            return;
+        };
+        let rest = self.keys.drain(self.next..);
+        let owned = &mut core.ops.owned;
+        if owned.is_empty() && rest.len() == 0 {
+            // Give the list's allocation back for the next call.
+            drop(rest);
+            self.keys.clear();
+            *owned = std::mem::take(&mut self.keys);
+        } else {
+            let rest: Vec<Key> = rest.collect();
+            owned.splice(0..0, rest);
+        }
+        core.ops.ready_seen = core.ops.ready_seen.min(core.ops.ready.len());
+    }
+}
+
 /// An op pushed with [`Driver::push`] that finished, handed back by
-/// [`Driver::completions`].
+/// [`Driver::completions`]. Dropped without [`output`](Finished::output),
+/// the op's resources are freed, and an fd it produced (accept, open,
+/// socket) is closed.
 pub struct Finished {
     key: Key,
-    data: Box<dyn ErasedOp>,
+    data: Option<Box<dyn ErasedOp>>,
     cqe: Cqe,
+    returns_fd: bool,
 }
 
 impl Finished {
@@ -584,8 +646,10 @@ impl Finished {
 
     /// Whether the op is a `T`.
     pub fn is<T: OpCode>(&self) -> bool {
-        let data: &dyn std::any::Any = &*self.data;
-        data.is::<T>()
+        self.data.as_deref().is_some_and(|data| {
+            let data: &dyn std::any::Any = data;
+            data.is::<T>()
+        })
     }
 
     /// The op's output (its result and resources), if it is a `T`;
@@ -594,16 +658,28 @@ impl Finished {
     /// # Errors
     ///
     /// `self`, when the op is not a `T`.
-    pub fn output<T: OpCode>(self) -> Result<T::Output, Finished> {
+    pub fn output<T: OpCode>(mut self) -> Result<T::Output, Finished> {
         if !self.is::<T>() {
             return Err(self);
         }
-        let raw = Box::into_raw(self.data).cast::<T>();
+        let Some(data) = self.data.take() else {
+            return Err(self);
+        };
+        let raw = Box::into_raw(data).cast::<T>();
         // SAFETY: `is::<T>` checked that the box holds a `T`, so this is
         // the cast `Box::<dyn Any>::downcast` makes; the box came from
         // `Box::new(T)` in `Driver::push`.
         let op = unsafe { Box::from_raw(raw) };
         Ok(op.complete(self.cqe.into_completion()))
+    }
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        // Not taken: an fd the kernel made for it is closed, not leaked.
+        if self.data.is_some() && self.returns_fd && self.cqe.res >= 0 {
+            crate::sys::close_fd(self.cqe.res);
+        }
     }
 }
 

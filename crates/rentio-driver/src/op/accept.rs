@@ -24,6 +24,7 @@ use crate::sys::Syscall;
 pub struct Accept {
     fd: RawFd,
     addr: Box<SockAddr>,
+    flags: i32,
 }
 
 impl Accept {
@@ -32,6 +33,15 @@ impl Accept {
         Accept {
             fd,
             addr: Box::new(SockAddr::empty()),
+            flags: libc::SOCK_CLOEXEC,
+        }
+    }
+
+    /// An accept whose new socket is also non-blocking (`SOCK_NONBLOCK`).
+    pub fn nonblocking(fd: RawFd) -> Accept {
+        Accept {
+            flags: libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            ..Accept::new(fd)
         }
     }
 }
@@ -49,7 +59,7 @@ unsafe impl OpCode for Accept {
             self.addr.as_mut_ptr(),
             self.addr.len_mut(),
         )
-        .flags(libc::SOCK_CLOEXEC)
+        .flags(self.flags)
         .build()
     }
 
@@ -62,7 +72,7 @@ unsafe impl OpCode for Accept {
             fd: self.fd,
             addr: self.addr.as_mut_ptr(),
             len: self.addr.len_mut(),
-            flags: libc::SOCK_CLOEXEC,
+            flags: self.flags,
         }
     }
 

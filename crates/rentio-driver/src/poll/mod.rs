@@ -112,12 +112,26 @@ impl PollBackend {
     }
 
     /// Waits for `interest` on `fd` (already registered).
-    pub(crate) fn wait_on(&mut self, fd: RawFd, interest: Interest, key: Key, kind: WaitKind) {
+    pub(crate) fn wait_on(
+        &mut self,
+        ops: &mut Ops,
+        fd: RawFd,
+        interest: Interest,
+        key: Key,
+        kind: WaitKind,
+    ) {
         let entry = self.fds.entry(fd).or_default();
-        match interest {
-            Interest::Read => entry.readers.push((key, kind)),
-            Interest::Write => entry.writers.push((key, kind)),
+        let waiters = match interest {
+            Interest::Read => &mut entry.readers,
+            Interest::Write => &mut entry.writers,
+        };
+        // Ops dropped or cancelled while waiting leave their entries until
+        // the fd's next edge: on an idle fd, prune them before the list
+        // doubles, so it stays bounded by the live waiters.
+        if waiters.len() >= 8 && waiters.len() == waiters.capacity() {
+            waiters.retain(|(k, _)| ops.get_mut(*k).is_some());
         }
+        waiters.push((key, kind));
     }
 
     /// Removes `fd` from the poller (before it is closed) and makes its

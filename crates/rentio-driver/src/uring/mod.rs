@@ -163,6 +163,15 @@ impl Uring {
         ))
     }
 
+    /// Submits the SQEs queued so far (no wait); the CQEs are reaped by the
+    /// next tick.
+    pub(crate) fn submit_queued(&mut self, ops: &mut Ops) -> io::Result<()> {
+        if self.ring.submission().is_empty() {
+            return Ok(());
+        }
+        self.enter(ops, 0, None)
+    }
+
     /// One tick: submit what is queued, then, if `timeout` is not zero and
     /// nothing is ready, park until a completion, an unpark or the timeout.
     pub(crate) fn poll(&mut self, ops: &mut Ops, timeout: Option<Duration>) -> io::Result<()> {
