@@ -7,8 +7,8 @@ use std::task::Waker;
 /// Cancels the ops started with its [`CancelHandle`]s.
 ///
 /// A cancelled op still resolves: it returns its buffer, with any bytes
-/// already read, and `ECANCELED` (`ErrorKind::Other`, raw OS error 125)
-/// unless it finished first.
+/// already read, and `ECANCELED` (check `raw_os_error() ==
+/// Some(libc::ECANCELED)`) unless it finished first.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -31,7 +31,10 @@ pub struct Canceller {
 #[derive(Debug, Default)]
 struct State {
     cancelled: bool,
-    wakers: Vec<Waker>,
+    /// The wakers of ops waiting on this canceller, one slot per waiting
+    /// op (freed when the op ends), so the list stays bounded by the ops
+    /// in flight.
+    wakers: slab::Slab<Option<Waker>>,
 }
 
 impl Canceller {
@@ -50,10 +53,14 @@ impl Canceller {
     /// Cancels every op started with one of this canceller's handles, now
     /// and later.
     pub fn cancel(&self) {
-        let wakers = {
+        let wakers: Vec<Waker> = {
             let mut state = self.state.borrow_mut();
             state.cancelled = true;
-            std::mem::take(&mut state.wakers)
+            state
+                .wakers
+                .iter_mut()
+                .filter_map(|(_, w)| w.take())
+                .collect()
         };
         for waker in wakers {
             waker.wake();
@@ -78,10 +85,38 @@ impl CancelHandle {
         self.state.borrow().cancelled
     }
 
-    pub(crate) fn register(&self, waker: &Waker) {
+    /// A slot for one op's waker, freed when the registration drops.
+    pub(crate) fn registration(&self) -> Registration {
+        Registration {
+            state: self.state.clone(),
+            slot: None,
+        }
+    }
+}
+
+/// One waiting op's entry in a canceller's waker list.
+pub(crate) struct Registration {
+    state: Rc<RefCell<State>>,
+    slot: Option<usize>,
+}
+
+impl Registration {
+    pub(crate) fn register(&mut self, waker: &Waker) {
         let mut state = self.state.borrow_mut();
-        if !state.wakers.iter().any(|w| w.will_wake(waker)) {
-            state.wakers.push(waker.clone());
+        match self.slot.and_then(|i| state.wakers.get_mut(i)) {
+            Some(Some(w)) if w.will_wake(waker) => {}
+            Some(entry) => *entry = Some(waker.clone()),
+            None => self.slot = Some(state.wakers.insert(Some(waker.clone()))),
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot
+            && let Ok(mut state) = self.state.try_borrow_mut()
+        {
+            state.wakers.try_remove(slot);
         }
     }
 }

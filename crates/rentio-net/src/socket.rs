@@ -18,9 +18,12 @@ use crate::cancel::CancelHandle;
 
 /// An open socket: its fd and the driver that watches it.
 ///
-/// The driver is the runtime's that first used the socket; dropping the
-/// socket removes the fd from that driver's poller (readiness backend)
-/// before closing it, so a reused fd number never inherits a stale entry.
+/// Every socket is non-blocking on both backends (as tokio's are), so
+/// `into_std` gives back the same thing whichever backend ran. The driver
+/// is the one of the runtime that first used the socket; using it from
+/// another runtime is an error. Dropping the socket closes the fd through
+/// that driver, in order with the ops already pushed for it (see
+/// `Driver::close`).
 #[derive(Debug)]
 pub struct Socket {
     fd: Option<OwnedFd>,
@@ -29,7 +32,19 @@ pub struct Socket {
 }
 
 impl Socket {
+    /// Wraps `fd`, making it non-blocking (already so when it comes from
+    /// `socket`/`accept` here).
     pub(crate) fn from_fd(fd: OwnedFd) -> Socket {
+        let raw = fd.as_raw_fd();
+        let mut on: libc::c_int = 1;
+        // SAFETY: FIONBIO reads one int from the pointer; a failure (not a
+        // socket) leaves the fd as it was, and its ops then report errors.
+        unsafe { libc::ioctl(raw, libc::FIONBIO, &raw mut on) };
+        Socket::adopt(fd)
+    }
+
+    /// Wraps an fd that is already non-blocking.
+    pub(crate) fn adopt(fd: OwnedFd) -> Socket {
         let raw = fd.as_raw_fd();
         let driver = OnceCell::new();
         if let Ok(current) = rentio_executor::current_driver() {
@@ -45,12 +60,12 @@ impl Socket {
     /// A new CLOEXEC socket.
     pub(crate) fn new(domain: i32, ty: i32) -> io::Result<Socket> {
         // SAFETY: plain syscall with integer arguments.
-        let fd = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, 0) };
+        let fd = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) };
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: the kernel just created `fd`; nobody else owns it.
-        Ok(Socket::from_fd(unsafe { OwnedFd::from_raw_fd(fd) }))
+        Ok(Socket::adopt(unsafe { OwnedFd::from_raw_fd(fd) }))
     }
 
     pub(crate) fn raw(&self) -> RawFd {
@@ -58,11 +73,16 @@ impl Socket {
     }
 
     pub(crate) fn driver(&self) -> io::Result<Driver> {
-        if let Some(driver) = self.driver.get() {
-            return Ok(driver.clone());
-        }
         let current = rentio_executor::current_driver()?;
-        Ok(self.driver.get_or_init(|| current).clone())
+        let driver = self.driver.get_or_init(|| current.clone());
+        if driver.same_as(&current) {
+            Ok(current)
+        } else {
+            Err(io::Error::other(
+                "rentio-net: this socket belongs to another runtime (sockets stay on the \
+                 runtime that first used them)",
+            ))
+        }
     }
 
     /// Gives up the fd (removed from the poller first).
@@ -205,10 +225,8 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        if let Some(driver) = self.driver.get()
-            && self.fd.is_some()
-        {
-            driver.deregister_fd(self.raw);
+        if let (Some(driver), Some(fd)) = (self.driver.get(), self.fd.take()) {
+            driver.close(fd);
         }
     }
 }
@@ -227,6 +245,7 @@ pub(crate) async fn cancellable<T: OpCode>(
     handle: &CancelHandle,
 ) -> T::Output {
     let mut asked = false;
+    let mut registration = handle.registration();
     poll_fn(|cx| {
         loop {
             if let Poll::Ready(out) = Pin::new(&mut op).poll(cx) {
@@ -236,14 +255,21 @@ pub(crate) async fn cancellable<T: OpCode>(
                 return Poll::Pending;
             }
             if handle.is_cancelled() {
-                if let Some(key) = op.key() {
-                    let _ = driver.cancel(key);
+                // Not pushed yet (the task's budget ran out): the op's own
+                // poll has arranged a wake; cancel on the next poll.
+                let Some(key) = op.key() else {
+                    return Poll::Pending;
+                };
+                if driver.cancel(key).is_err() {
+                    // The cancel could not be queued: try again next tick.
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
                 }
                 asked = true;
                 // The readiness backend finishes the op at once: poll again.
                 continue;
             }
-            handle.register(cx.waker());
+            registration.register(cx.waker());
             if !handle.is_cancelled() {
                 return Poll::Pending;
             }

@@ -207,9 +207,9 @@ impl TcpListener {
         let (fd, addr) = self
             .socket
             .driver()?
-            .op(Accept::new(self.socket.raw()))
+            .op(Accept::nonblocking(self.socket.raw()))
             .await?;
-        let stream = TcpStream::from_socket(Socket::from_fd(fd));
+        let stream = TcpStream::from_socket(Socket::adopt(fd));
         let addr = match addr.as_socket() {
             Some(addr) => addr,
             None => stream.peer_addr()?,

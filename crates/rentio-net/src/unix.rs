@@ -53,14 +53,13 @@ impl UnixListener {
     ///
     /// Cancel safe: a late connection is closed by the driver.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (fd, _) = self
+        let (fd, addr) = self
             .socket
             .driver()?
-            .op(Accept::new(self.socket.raw()))
+            .op(Accept::nonblocking(self.socket.raw()))
             .await?;
-        let stream = UnixStream::from_socket(Socket::from_fd(fd));
-        let addr = stream.peer_addr()?;
-        Ok((stream, addr))
+        let stream = UnixStream::from_socket(Socket::adopt(fd));
+        Ok((stream, from_raw(&addr)))
     }
 
     /// The bound address.
@@ -285,7 +284,7 @@ impl UnixDatagram {
             Err(e) => return (Err(e), buf),
         };
         let (result, [buf]) = driver.op(RecvMsg::new(self.socket.raw(), [buf])).await;
-        let result = result.and_then(|(n, addr)| Ok((n, from_raw(&addr)?)));
+        let result = result.map(|(n, addr)| (n, from_raw(&addr)));
         (result, buf)
     }
 
@@ -387,8 +386,15 @@ fn to_raw(addr: &SocketAddr) -> io::Result<SockAddr> {
     Ok(SockAddr::from_raw(storage, len as libc::socklen_t))
 }
 
-/// The kernel's `sockaddr_un` as a std Unix address.
-fn from_raw(addr: &SockAddr) -> io::Result<SocketAddr> {
+/// The kernel's `sockaddr_un` as a std Unix address; one std cannot
+/// represent (a path filling all of `sun_path`) comes back unnamed.
+fn from_raw(addr: &SockAddr) -> SocketAddr {
+    parse_raw(addr)
+        .or_else(|_| SocketAddr::from_pathname(""))
+        .unwrap_or_else(|_| unreachable!("an empty path is the unnamed address"))
+}
+
+fn parse_raw(addr: &SockAddr) -> io::Result<SocketAddr> {
     let len = addr.len() as usize;
     let offset = path_offset();
     if len <= offset {

@@ -7,6 +7,8 @@ mod support;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::SocketAddr as UnixAddr;
 
+use std::io::Read as _;
+
 use rentio_io::{AsyncReadRentExt, AsyncWriteRentExt};
 use rentio_net::{UdpSocket, UnixDatagram, UnixListener, UnixStream};
 use support::each_backend;
@@ -126,4 +128,70 @@ fn unix_datagrams_with_addresses() {
         std::fs::remove_file(&pa).unwrap();
         std::fs::remove_file(&pb).unwrap();
     });
+}
+
+#[test]
+fn a_queued_send_never_lands_on_a_socket_that_reuses_the_fd_number() {
+    use std::os::fd::AsRawFd;
+    use std::task::Poll;
+    each_backend(|| async {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let a_fd = a.as_raw_fd();
+        // Queue a send (polled once: on io_uring its SQE waits for the
+        // tick's enter), drop it and the socket, and make a new pair in the
+        // same tick.
+        {
+            let mut send = std::pin::pin!(a.write_all(b"stale".to_vec()));
+            std::future::poll_fn(|cx| {
+                let _ = send.as_mut().poll(cx);
+                Poll::Ready(())
+            })
+            .await;
+        }
+        drop(a);
+        let (c, d) = UnixStream::pair().unwrap();
+        // The close is immediate, so the new pair usually reuses the
+        // number; the queued send reached the kernel first and names `a`.
+        let reused = c.as_raw_fd() == a_fd;
+        rentio_executor::time::sleep(std::time::Duration::from_millis(10)).await;
+        let mut byte = [0u8; 8];
+        // SAFETY: plain non-blocking recv into a live buffer.
+        let n = unsafe {
+            libc::recv(
+                d.as_raw_fd(),
+                byte.as_mut_ptr().cast(),
+                8,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        assert_eq!(
+            n, -1,
+            "the new pair's peer received nothing (fd reused: {reused})"
+        );
+        drop((b, c, d));
+    });
+}
+
+#[test]
+fn sockets_are_nonblocking_on_every_backend_and_stay_on_their_runtime() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let mut std = a.into_std().unwrap();
+    assert!(
+        std.read(&mut [0u8; 1])
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+        "into_std gives a non-blocking socket"
+    );
+    let mut sock = UnixStream::from_std(std);
+    let rt1 = rentio_executor::Runtime::new().unwrap();
+    let rt2 = rentio_executor::Runtime::new().unwrap();
+    rt1.block_on(async {
+        let (n, _) = sock.write_all(b"x".to_vec()).await;
+        n.unwrap();
+    });
+    let err = rt2.block_on(async {
+        let (n, _) = sock.write_all(b"x".to_vec()).await;
+        n.unwrap_err()
+    });
+    assert!(err.to_string().contains("another runtime"), "{err}");
+    drop((sock, b));
 }
