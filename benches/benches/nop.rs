@@ -6,7 +6,7 @@
 //! `Driver::completions`); `rentio_handle` keeps each op in an `Op` handle
 //! (`Driver::submit`, `Op::try_complete`).
 //!
-//! Run: `cargo bench -p rentio-benches --bench nop` (or `cargo xtask bench`).
+//! Run: `cargo bench -p rentio-benches --bench nop` (or `cargo xtask micro`).
 
 use std::hint::black_box;
 

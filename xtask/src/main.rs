@@ -4,18 +4,28 @@
 //!   `-D warnings` on every target, the tests (each IO test runs on both
 //!   backends through the test support helpers), the loom model checks,
 //!   docs with `-D warnings`, and the examples built.
-//! - `cargo xtask bench`: the criterion micro-benchmarks, in release.
+//! - `cargo xtask bench echo|http|all [--quick] [--rounds N] [--servers a,b]`:
+//!   the comparison benchmark against tokio, monoio and compio (see
+//!   `netbench.rs`); writes `BENCHMARKS.md` and `benchmarks.svg`.
+//! - `cargo xtask micro [criterion args]`: the criterion micro-benchmarks,
+//!   in release; `cargo xtask bench-summary` prints their medians.
 
 use std::process::{Command, ExitCode};
+
+mod netbench;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("bench") => bench(&args[1..]),
+        Some("bench") => netbench::run(&args[1..]),
+        Some("micro") => micro(&args[1..]),
         Some("bench-summary") => summary(),
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench [criterion args] | bench-summary>");
+            eprintln!(
+                "usage: cargo xtask <ci | bench <echo|http|all> [--quick] [--rounds N] \
+                 [--servers a,b] | micro [criterion args] | bench-summary>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -50,6 +60,8 @@ fn ci() -> Result<(), String> {
             "--all-features",
             "--exclude",
             "rentio-benches",
+            "--exclude",
+            "rentio-netbench",
         ]),
     )?;
     // Model checks where threads meet (the unparker, the inbox, the task
@@ -74,7 +86,7 @@ fn ci() -> Result<(), String> {
     Ok(())
 }
 
-fn bench(extra: &[String]) -> Result<(), String> {
+fn micro(extra: &[String]) -> Result<(), String> {
     let mut cmd = cargo(&["bench", "-p", "rentio-benches"]);
     if !extra.is_empty() {
         cmd.arg("--").args(extra);
@@ -90,7 +102,7 @@ fn summary() -> Result<(), String> {
     let mut groups: Vec<_> = std::fs::read_dir(root)
         .map_err(|e| {
             format!(
-                "bench-summary: no {}: {e} (run cargo xtask bench first)",
+                "bench-summary: no {}: {e} (run cargo xtask micro first)",
                 root.display()
             )
         })?

@@ -1,0 +1,514 @@
+//! `cargo xtask bench echo|http|all`: the comparison benchmark.
+//!
+//! Builds `rentio-netbench` once in release, then for every point (echo at
+//! 1, 16 and 128 connections × 128 B and 4 KiB; HTTP at 100 connections,
+//! depth 1 and 16) runs each server pinned to one CPU against the load
+//! generator pinned to another, interleaving the servers (A B C … with the
+//! order rotated each round). It prints medians with min–max and each
+//! server's ratio to tokio, and writes the table to `BENCHMARKS.md` and a
+//! bar chart to `benchmarks.svg`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A server under test: its name, binary and variant argument.
+#[derive(Clone, Copy, Debug)]
+struct Server {
+    name: &'static str,
+    bin: &'static str,
+    variant: &'static str,
+}
+
+const SERVERS: &[Server] = &[
+    Server {
+        name: "tokio",
+        bin: "server-tokio",
+        variant: "",
+    },
+    Server {
+        name: "rentio-uring",
+        bin: "server-rentio",
+        variant: "uring",
+    },
+    Server {
+        name: "rentio-poll",
+        bin: "server-rentio",
+        variant: "poll",
+    },
+    Server {
+        name: "monoio-uring",
+        bin: "server-monoio",
+        variant: "uring",
+    },
+    Server {
+        name: "monoio-legacy",
+        bin: "server-monoio",
+        variant: "legacy",
+    },
+    Server {
+        name: "compio",
+        bin: "server-compio",
+        variant: "",
+    },
+];
+
+/// One load point.
+#[derive(Clone, Debug)]
+struct Point {
+    http: bool,
+    conns: usize,
+    size: usize,
+    depth: usize,
+}
+
+impl Point {
+    fn label(&self) -> String {
+        if self.http {
+            format!("http c={} depth={}", self.conns, self.depth)
+        } else {
+            let size = if self.size >= 1024 {
+                format!("{} KiB", self.size / 1024)
+            } else {
+                format!("{} B", self.size)
+            };
+            format!("echo c={} × {size}", self.conns)
+        }
+    }
+}
+
+fn points(which: &str) -> Result<Vec<Point>, String> {
+    let echo = [1, 16, 128].into_iter().flat_map(|conns| {
+        [128, 4096].into_iter().map(move |size| Point {
+            http: false,
+            conns,
+            size,
+            depth: 1,
+        })
+    });
+    let http = [1, 16].into_iter().map(|depth| Point {
+        http: true,
+        conns: 100,
+        size: 0,
+        depth,
+    });
+    match which {
+        "echo" => Ok(echo.collect()),
+        "http" => Ok(http.collect()),
+        "all" => Ok(echo.chain(http).collect()),
+        other => Err(format!("bench: unknown set {other:?} (echo, http or all)")),
+    }
+}
+
+/// One measurement.
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    rps: f64,
+    cpu_ns: f64,
+    p99_us: f64,
+}
+
+struct Options {
+    which: String,
+    rounds: usize,
+    warmup: f64,
+    duration: f64,
+    servers: Vec<Server>,
+    out: String,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        which: "all".into(),
+        rounds: 5,
+        warmup: 1.0,
+        duration: 3.0,
+        servers: SERVERS.to_vec(),
+        out: "BENCHMARKS.md".into(),
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().cloned().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "echo" | "http" | "all" => o.which = arg.clone(),
+            "--quick" => {
+                o.rounds = 2;
+                o.warmup = 0.3;
+                o.duration = 1.0;
+            }
+            "--rounds" => o.rounds = value()?.parse().map_err(|e| format!("--rounds: {e}"))?,
+            "--warmup" => o.warmup = value()?.parse().map_err(|e| format!("--warmup: {e}"))?,
+            "--duration" => {
+                o.duration = value()?.parse().map_err(|e| format!("--duration: {e}"))?;
+            }
+            "--out" => o.out = value()?,
+            "--servers" => {
+                let names = value()?;
+                let mut chosen = Vec::new();
+                for name in names.split(',') {
+                    match SERVERS.iter().find(|s| s.name == name) {
+                        Some(s) => chosen.push(*s),
+                        None => return Err(format!("--servers: unknown server {name:?}")),
+                    }
+                }
+                o.servers = chosen;
+            }
+            other => return Err(format!("bench: unknown argument {other:?}")),
+        }
+    }
+    if o.rounds == 0 || o.servers.is_empty() {
+        return Err("bench: need at least one round and one server".into());
+    }
+    Ok(o)
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let o = parse(args)?;
+    let points = points(&o.which)?;
+    super::run(
+        "netbench build",
+        super::cargo(&["build", "--release", "-p", "rentio-netbench", "--bins"]),
+    )?;
+    super::run(
+        "netbench self-test",
+        super::cargo(&["test", "--release", "-p", "rentio-netbench", "--lib"]),
+    )?;
+    let (server_cpu, client_cpu) = two_cpus()?;
+    let mut port = 20_000 + (std::process::id() % 20_000) as u16;
+    let mut results: BTreeMap<(usize, &'static str), Vec<Sample>> = BTreeMap::new();
+    let started = Instant::now();
+    for (pi, point) in points.iter().enumerate() {
+        for round in 0..o.rounds {
+            let n = o.servers.len();
+            for k in 0..n {
+                let server = o.servers[(k + round) % n];
+                port = if port >= 60_000 { 20_000 } else { port + 1 };
+                let sample = measure(&o, point, server, port, server_cpu, client_cpu)?;
+                eprintln!(
+                    "xtask: {:<22} round {} {:<14} {:>9.0} req/s  {:>6.0} ns cpu/req  p99 {:>7.1} us",
+                    point.label(),
+                    round + 1,
+                    server.name,
+                    sample.rps,
+                    sample.cpu_ns,
+                    sample.p99_us
+                );
+                results.entry((pi, server.name)).or_default().push(sample);
+            }
+        }
+    }
+    let table = report(&o, &points, &results, started.elapsed());
+    println!("{table}");
+    std::fs::write(&o.out, &table).map_err(|e| format!("writing {}: {e}", o.out))?;
+    let svg = chart(&o, &points, &results);
+    std::fs::write("benchmarks.svg", svg).map_err(|e| format!("writing benchmarks.svg: {e}"))?;
+    eprintln!("xtask: wrote {} and benchmarks.svg", o.out);
+    Ok(())
+}
+
+/// The first two CPUs this process may use: the server's and the client's.
+fn two_cpus() -> Result<(usize, usize), String> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .ok_or("no Cpus_allowed_list in /proc/self/status")?;
+    let mut cpus = Vec::new();
+    for part in list.trim().split(',') {
+        let mut ends = part.split('-').map(|n| n.trim().parse::<usize>());
+        let first = ends.next().and_then(Result::ok).ok_or("bad CPU list")?;
+        let last = match ends.next() {
+            Some(n) => n.map_err(|e| e.to_string())?,
+            None => first,
+        };
+        cpus.extend(first..=last);
+    }
+    match cpus.as_slice() {
+        [a, b, ..] => Ok((*a, *b)),
+        _ => Err("bench: needs two CPUs (server and client on one each)".into()),
+    }
+}
+
+/// Kills the server when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn measure(
+    o: &Options,
+    point: &Point,
+    server: Server,
+    port: u16,
+    server_cpu: usize,
+    client_cpu: usize,
+) -> Result<Sample, String> {
+    let addr = format!("127.0.0.1:{port}");
+    let mode = if point.http { "http" } else { "echo" };
+    let mut cmd = Command::new("taskset");
+    cmd.args(["-c", &server_cpu.to_string()])
+        .arg(format!("target/release/{}", server.bin))
+        .args([mode, &addr]);
+    if !server.variant.is_empty() {
+        cmd.arg(server.variant);
+    }
+    let child = cmd
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("starting {} (is taskset installed?): {e}", server.name))?;
+    let pid = child.id();
+    let _server = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(&addr).is_err() {
+        if Instant::now() > deadline {
+            return Err(format!("{} did not listen on {addr}", server.name));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = Command::new("taskset")
+        .args([
+            "-c",
+            &client_cpu.to_string(),
+            "target/release/loadgen",
+            &addr,
+            mode,
+        ])
+        .args(["--conns", &point.conns.to_string()])
+        .args(["--size", &point.size.max(1).to_string()])
+        .args(["--depth", &point.depth.to_string()])
+        .args(["--warmup", &o.warmup.to_string()])
+        .args(["--duration", &o.duration.to_string()])
+        .args(["--server-pid", &pid.to_string()])
+        .output()
+        .map_err(|e| format!("starting the load generator: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "load generator against {} failed: {}{}",
+            server.name,
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let field = |key: &str| -> Result<f64, String> {
+        text.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .ok_or(format!("no {key} in the load generator's output: {text}"))
+    };
+    Ok(Sample {
+        rps: field("rps")?,
+        cpu_ns: field("cpu_ns_per_req")?,
+        p99_us: field("p99_us")?,
+    })
+}
+
+/// Median, min and max.
+fn stats(values: impl Iterator<Item = f64>) -> (f64, f64, f64) {
+    let mut v: Vec<f64> = values.collect();
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    v.sort_by(f64::total_cmp);
+    let median = if v.len() % 2 == 1 {
+        v[v.len() / 2]
+    } else {
+        (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+    };
+    (median, v[0], v[v.len() - 1])
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    format!("{cpu}, Linux {kernel}")
+}
+
+fn report(
+    o: &Options,
+    points: &[Point],
+    results: &BTreeMap<(usize, &'static str), Vec<Sample>>,
+    took: Duration,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Benchmarks\n");
+    let _ = writeln!(
+        s,
+        "`cargo xtask bench {}` ({} rounds, {} s warm-up + {} s measured per run, servers interleaved \
+         with the order rotated each round; the whole run took {:.0} s). Machine: {}. Each server \
+         runs on one thread pinned to one CPU, the load generator (an epoll loop, not built on any \
+         runtime under test, verifying every byte) on another. Figures are medians with min–max; \
+         \"×tokio\" is the ratio of medians to tokio `current_thread` (higher is better for req/s, \
+         lower for CPU per request).\n",
+        o.which,
+        o.rounds,
+        o.warmup,
+        o.duration,
+        took.as_secs_f64(),
+        machine()
+    );
+    let _ = writeln!(
+        s,
+        "![requests per second relative to tokio](benchmarks.svg)\n"
+    );
+    for (pi, point) in points.iter().enumerate() {
+        let _ = writeln!(s, "## {}\n", point.label());
+        let _ = writeln!(
+            s,
+            "| server | req/s (min–max) | ×tokio | server CPU ns/req (min–max) | ×tokio | p99 µs |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|");
+        let base = results.get(&(pi, "tokio"));
+        let (base_rps, base_cpu) = match base {
+            Some(v) => (
+                stats(v.iter().map(|x| x.rps)).0,
+                stats(v.iter().map(|x| x.cpu_ns)).0,
+            ),
+            None => (f64::NAN, f64::NAN),
+        };
+        for server in &o.servers {
+            let Some(v) = results.get(&(pi, server.name)) else {
+                continue;
+            };
+            let rps = stats(v.iter().map(|x| x.rps));
+            let cpu = stats(v.iter().map(|x| x.cpu_ns));
+            let p99 = stats(v.iter().map(|x| x.p99_us));
+            let _ = writeln!(
+                s,
+                "| {} | {:.0} ({:.0}–{:.0}) | {:.2} | {:.0} ({:.0}–{:.0}) | {:.2} | {:.0} |",
+                server.name,
+                rps.0,
+                rps.1,
+                rps.2,
+                rps.0 / base_rps,
+                cpu.0,
+                cpu.1,
+                cpu.2,
+                cpu.0 / base_cpu,
+                p99.0
+            );
+        }
+        let _ = writeln!(s);
+    }
+    s
+}
+
+/// A grouped bar chart of req/s relative to tokio, one group per point.
+fn chart(
+    o: &Options,
+    points: &[Point],
+    results: &BTreeMap<(usize, &'static str), Vec<Sample>>,
+) -> String {
+    const COLORS: &[&str] = &[
+        "#888888", "#d9480f", "#f08c00", "#1971c2", "#74c0fc", "#2f9e44",
+    ];
+    let ratios: Vec<Vec<Option<f64>>> = (0..points.len())
+        .map(|pi| {
+            let base = results
+                .get(&(pi, "tokio"))
+                .map(|v| stats(v.iter().map(|x| x.rps)).0);
+            o.servers
+                .iter()
+                .map(|srv| {
+                    let v = results.get(&(pi, srv.name))?;
+                    Some(stats(v.iter().map(|x| x.rps)).0 / base?)
+                })
+                .collect()
+        })
+        .collect();
+    let max = ratios
+        .iter()
+        .flatten()
+        .flatten()
+        .fold(1.0f64, |m, &r| if r.is_finite() { m.max(r) } else { m })
+        .max(1.2)
+        * 1.1;
+    let (left, top, plot_h) = (50.0, 40.0, 260.0);
+    let bar_w = 12.0;
+    let group_w = bar_w * o.servers.len() as f64 + 24.0;
+    let width = left + group_w * points.len() as f64 + 20.0;
+    let height = top + plot_h + 110.0;
+    let y = |r: f64| top + plot_h * (1.0 - r / max);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(
+        s,
+        r#"<rect width="100%" height="100%" fill="white"/><text x="{left}" y="20" font-size="14">Requests/s relative to tokio current_thread (medians; higher is better)</text>"#
+    );
+    let mut tick = 0.0;
+    while tick <= max {
+        let ty = y(tick);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" x2="{:.0}" y1="{ty:.1}" y2="{ty:.1}" stroke="#{}"/><text x="{:.0}" y="{:.1}" text-anchor="end">{tick:.1}</text>"##,
+            width - 10.0,
+            if (tick - 1.0f64).abs() < 1e-9 {
+                "000"
+            } else {
+                "ddd"
+            },
+            left - 4.0,
+            ty + 4.0
+        );
+        tick += 0.2;
+    }
+    for (pi, point) in points.iter().enumerate() {
+        let gx = left + group_w * pi as f64 + 12.0;
+        for (si, ratio) in ratios[pi].iter().enumerate() {
+            let Some(r) = ratio.filter(|r| r.is_finite()) else {
+                continue;
+            };
+            let x = gx + bar_w * si as f64;
+            let _ = writeln!(
+                s,
+                r#"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} {}: {r:.2}</title></rect>"#,
+                y(r),
+                bar_w - 1.0,
+                top + plot_h - y(r),
+                COLORS[si % COLORS.len()],
+                o.servers[si].name,
+                point.label()
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            gx + bar_w * o.servers.len() as f64 / 2.0,
+            top + plot_h + 16.0,
+            point.label()
+        );
+    }
+    for (si, server) in o.servers.iter().enumerate() {
+        let lx = left + 130.0 * (si % 4) as f64;
+        let ly = top + plot_h + 40.0 + 18.0 * (si / 4) as f64;
+        let _ = writeln!(
+            s,
+            r#"<rect x="{lx:.0}" y="{:.0}" width="10" height="10" fill="{}"/><text x="{:.0}" y="{:.0}">{}</text>"#,
+            ly - 9.0,
+            COLORS[si % COLORS.len()],
+            lx + 14.0,
+            ly,
+            server.name
+        );
+    }
+    let _ = writeln!(s, "</svg>");
+    s
+}
