@@ -160,9 +160,14 @@ fn connect_resolves_names_off_the_runtime_thread() {
         let (n, got) = c.read_exact(Vec::with_capacity(1)).await;
         n.unwrap();
         assert_eq!(got, b"x");
-        let err = TcpStream::connect_timeout(&addr, Duration::ZERO).await;
-        // A zero deadline may still connect on loopback; it never panics.
-        drop(err);
+        // A zero deadline may still connect on loopback; otherwise it is a
+        // timeout, never another error.
+        match TcpStream::connect_timeout(&addr, Duration::ZERO).await {
+            Ok(_) => {}
+            Err(e) => assert_eq!(e.kind(), ErrorKind::TimedOut, "{e:?}"),
+        }
+        let slow = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).await;
+        assert!(slow.is_ok(), "a listener answers within the deadline");
     });
 }
 

@@ -182,16 +182,30 @@ fn sockets_are_nonblocking_on_every_backend_and_stay_on_their_runtime() {
         "into_std gives a non-blocking socket"
     );
     let mut sock = UnixStream::from_std(std);
-    let rt1 = rentio_executor::Runtime::new().unwrap();
-    let rt2 = rentio_executor::Runtime::new().unwrap();
+    // Each backend: the socket works on its first runtime and is refused,
+    // not hung, on a second one.
+    let backends = support::backends();
+    let rt1 = rentio_executor::Runtime::builder()
+        .backend(backends[0])
+        .build()
+        .unwrap();
     rt1.block_on(async {
         let (n, _) = sock.write_all(b"x".to_vec()).await;
         n.unwrap();
     });
-    let err = rt2.block_on(async {
-        let (n, _) = sock.write_all(b"x".to_vec()).await;
-        n.unwrap_err()
-    });
-    assert!(err.to_string().contains("another runtime"), "{err}");
+    for choice in backends {
+        let rt2 = rentio_executor::Runtime::builder()
+            .backend(choice)
+            .build()
+            .unwrap();
+        let err = rt2.block_on(async {
+            let (n, _) = sock.write_all(b"x".to_vec()).await;
+            n.unwrap_err()
+        });
+        assert!(
+            err.to_string().contains("another runtime"),
+            "[{choice:?}] {err}"
+        );
+    }
     drop((sock, b));
 }
