@@ -26,41 +26,54 @@ const GEN_MASK: u32 = (1 << 30) - 1;
 /// Keys are cheap to copy and compare. A key outlives its op harmlessly:
 /// once the op is finished, the driver answers for that key as for an unknown
 /// one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Key {
-    pub(crate) index: u32,
-    pub(crate) generation: u32,
-}
+// One `u64` (the `user_data` layout above, without the flag bits): moved
+// with one store and one load on the hot path.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key(u64);
 
 impl Key {
+    /// Names no op (generation 0 is never live).
+    pub(crate) const NONE: Key = Key(0);
+
     pub(crate) fn new(index: usize, generation: u32) -> Key {
         debug_assert!(index <= u32::MAX as usize);
-        Key {
-            index: index as u32,
-            generation: generation & GEN_MASK,
-        }
+        Key((u64::from(generation & GEN_MASK) << 32) | (index as u32 as u64))
     }
 
     /// The `user_data` carried by this op's SQE.
+    #[inline]
     pub fn user_data(self) -> u64 {
-        (u64::from(self.generation) << 32) | u64::from(self.index)
+        self.0
     }
 
     /// Decodes a `user_data` produced by [`Key::user_data`]: `None` for a
     /// reserved value; the flag says whether the CQE is auxiliary.
+    #[inline]
     pub(crate) fn from_user_data(user_data: u64) -> Option<(Key, bool)> {
         if user_data & RESERVED != 0 {
             return None;
         }
-        let key = Key {
-            index: user_data as u32,
-            generation: (user_data >> 32) as u32 & GEN_MASK,
-        };
-        Some((key, user_data & AUX != 0))
+        Some((Key(user_data & !AUX), user_data & AUX != 0))
     }
 
+    #[inline]
     pub(crate) fn slab_index(self) -> usize {
-        self.index as usize
+        self.0 as u32 as usize
+    }
+
+    /// The generation (never 0 for a live op).
+    #[inline]
+    pub(crate) fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("index", &self.slab_index())
+            .field("generation", &self.generation())
+            .finish()
     }
 }
 

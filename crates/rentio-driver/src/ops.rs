@@ -3,6 +3,7 @@
 use std::io;
 use std::task::Waker;
 
+use crate::driver::Finished;
 use crate::key::{Key, next_generation};
 use crate::op::{Completion, ErasedOp, OpCode};
 use crate::slot::Cqe;
@@ -40,9 +41,13 @@ pub(crate) struct Ops {
     /// Keys of `Op` handles pushed with `submit` that made progress (see
     /// `Driver::take_ready`).
     pub(crate) ready: Vec<Key>,
-    /// Keys of owned ops that made progress (see `Driver::completions`).
+    /// Keys of owned ops whose fd became ready (readiness backend): their
+    /// syscall runs in `Driver::completions`.
     pub(crate) owned: Vec<Key>,
-    /// `ready.len() + owned.len()` when the last tick ended: more than that
+    /// Owned ops that finished, out of the slab already, in the order they
+    /// finished: what `Driver::completions` hands out.
+    pub(crate) finished: Vec<Finished>,
+    /// The three lists' total length when the last tick ended: more than that
     /// means news the caller has not seen, so the next tick must not park.
     pub(crate) ready_seen: usize,
     /// Wakers to wake, and resources and wakers to drop, once the driver's
@@ -65,6 +70,7 @@ impl Ops {
             generation: 0,
             ready: Vec::new(),
             owned: Vec::new(),
+            finished: Vec::new(),
             ready_seen: 0,
             wake: Vec::new(),
             graveyard: Vec::new(),
@@ -77,12 +83,18 @@ impl Ops {
 
     /// Whether keys arrived on the ready list since the last tick ended.
     pub(crate) fn has_news(&self) -> bool {
-        self.ready.len() + self.owned.len() > self.ready_seen
+        self.news() > self.ready_seen
     }
 
     /// Marks the ready lists as seen by the caller (a tick ended).
     pub(crate) fn mark_seen(&mut self) {
-        self.ready_seen = self.ready.len() + self.owned.len();
+        self.ready_seen = self.news();
+    }
+
+    /// Entries on the three ready lists.
+    #[inline]
+    pub(crate) fn news(&self) -> usize {
+        self.ready.len() + self.owned.len() + self.finished.len()
     }
 
     #[inline]
@@ -100,13 +112,21 @@ impl Ops {
         self.generation = next_generation(self.generation);
         let index = self
             .slab
-            .insert(Slot::new(self.generation, T::RETURNS_FD, pending, notify));
+            .insert(self.generation, T::RETURNS_FD, pending, notify);
         Key::new(index, self.generation)
     }
 
     #[inline]
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut Slot> {
-        self.slab.get_mut(key.slab_index(), key.generation)
+        self.slab.get_mut(key.slab_index(), key.generation())
+    }
+
+    /// Gives a just-inserted slot (`key` is live) its op.
+    #[inline]
+    pub(crate) fn set_data(&mut self, key: Key, data: Box<dyn ErasedOp>) {
+        if let Some(slot) = self.slab.get_mut(key.slab_index(), key.generation()) {
+            slot.data = Some(data);
+        }
     }
 
     /// Frees a slot; its parked resources go to the graveyard.
@@ -136,24 +156,48 @@ impl Ops {
     /// op's only CQE, its owner still there.
     #[inline(always)]
     pub(crate) fn complete_cqe(&mut self, key: Key, cqe: Cqe, last: bool, aux: bool) {
-        if let Some(slot) = self.slab.get_mut(key.slab_index(), key.generation)
+        let index = key.slab_index();
+        if let Some(slot) = self.slab.get_mut(index, key.generation())
             && last
             && !aux
             && slot.pending == 1
             && matches!(slot.state, State::Submitted)
         {
             slot.pending = 0;
-            slot.state = State::Completed(cqe);
-            match slot.waker.take() {
-                Some(waker) => {
-                    self.wake.push(waker);
-                    self.dirty = true;
+            if let Some(waker) = slot.waker.take() {
+                slot.state = State::Completed(cqe);
+                self.wake.push(waker);
+                self.dirty = true;
+                return;
+            }
+            match slot.notify {
+                // An owned op: straight out of the slab onto the finished
+                // list, with the CQE in hand (not written to the slot and
+                // read back).
+                Notify::Owned if slot.data.is_some() && slot.extra.is_none() => {
+                    let data = slot.data.take();
+                    self.slab.vacate(index);
+                    // Written in place, from registers (see `reserve`).
+                    let len = self.finished.len();
+                    match self.finished.spare_capacity_mut().first_mut() {
+                        Some(spare) => {
+                            spare.write(Finished { key, data, cqe });
+                            // SAFETY: the element at `len` was just
+                            // initialized.
+                            unsafe { self.finished.set_len(len + 1) };
+                        }
+                        None => self.finished.push(Finished { key, data, cqe }),
+                    }
                 }
-                None => match slot.notify {
-                    Notify::Waker => {}
-                    Notify::Handle => self.ready.push(key),
-                    Notify::Owned => self.owned.push(key),
-                },
+                notify => {
+                    slot.state = State::Completed(cqe);
+                    match notify {
+                        Notify::Handle => self.ready.push(key),
+                        // An owned op whose data is out (being pushed, or
+                        // running its syscall) moves when the data is back.
+                        Notify::Owned | Notify::Waker => {}
+                    }
+                }
             }
             return;
         }
@@ -166,7 +210,7 @@ impl Ops {
     /// source; `aux` marks a linked timeout's CQE, which only counts.
     #[inline(never)]
     pub(crate) fn complete(&mut self, key: Key, completion: Cqe, last: bool, aux: bool) {
-        let Some(slot) = self.slab.get_mut(key.slab_index(), key.generation) else {
+        let Some(slot) = self.slab.get_mut(key.slab_index(), key.generation()) else {
             return;
         };
         if last {
@@ -180,7 +224,7 @@ impl Ops {
         let finished = slot.is_finished();
         match action {
             CompleteAction::Nothing => {}
-            CompleteAction::NotifyOwned => self.owned.push(key),
+            CompleteAction::NotifyOwned => self.finish_owned(key),
             action => self.apply(key, action),
         }
         if finished {
@@ -226,15 +270,41 @@ impl Ops {
         Some(cqe)
     }
 
+    /// Makes room for `n` more entries on the `finished` list before a
+    /// reap, so that the fast path writes each entry in place: one built on
+    /// the stack and copied (as `Vec::push` does around its grow call) is
+    /// read back with 16-byte loads of 8-byte stores, which stall on store
+    /// forwarding.
+    #[inline]
+    pub(crate) fn reserve(&mut self, n: usize) {
+        if self.finished.capacity() - self.finished.len() < n {
+            self.finished.reserve(n);
+        }
+    }
+
+    /// Moves a finished owned op out of the slab onto the `finished` list.
+    /// Does nothing while the op is in flight, or while its data is out
+    /// of the slot (a readiness op running its syscall, an op being
+    /// pushed): the caller moves it once the data is back.
+    #[inline]
+    pub(crate) fn finish_owned(&mut self, key: Key) {
+        if let Some((data, cqe)) = self.take_owned(key) {
+            self.finished.push(Finished {
+                key,
+                data: Some(data),
+                cqe,
+            });
+        }
+    }
+
     /// Takes an owned op with its result once it has finished; `None`
     /// while it is in flight (or if the key is stale).
     #[inline]
-    pub(crate) fn take_owned(&mut self, key: Key) -> Option<(Box<dyn ErasedOp>, Cqe, bool)> {
+    pub(crate) fn take_owned(&mut self, key: Key) -> Option<(Box<dyn ErasedOp>, Cqe)> {
         let slot = self.get_mut(key)?;
         let State::Completed(cqe) = slot.state else {
             return None;
         };
-        let returns_fd = slot.returns_fd;
         let data = slot.data.take()?;
         if slot.pending == 0 {
             // The data is out; what is left (the extras) holds no resources.
@@ -243,7 +313,7 @@ impl Ops {
             // The kernel still owes a CQE (the linked timeout's).
             slot.state = State::Dropped;
         }
-        Some((data, cqe, returns_fd))
+        Some((data, cqe))
     }
 
     /// The owner is gone. Returns `true` if the slot still waits for the
@@ -274,8 +344,8 @@ impl Ops {
         }
         let (returns_fd, pending) = (slot.returns_fd, slot.pending);
         if returns_fd {
-            for cqe in late.into_iter().filter(|c| c.res >= 0) {
-                sys::close_fd(cqe.res);
+            for cqe in late.into_iter().filter(|c| c.res() >= 0) {
+                sys::close_fd(cqe.res());
                 self.stats.late_fds_closed += 1;
             }
         }
@@ -310,10 +380,10 @@ impl Ops {
             // A finished op nobody took: an fd it produced is closed.
             if let State::Completed(cqe) = slot.state
                 && slot.returns_fd
-                && cqe.res >= 0
+                && cqe.res() >= 0
                 && slot.data.is_some()
             {
-                sys::close_fd(cqe.res);
+                sys::close_fd(cqe.res());
                 slot.state = State::Dropped;
             }
             if slot.pending > 0 {
@@ -408,7 +478,7 @@ mod tests {
                         if owed == 0 { continue; }
                         let more = more && multishot && !aux;
                         let flags = if more { crate::op::CQE_F_MORE } else { 0 };
-                        ops.complete(key, Cqe { res, flags }, !more, aux);
+                        ops.complete(key, Cqe::new(res, flags), !more, aux);
                         if !more { owed -= 1; }
                         if !aux && owner && !multishot && result.is_none() && !taken { result = Some(res); }
                     }

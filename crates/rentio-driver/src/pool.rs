@@ -215,6 +215,13 @@ impl Sink {
         self.unparker.unpark();
     }
 
+    /// Whether a result may be waiting: one plain load, for the driver's
+    /// per-tick check.
+    #[inline]
+    pub(crate) fn has_results(&self) -> bool {
+        self.has_results.load(Ordering::Relaxed)
+    }
+
     /// Moves every reported result into `out`.
     #[inline]
     pub(crate) fn drain_into(&self, out: &mut Vec<(u64, io::Result<u32>)>) {

@@ -26,14 +26,32 @@ use io_uring::types::Timespec;
 use crate::op::{CQE_F_MORE, Completion, ErasedOp};
 
 /// A completion as the kernel reports it: `res` (negative errno on error)
-/// and `flags`. Kept raw in the slab so a slot stays small.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Cqe {
-    pub(crate) res: i32,
-    pub(crate) flags: u32,
-}
+/// and `flags`. Kept raw in the slab so a slot stays small, and in one
+/// `u64` so that it is written and read back with one store and one load
+/// (two 4-byte stores read as 8 bytes stall on store forwarding).
+#[derive(Clone, Copy)]
+pub(crate) struct Cqe(u64);
 
 impl Cqe {
+    pub(crate) const ZERO: Cqe = Cqe(0);
+
+    #[inline]
+    pub(crate) fn new(res: i32, flags: u32) -> Cqe {
+        Cqe((u64::from(flags) << 32) | u64::from(res as u32))
+    }
+
+    /// The result: a count or value, or a negative errno.
+    #[inline]
+    pub(crate) fn res(self) -> i32 {
+        self.0 as u32 as i32
+    }
+
+    /// `IORING_CQE_F_*`.
+    #[inline]
+    pub(crate) fn flags(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
     /// A syscall's result in CQE form. Every error here comes from the
     /// kernel, so it has an errno; anything else becomes `EIO`.
     pub(crate) fn from_result(result: std::io::Result<u32>) -> Cqe {
@@ -41,12 +59,21 @@ impl Cqe {
             Ok(n) => i32::try_from(n).unwrap_or(i32::MAX),
             Err(e) => -e.raw_os_error().unwrap_or(libc::EIO),
         };
-        Cqe { res, flags: 0 }
+        Cqe::new(res, 0)
     }
 
     #[inline]
     pub(crate) fn into_completion(self) -> Completion {
-        Completion::from_cqe(self.res, self.flags)
+        Completion::from_cqe(self.res(), self.flags())
+    }
+}
+
+impl std::fmt::Debug for Cqe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cqe")
+            .field("res", &self.res())
+            .field("flags", &self.flags())
+            .finish()
     }
 }
 
@@ -166,7 +193,7 @@ impl Slot {
             }
             State::Multi => {
                 if let Some(multi) = self.multi() {
-                    multi.finished |= cqe.flags & CQE_F_MORE == 0;
+                    multi.finished |= cqe.flags() & CQE_F_MORE == 0;
                     multi.queue.push_back(cqe);
                 }
                 // Keep the waker: more completions will come for it.
@@ -175,7 +202,9 @@ impl Slot {
                     None => self.notify_action(),
                 }
             }
-            State::Dropped if self.returns_fd && cqe.res >= 0 => CompleteAction::CloseFd(cqe.res),
+            State::Dropped if self.returns_fd && cqe.res() >= 0 => {
+                CompleteAction::CloseFd(cqe.res())
+            }
             State::Dropped | State::Completed(_) => CompleteAction::Nothing,
         }
     }

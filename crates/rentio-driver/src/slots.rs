@@ -8,7 +8,7 @@
 //! whole entry out and dropping it.
 
 use crate::op::ErasedOp;
-use crate::slot::{Extra, Slot};
+use crate::slot::{Extra, Notify, Slot, State};
 
 const NONE: u32 = u32::MAX;
 
@@ -33,21 +33,34 @@ impl Slots {
         self.len
     }
 
-    /// Stores `slot` (whose generation is not 0) and returns its index.
+    /// Stores a new `Submitted` slot (`generation` is not 0) and returns
+    /// its index.
     #[inline]
-    pub(crate) fn insert(&mut self, slot: Slot) -> usize {
-        debug_assert_ne!(slot.generation, 0);
+    pub(crate) fn insert(
+        &mut self,
+        generation: u32,
+        returns_fd: bool,
+        pending: u8,
+        notify: Notify,
+    ) -> usize {
+        debug_assert_ne!(generation, 0);
         self.len += 1;
         if self.free != NONE {
             let index = self.free as usize;
             let entry = &mut self.entries[index];
             self.free = entry.next_free;
             // A vacant slot holds no waker, data or extras (`remove` cleared
-            // them), so there is nothing to drop: skip the drop glue.
-            std::mem::forget(std::mem::replace(entry, slot));
+            // them): only the plain fields change, written in place. (Building
+            // a whole `Slot` and moving it in stalls on store forwarding.)
+            entry.generation = generation;
+            entry.pending = pending;
+            entry.returns_fd = returns_fd;
+            entry.notify = notify;
+            entry.state = State::Submitted;
             index
         } else {
-            self.entries.push(slot);
+            self.entries
+                .push(Slot::new(generation, returns_fd, pending, notify));
             self.entries.len() - 1
         }
     }
@@ -76,6 +89,20 @@ impl Slots {
         (slot.data.take(), slot.extra.take())
     }
 
+    /// Frees the live slot at `index` whose waker, data and extras are
+    /// already out (the owned-op fast path): only the free list changes.
+    #[inline]
+    pub(crate) fn vacate(&mut self, index: usize) {
+        if let Some(slot) = self.entries.get_mut(index) {
+            debug_assert!(slot.generation != 0 && slot.waker.is_none());
+            debug_assert!(slot.data.is_none() && slot.extra.is_none());
+            slot.generation = 0;
+            slot.next_free = self.free;
+            self.free = index as u32;
+            self.len -= 1;
+        }
+    }
+
     /// Live slots with their indices.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &Slot)> + '_ {
         self.entries
@@ -93,20 +120,19 @@ impl Slots {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::slot::Notify;
 
     #[test]
     fn freed_slots_are_reused_and_stale_generations_miss() {
         let mut slots = Slots::with_capacity(2);
-        let a = slots.insert(Slot::new(1, false, 0, Notify::Waker));
-        let b = slots.insert(Slot::new(2, false, 0, Notify::Waker));
+        let a = slots.insert(1, false, 0, Notify::Waker);
+        let b = slots.insert(2, false, 0, Notify::Waker);
         assert_eq!(slots.len(), 2);
         assert!(slots.get_mut(a, 1).is_some());
         assert!(slots.get_mut(a, 2).is_none(), "wrong generation");
         assert!(matches!(slots.remove(a), (None, None)));
         assert!(slots.get_mut(a, 1).is_none(), "freed");
         assert!(slots.get_mut(a, 0).is_none(), "generation 0 never matches");
-        let c = slots.insert(Slot::new(3, false, 0, Notify::Waker));
+        let c = slots.insert(3, false, 0, Notify::Waker);
         assert_eq!(c, a, "the freed index is reused");
         assert!(
             slots.get_mut(c, 1).is_none(),

@@ -175,3 +175,33 @@ fn tempfile() -> std::fs::File {
     std::fs::remove_file(&path).unwrap();
     file
 }
+
+#[test]
+fn a_panicking_callback_loses_none_of_the_rest() {
+    each_backend(|driver| {
+        let keys: Vec<Key> = (0..6).map(|_| driver.push(Nop).unwrap()).collect();
+        // Let every NOP finish before anything is handed out.
+        let finished = tick_until(driver, 200, || driver.ops_in_slab() == 0);
+        assert!(finished, "the NOPs did not finish");
+        let mut seen = Vec::new();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            driver.completions(|f| {
+                seen.push(f.key());
+                if seen.len() == 2 {
+                    panic!("the callback fails on its second op");
+                }
+            });
+        }));
+        assert!(result.is_err(), "the panic reached the caller");
+        assert_eq!(seen.len(), 2);
+        // The other four come back next time, in the same order.
+        driver.completions(|f| seen.push(f.key()));
+        assert_eq!(seen.len(), 6, "{seen:?}");
+        let mut got = seen.clone();
+        let mut want = keys.clone();
+        got.sort_by_key(|k| k.user_data());
+        want.sort_by_key(|k| k.user_data());
+        assert_eq!(got, want, "each key exactly once");
+        driver.completions(|f| panic!("a second completion for {:?}", f.key()));
+    });
+}

@@ -42,8 +42,7 @@ impl Core {
             if let Some(slot) = core.ops.get_mut(key) {
                 slot.pending = 0;
             }
-            core.ops
-                .complete(key, Cqe { res: 0, flags: 0 }, false, false);
+            core.ops.complete(key, Cqe::new(0, 0), false, false);
             return Ok(key);
         }
         let pushed = match &mut core.backend {
@@ -142,7 +141,16 @@ impl Core {
         }
     }
 
+    #[inline]
     pub(super) fn drain_pool(&mut self) -> usize {
+        if !self.sink.has_results() {
+            return 0;
+        }
+        self.drain_pool_slow()
+    }
+
+    #[cold]
+    fn drain_pool_slow(&mut self) -> usize {
         self.sink.drain_into(&mut self.pool_results);
         let n = self.pool_results.len();
         for (user_data, result) in self.pool_results.drain(..) {
@@ -220,10 +228,10 @@ impl Core {
                     }
                     (Some(events), true) => {
                         if let Some(slot) = ops.get_mut(key) {
-                            let action = slot.transition_to_completed(Cqe {
-                                res: events as i32,
-                                flags: crate::op::CQE_F_MORE,
-                            });
+                            let action = slot.transition_to_completed(Cqe::new(
+                                events as i32,
+                                crate::op::CQE_F_MORE,
+                            ));
                             ops.apply(key, action);
                         }
                         poll.wait_on(ops, fd, interest, key, kind);

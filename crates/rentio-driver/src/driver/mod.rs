@@ -269,20 +269,51 @@ impl Driver {
     /// As [`Driver::submit`]; a multishot op must use [`Driver::multi`].
     /// On error the op is dropped: nothing reached the kernel.
     #[inline]
-    pub fn push<T: OpCode>(&self, mut op: T) -> io::Result<Key> {
+    pub fn push<T: OpCode>(&self, op: T) -> io::Result<Key> {
+        let mut core = self.inner.core.borrow_mut();
+        let c = &mut *core;
+        // The common case, in one borrow and one slot lookup: a one-shot
+        // op the ring has.
+        if let BackendImpl::Uring(uring) = &mut c.backend
+            && uring.opcodes.contains(T::CODE)
+            && !op.is_multishot()
+            && !op.is_empty_read()
+        {
+            c.ops.check_poisoned()?;
+            op.check()?;
+            let mut op = Box::new(op);
+            let key = c.ops.insert::<T>(1, Notify::Owned);
+            // The SQE points into the box's heap memory, which stays put
+            // when the box moves into the slot.
+            let entry = op.uring_entry().user_data(key.user_data());
+            if let Err(e) = uring.push(&mut c.ops, &entry) {
+                c.ops.remove(key);
+                self.settle(core);
+                return Err(e);
+            }
+            op.pushed();
+            c.ops.set_data(key, op);
+            self.settle(core);
+            return Ok(key);
+        }
+        let mut op = op;
         let how = Push {
             notify: Notify::Owned,
             ..Push::default()
         };
-        let mut core = self.inner.core.borrow_mut();
-        let result = core.push(&mut op, how);
+        let result = c.push(&mut op, how);
         if let Ok(key) = result {
             // A readiness op tries its syscall at once.
             if self.inner.backend == Backend::Poll {
-                core.try_io(key, &mut op);
+                c.try_io(key, &mut op);
             }
-            if let Some(slot) = core.ops.get_mut(key) {
+            if let Some(slot) = c.ops.get_mut(key) {
+                let done = matches!(slot.state, crate::slot::State::Completed(_));
                 slot.data = Some(Box::new(op));
+                // Finished while being pushed (an immediate syscall).
+                if done {
+                    c.ops.finish_owned(key);
+                }
             }
         }
         self.settle(core);
@@ -295,40 +326,31 @@ impl Driver {
     /// whose fd became ready run their syscall here first. `f` may push new
     /// ops or cancel others; those show up in a later call.
     pub fn completions(&self, mut f: impl FnMut(Finished)) {
-        let keys = std::mem::take(&mut self.inner.core.borrow_mut().ops.owned);
-        // Keys not handled yet go back to the list if `f` panics.
-        let mut pending = Pending {
+        let list = {
+            let mut core = self.inner.core.borrow_mut();
+            if !core.ops.owned.is_empty() {
+                run_ready_owned(&mut core);
+            }
+            let ops = &mut core.ops;
+            if ops.finished.is_empty() {
+                return;
+            }
+            ops.ready_seen = ops.ready_seen.min(ops.ready.len());
+            let list = std::mem::take(&mut ops.finished);
+            self.settle(core);
+            list
+        };
+        // No borrow is held while `f` runs; if it panics, what it has not
+        // had yet goes back to the front of the list for the next call.
+        let mut handing = Handing {
             driver: self,
-            keys,
+            list,
             next: 0,
         };
-        while let Some(&key) = pending.keys.get(pending.next) {
-            pending.next += 1;
-            let mut core = self.inner.core.borrow_mut();
-            let c = &mut *core;
-            if let BackendImpl::Poll(_) = c.backend
-                && let Some(slot) = c.ops.get_mut(key)
-                && let Some(mut data) = slot.data.take()
-            {
-                c.try_io(key, &mut *data);
-                if let Some(slot) = c.ops.get_mut(key) {
-                    slot.data = Some(data);
-                }
-                // Finished just now: it is taken below, not next time.
-                if c.ops.owned.last() == Some(&key) {
-                    c.ops.owned.pop();
-                }
-            }
-            let taken = c.ops.take_owned(key);
-            self.settle(core);
-            if let Some((data, cqe, returns_fd)) = taken {
-                f(Finished {
-                    key,
-                    data: Some(data),
-                    cqe,
-                    returns_fd,
-                });
-            }
+        while let Some(slot) = handing.list.get_mut(handing.next) {
+            let finished = std::mem::replace(slot, Finished::EMPTY);
+            handing.next += 1;
+            f(finished);
         }
     }
 
@@ -397,7 +419,11 @@ impl Driver {
 
     /// Ops dropped while the driver was borrowed (from a waker's or a
     /// resource's `Drop`) are handled now.
+    #[inline]
     fn run_deferred_drops(&self) {
+        if self.inner.deferred.borrow().is_empty() {
+            return;
+        }
         loop {
             let next = self.inner.deferred.borrow_mut().pop();
             match next {
@@ -415,7 +441,10 @@ impl Driver {
     pub fn take_ready(&self, out: &mut Vec<Key>) {
         let mut core = self.inner.core.borrow_mut();
         out.append(&mut core.ops.ready);
-        core.ops.ready_seen = core.ops.ready_seen.min(core.ops.owned.len());
+        core.ops.ready_seen = core
+            .ops
+            .ready_seen
+            .min(core.ops.owned.len() + core.ops.finished.len());
     }
 
     /// Asks the kernel to cancel the op; its owner then sees `ECANCELED`
@@ -595,30 +624,55 @@ pub(crate) struct Push {
     pub(crate) multi: bool,
 }
 
-/// The keys a `completions` call has yet to hand out.
-struct Pending<'a> {
+/// Readiness backend: owned ops whose fd became ready run their syscall;
+/// those that finish move to the `finished` list.
+fn run_ready_owned(core: &mut Core) {
+    let keys = std::mem::take(&mut core.ops.owned);
+    for &key in &keys {
+        if let Some(slot) = core.ops.get_mut(key)
+            && let Some(mut data) = slot.data.take()
+        {
+            core.try_io(key, &mut *data);
+            if let Some(slot) = core.ops.get_mut(key) {
+                slot.data = Some(data);
+            }
+            core.ops.finish_owned(key);
+        }
+    }
+    if core.ops.owned.is_empty() {
+        let mut keys = keys;
+        keys.clear();
+        core.ops.owned = keys;
+    }
+}
+
+/// The finished ops of one `completions` call: those before `next` have
+/// been handed out (an empty `Finished` is left in their place).
+struct Handing<'a> {
     driver: &'a Driver,
-    keys: Vec<Key>,
+    list: Vec<Finished>,
     next: usize,
 }
 
-impl Drop for Pending<'_> {
+impl Drop for Handing<'_> {
     fn drop(&mut self) {
         let Ok(mut core) = self.driver.inner.core.try_borrow_mut() else {
             return;
         };
-        let rest = self.keys.drain(self.next..);
-        let owned = &mut core.ops.owned;
-        if owned.is_empty() && rest.len() == 0 {
+        let finished = &mut core.ops.finished;
+        if self.next < self.list.len() {
+            // `f` panicked: what it did not get goes first next time.
+            self.list.drain(..self.next);
+            self.list.append(finished);
+            std::mem::swap(finished, &mut self.list);
+        } else if finished.is_empty() {
             // Give the list's allocation back for the next call.
-            drop(rest);
-            self.keys.clear();
-            *owned = std::mem::take(&mut self.keys);
-        } else {
-            let rest: Vec<Key> = rest.collect();
-            owned.splice(0..0, rest);
+            // SAFETY: every element was handed out and replaced by
+            // `Finished::EMPTY`, which owns nothing: forgetting them leaks
+            // nothing, and a length of 0 is always valid.
+            unsafe { self.list.set_len(0) };
+            std::mem::swap(finished, &mut self.list);
         }
-        core.ops.ready_seen = core.ops.ready_seen.min(core.ops.ready.len());
     }
 }
 
@@ -627,13 +681,20 @@ impl Drop for Pending<'_> {
 /// the op's resources are freed, and an fd it produced (accept, open,
 /// socket) is closed.
 pub struct Finished {
-    key: Key,
-    data: Option<Box<dyn ErasedOp>>,
-    cqe: Cqe,
-    returns_fd: bool,
+    // 32 bytes with no padding: moved whole on the hot path.
+    pub(crate) key: Key,
+    pub(crate) data: Option<Box<dyn ErasedOp>>,
+    pub(crate) cqe: Cqe,
 }
 
 impl Finished {
+    /// A placeholder that owns nothing.
+    const EMPTY: Finished = Finished {
+        key: Key::NONE,
+        data: None,
+        cqe: Cqe::ZERO,
+    };
+
     /// The key [`Driver::push`] returned for this op.
     pub fn key(&self) -> Key {
         self.key
@@ -641,7 +702,7 @@ impl Finished {
 
     /// The kernel's raw result: a count or value, or a negative errno.
     pub fn raw_result(&self) -> i32 {
-        self.cqe.res
+        self.cqe.res()
     }
 
     /// Whether the op is a `T`.
@@ -659,26 +720,34 @@ impl Finished {
     ///
     /// `self`, when the op is not a `T`.
     pub fn output<T: OpCode>(mut self) -> Result<T::Output, Finished> {
-        if !self.is::<T>() {
-            return Err(self);
+        match self.data.take() {
+            Some(data) if (&*data as &dyn std::any::Any).is::<T>() => {
+                let raw = Box::into_raw(data).cast::<T>();
+                // SAFETY: the box holds a `T` (checked just above), so this
+                // is the cast `Box::<dyn Any>::downcast` makes; the box came
+                // from `Box::new(T)` in `Driver::push`.
+                let op = unsafe { Box::from_raw(raw) };
+                let completion = self.cqe.into_completion();
+                // Nothing left to drop: the data is out.
+                std::mem::forget(self);
+                Ok(op.complete(completion))
+            }
+            data => {
+                self.data = data;
+                Err(self)
+            }
         }
-        let Some(data) = self.data.take() else {
-            return Err(self);
-        };
-        let raw = Box::into_raw(data).cast::<T>();
-        // SAFETY: `is::<T>` checked that the box holds a `T`, so this is
-        // the cast `Box::<dyn Any>::downcast` makes; the box came from
-        // `Box::new(T)` in `Driver::push`.
-        let op = unsafe { Box::from_raw(raw) };
-        Ok(op.complete(self.cqe.into_completion()))
     }
 }
 
 impl Drop for Finished {
     fn drop(&mut self) {
         // Not taken: an fd the kernel made for it is closed, not leaked.
-        if self.data.is_some() && self.returns_fd && self.cqe.res >= 0 {
-            crate::sys::close_fd(self.cqe.res);
+        if self.cqe.res() >= 0
+            && let Some(data) = &self.data
+            && data.returns_fd()
+        {
+            crate::sys::close_fd(self.cqe.res());
         }
     }
 }
@@ -687,7 +756,7 @@ impl std::fmt::Debug for Finished {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Finished")
             .field("key", &self.key)
-            .field("res", &self.cqe.res)
+            .field("res", &self.cqe.res())
             .finish_non_exhaustive()
     }
 }
@@ -736,3 +805,6 @@ impl Drop for Inner {
         core.ops.graveyard.clear();
     }
 }
+
+// `Finished` is moved whole on the hot path: keep it four words.
+const _: () = assert!(std::mem::size_of::<Finished>() == 32);

@@ -200,11 +200,17 @@ pub unsafe trait OpCode: 'static {
 pub(crate) trait ErasedOp: std::any::Any {
     fn readiness(&self) -> Readiness;
     fn syscall(&mut self) -> Syscall;
+    /// [`OpCode::RETURNS_FD`].
+    fn returns_fd(&self) -> bool;
 }
 
 impl<T: OpCode> ErasedOp for T {
     fn readiness(&self) -> Readiness {
         OpCode::readiness(self)
+    }
+
+    fn returns_fd(&self) -> bool {
+        T::RETURNS_FD
     }
 
     fn syscall(&mut self) -> Syscall {

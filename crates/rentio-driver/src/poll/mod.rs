@@ -257,10 +257,8 @@ fn wake(ops: &mut Ops, key: Key, kind: WaitKind, events: u32) {
             if let Some(slot) = ops.get_mut(key)
                 && slot.multi().is_some_and(|multi| !multi.finished)
             {
-                let action = slot.transition_to_completed(Cqe {
-                    res: events as i32,
-                    flags: crate::op::CQE_F_MORE,
-                });
+                let action =
+                    slot.transition_to_completed(Cqe::new(events as i32, crate::op::CQE_F_MORE));
                 ops.apply(key, action);
             }
         }

@@ -261,21 +261,15 @@ impl Uring {
         let mut reaped = 0;
         loop {
             let mut rearm = false;
-            for cqe in self.ring.completion() {
+            let cq = self.ring.completion();
+            ops.reserve(cq.len());
+            for cqe in cq {
                 reaped += 1;
                 let user_data = cqe.user_data();
                 match Key::from_user_data(user_data) {
                     Some((key, aux)) => {
                         let last = !cqueue::more(cqe.flags());
-                        ops.complete_cqe(
-                            key,
-                            Cqe {
-                                res: cqe.result(),
-                                flags: cqe.flags(),
-                            },
-                            last,
-                            aux,
-                        );
+                        ops.complete_cqe(key, Cqe::new(cqe.result(), cqe.flags()), last, aux);
                     }
                     None if user_data == UNPARK_USER_DATA => {
                         self.park.drain();
