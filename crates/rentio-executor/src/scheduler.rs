@@ -98,7 +98,16 @@ impl Shared {
     pub(crate) fn run_batch(&self, max: usize) -> usize {
         let mut ran = 0;
         while ran < max {
-            let next = self.queue.borrow_mut().pop_front();
+            let next = {
+                let mut queue = self.queue.borrow_mut();
+                let next = queue.pop_front();
+                // A task a few places on: its header is likely cold, and
+                // the atomic transitions on it would wait for the miss.
+                if let Some(after) = queue.get(PREFETCH_AHEAD) {
+                    prefetch(after.as_ptr());
+                }
+                next
+            };
             let Some(task) = next else { break };
             self.run(task);
             ran += 1;
@@ -217,4 +226,23 @@ impl Shared {
         let queued = std::mem::take(&mut *self.queue.borrow_mut());
         drop(queued);
     }
+}
+
+/// How far down the run queue `run_batch` prefetches: far enough that the
+/// line arrives before the task runs.
+const PREFETCH_AHEAD: usize = 3;
+
+/// Starts loading a task header into the cache (a hint; no effect on
+/// other targets).
+#[inline(always)]
+fn prefetch(header: NonNull<Header>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: a prefetch is a hint that never faults, whatever the
+        // address; SSE is part of the x86_64 baseline.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(header.as_ptr().cast::<i8>()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = header;
 }
