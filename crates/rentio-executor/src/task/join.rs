@@ -4,6 +4,7 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -24,7 +25,8 @@ use crate::loom::{Mutex, lock};
 /// the task; the output, if any, is dropped.
 #[must_use = "dropping a JoinHandle detaches the task"]
 pub struct JoinHandle<T> {
-    task: TaskRef,
+    /// Taken only in `drop`.
+    task: ManuallyDrop<TaskRef>,
     taken: bool,
     _output: PhantomData<T>,
 }
@@ -41,7 +43,7 @@ unsafe impl<T: Send> Sync for JoinHandle<T> {}
 impl<T> JoinHandle<T> {
     pub(crate) fn new(task: TaskRef) -> JoinHandle<T> {
         JoinHandle {
-            task,
+            task: ManuallyDrop::new(task),
             taken: false,
             _output: PhantomData,
         }
@@ -100,15 +102,28 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if self.task.header().state.drop_join_handle() && !self.taken {
+        // SAFETY: `drop` runs once and nothing uses the field after this.
+        let task = unsafe { ManuallyDrop::take(&mut self.task) };
+        // A stale join waker would keep a foreign task alive for nothing.
+        let clear_waker = |task: &TaskRef| {
+            if task.header().state.load() & JOIN_WAKER != 0 {
+                let _ = lock(&task.header().join_waker).take();
+            }
+        };
+        if self.taken {
+            // The output is gone, so the task is complete and nothing else
+            // touches the join waker: clear it, then let go of JOIN_HANDLE
+            // and this reference in one read-modify-write.
+            clear_waker(&task);
+            task.release_join_handle();
+            return;
+        }
+        if task.header().state.drop_join_handle() {
             // SAFETY: the state says the output was stored while this handle
             // existed, so it is this handle's to drop.
-            unsafe { self.task.drop_output() };
+            unsafe { task.drop_output() };
         }
-        // A stale join waker would keep a foreign task alive for nothing.
-        if self.task.header().state.load() & JOIN_WAKER != 0 {
-            let _ = lock(&self.task.header().join_waker).take();
-        }
+        clear_waker(&task);
     }
 }
 

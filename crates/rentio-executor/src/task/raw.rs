@@ -128,6 +128,18 @@ impl TaskRef {
         }
     }
 
+    /// Drops a join handle's reference whose output was taken: clears
+    /// `JOIN_HANDLE` and releases the reference in one atomic operation.
+    pub(crate) fn release_join_handle(self) {
+        let ptr = self.into_raw();
+        // SAFETY: this reference kept the header alive until now.
+        let header = unsafe { ptr.as_ref() };
+        if header.state.drop_join_handle_and_ref() {
+            // SAFETY: that was the last reference (see Drop).
+            unsafe { (header.vtable.dealloc)(ptr) }
+        }
+    }
+
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: a TaskRef keeps the allocation alive.
         unsafe { self.ptr.as_ref() }

@@ -152,6 +152,18 @@ impl State {
         prev & COMPLETE != 0
     }
 
+    /// The join handle goes, its output already taken: clears
+    /// `JOIN_HANDLE` and drops the handle's reference in one
+    /// read-modify-write. `true` if that was the last reference.
+    pub(crate) fn drop_join_handle_and_ref(&self) -> bool {
+        // JOIN_HANDLE is set for as long as the handle lives, so
+        // subtracting it clears the bit without borrowing.
+        let prev = self.0.fetch_sub(JOIN_HANDLE + REF_ONE, Ordering::AcqRel);
+        debug_assert!(prev & JOIN_HANDLE != 0, "no join handle to drop");
+        debug_assert!(prev & REF_MASK >= REF_ONE, "task reference count underflow");
+        prev & REF_MASK == REF_ONE
+    }
+
     pub(crate) fn ref_inc(&self) {
         let prev = self.0.fetch_add(REF_ONE, Ordering::Relaxed);
         if prev & REF_MASK == REF_MASK {
@@ -239,5 +251,15 @@ mod tests {
             s.transition_to_running(),
             TransitionToRunning::Done
         ));
+    }
+
+    #[test]
+    fn a_taken_join_handle_lets_go_of_its_bit_and_reference_at_once() {
+        let s = State::new();
+        assert!(!s.drop_join_handle_and_ref(), "two references remain");
+        assert_eq!(s.load() & JOIN_HANDLE, 0, "the bit is cleared");
+        assert_eq!(s.load() & SCHEDULED, SCHEDULED, "other bits untouched");
+        assert!(!s.ref_dec());
+        assert!(s.ref_dec(), "the third reference was the last");
     }
 }
