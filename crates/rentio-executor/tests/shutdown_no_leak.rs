@@ -10,6 +10,8 @@ mod support;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
 
 use rentio_driver::BackendChoice;
 use rentio_driver::op::Recv;
@@ -41,8 +43,20 @@ fn fd_count() -> usize {
 }
 
 /// Builds a runtime, parks 16 tasks in recvs that never complete, and
-/// drops the runtime with them in flight.
+/// drops the runtime with them in flight. One more task's waker outlives
+/// the runtime on another thread, which wakes it (too late) and drops it
+/// there: the task, and its runtime's inbox, are freed on that thread.
 fn run_once(choice: BackendChoice) {
+    let stash: Arc<Mutex<Option<Waker>>> = Arc::default();
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let late = {
+        let stash = stash.clone();
+        std::thread::spawn(move || {
+            wait.recv().unwrap();
+            let waker = stash.lock().unwrap().take().unwrap();
+            waker.wake();
+        })
+    };
     let pairs: Vec<_> = (0..16)
         .map(|_| std::os::unix::net::UnixStream::pair().unwrap())
         .collect();
@@ -59,6 +73,11 @@ fn run_once(choice: BackendChoice) {
                     res.map(drop)
                 }));
             }
+            let stash = stash.clone();
+            drop(spawn(std::future::poll_fn(move |cx| {
+                *stash.lock().unwrap() = Some(cx.waker().clone());
+                Poll::<()>::Pending
+            })));
             for _ in 0..4 {
                 yield_now().await;
             }
@@ -68,6 +87,8 @@ fn run_once(choice: BackendChoice) {
         });
         drop(driver);
     }
+    go.send(()).unwrap();
+    late.join().unwrap();
     drop(pairs);
 }
 

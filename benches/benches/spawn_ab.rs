@@ -1,0 +1,98 @@
+//! `spawn_ab`: the `spawn` bench of `runtime` (spawn 100k empty tasks,
+//! then join them all) for rentio, monoio and tokio's `LocalSet`, with the
+//! runtimes interleaved in every round, so that the noise of a shared
+//! machine falls on all of them alike. Reports each one's median and the
+//! median of the per-round ratios.
+//!
+//! Run: `cargo bench -p rentio-benches --bench spawn_ab [-- ROUNDS]`
+//! (default 31 rounds).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+const TASKS: usize = 100_000;
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn timed(f: impl FnOnce()) -> f64 {
+    let start = Instant::now();
+    f();
+    start.elapsed().as_secs_f64() * 1e3
+}
+
+fn main() {
+    let rounds = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse::<usize>().ok())
+        .unwrap_or(31)
+        .max(1);
+    let rentio = rentio_executor::Runtime::new().expect("rentio");
+    let mut monoio = monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
+        .build()
+        .expect("monoio");
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio");
+    let local = tokio::task::LocalSet::new();
+    let run_rentio = || {
+        rentio.block_on(async {
+            let handles: Vec<_> = (0..TASKS)
+                .map(|i| rentio_executor::spawn(async move { i }))
+                .collect();
+            for h in handles {
+                black_box(h.await.expect("join"));
+            }
+        })
+    };
+    let mut run_monoio = || {
+        monoio.block_on(async {
+            let handles: Vec<_> = (0..TASKS)
+                .map(|i| monoio::spawn(async move { i }))
+                .collect();
+            for h in handles {
+                black_box(h.await);
+            }
+        })
+    };
+    let run_tokio = || {
+        local.block_on(&tokio, async {
+            let handles: Vec<_> = (0..TASKS)
+                .map(|i| tokio::task::spawn_local(async move { i }))
+                .collect();
+            for h in handles {
+                black_box(h.await.expect("join"));
+            }
+        })
+    };
+    // Warm up.
+    run_rentio();
+    run_monoio();
+    run_tokio();
+    let (mut r, mut m, mut t) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut rm, mut rt) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let a = timed(run_rentio);
+        let b = timed(&mut run_monoio);
+        let c = timed(run_tokio);
+        r.push(a);
+        m.push(b);
+        t.push(c);
+        rm.push(a / b);
+        rt.push(a / c);
+    }
+    println!("spawn_ab: spawn + join {TASKS} tasks, {rounds} interleaved rounds, medians:");
+    println!(
+        "  rentio {:.2} ms, monoio {:.2} ms, tokio LocalSet {:.2} ms",
+        median(&mut r),
+        median(&mut m),
+        median(&mut t)
+    );
+    println!(
+        "  rentio/monoio {:.3}, rentio/tokio_local_set {:.3} (below 1: rentio faster)",
+        median(&mut rm),
+        median(&mut rt)
+    );
+}
