@@ -15,7 +15,9 @@ use crate::loom::{Arc, Ordering};
 use crate::park::Unpark;
 use crate::remote::Remote;
 use crate::task::raw::TaskRef;
-use crate::task::state::{COMPLETE, TransitionToIdle, TransitionToRunning, TransitionToScheduled};
+use crate::task::state::{
+    COMPLETE, JOIN_HANDLE, JOIN_WAKER, TransitionToIdle, TransitionToRunning, TransitionToScheduled,
+};
 
 /// Counts unparks.
 struct CountUnpark(Arc<AtomicUsize>);
@@ -114,5 +116,45 @@ fn loom_a_remote_wake_racing_a_poll_is_not_lost() {
         assert!(owned.header().state.load() & COMPLETE != 0);
         drop(queued);
         drop(owned);
+    });
+}
+
+#[test]
+fn loom_completion_racing_the_join_handle_frees_the_task_once() {
+    loom::model(|| {
+        let unparks = Arc::new(AtomicUsize::new(0));
+        let remote = remote(&unparks);
+        let (queued, owned, handle) = TaskRef::new(Pending, remote.clone());
+        assert!(matches!(
+            queued.header().state.transition_to_running(),
+            TransitionToRunning::Poll
+        ));
+        // The join handle, on another thread, asks to be woken, then goes
+        // without reading the output (as `JoinHandle::drop` does).
+        let t = thread::spawn(move || {
+            let _ = handle.header().state.set_join_waker();
+            if handle.header().state.drop_join_handle() {
+                // SAFETY: the state gave the stored output to this handle;
+                // `()` may be dropped on any thread.
+                unsafe { handle.drop_output() };
+            }
+            drop(handle);
+        });
+        // The owner finishes the task as `Shared::complete` does.
+        // SAFETY: owner thread, the task is RUNNING and not being polled.
+        unsafe { queued.cancel() };
+        let prev = queued.header().state.transition_to_complete_and_release(2);
+        let _ = owned.into_raw();
+        if prev & (JOIN_HANDLE | JOIN_WAKER) == JOIN_HANDLE {
+            let _ = queued.into_raw();
+        } else {
+            if prev & JOIN_HANDLE == 0 {
+                // SAFETY: no join handle wants the output; owner thread.
+                unsafe { queued.drop_output() };
+            }
+            queued.release_with(1);
+        }
+        t.join().unwrap();
+        drop(remote.close());
     });
 }

@@ -147,7 +147,17 @@ impl Shared {
     /// The future is gone and its output stored: hand it over or drop it,
     /// wake the joiner, and leave the owned list.
     fn complete(&self, task: TaskRef) {
-        let prev = task.header().state.transition_to_complete();
+        // Leave the owned list first: the transition may drop this
+        // runner's references, after which the join handle may free the
+        // task at any moment. (Only this thread walks the list.)
+        self.unlink_owned(task.as_ptr());
+        let prev = task.header().state.transition_to_complete_and_release(2);
+        if prev & (JOIN_HANDLE | JOIN_WAKER) == JOIN_HANDLE {
+            // The queue's and the list's references went with the
+            // transition; the join handle takes the output.
+            let _ = task.into_raw();
+            return;
+        }
         if prev & JOIN_HANDLE == 0 {
             // SAFETY: no join handle wants the output, so it is ours; this
             // is the owner thread.
@@ -156,8 +166,7 @@ impl Shared {
         if prev & JOIN_WAKER != 0 {
             notify_join(&task);
         }
-        // Leave the owned list and drop its reference with the queue's.
-        self.unlink_owned(task.as_ptr());
+        // Drop the owned list's reference with the queue's.
         task.release_with(1);
     }
 

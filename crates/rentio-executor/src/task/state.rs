@@ -131,6 +131,31 @@ impl State {
         }
     }
 
+    /// Marks the task complete, as [`State::transition_to_complete`], and
+    /// when nothing else is owed to it (a join handle wants the output and
+    /// has stored no waker to wake) drops the runner's `n` references in
+    /// the same read-modify-write. Returns the state before; the
+    /// references were dropped exactly when `prev & (JOIN_HANDLE |
+    /// JOIN_WAKER) == JOIN_HANDLE` (the join handle's own reference keeps
+    /// the task alive).
+    pub(crate) fn transition_to_complete_and_release(&self, n: usize) -> usize {
+        let mut cur = self.0.load(Ordering::Acquire);
+        loop {
+            let mut next = (cur | COMPLETE) & !(RUNNING | SCHEDULED);
+            if cur & (JOIN_HANDLE | JOIN_WAKER) == JOIN_HANDLE {
+                debug_assert!(cur & REF_MASK > n * REF_ONE, "the join handle's reference");
+                next -= n * REF_ONE;
+            }
+            match self
+                .0
+                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return cur,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
     /// The join handle stored its waker; returns the state before (if
     /// `COMPLETE` was set, completion may have missed the waker: the
     /// handle looks at the output itself).
@@ -261,5 +286,43 @@ mod tests {
         assert_eq!(s.load() & SCHEDULED, SCHEDULED, "other bits untouched");
         assert!(!s.ref_dec());
         assert!(s.ref_dec(), "the third reference was the last");
+    }
+
+    #[test]
+    fn completion_releases_the_runner_only_when_nothing_is_owed() {
+        // A join handle waiting with no waker: released in the same step.
+        let s = State::new();
+        assert!(matches!(
+            s.transition_to_running(),
+            TransitionToRunning::Poll
+        ));
+        let prev = s.transition_to_complete_and_release(2);
+        assert_eq!(prev & (JOIN_HANDLE | JOIN_WAKER), JOIN_HANDLE);
+        assert_ne!(s.load() & COMPLETE, 0);
+        assert_eq!(s.load() & (RUNNING | SCHEDULED), 0);
+        assert!(s.ref_dec(), "only the join handle's reference is left");
+
+        // A stored join waker must be woken first: nothing is released.
+        let s = State::new();
+        assert!(matches!(
+            s.transition_to_running(),
+            TransitionToRunning::Poll
+        ));
+        let _ = s.set_join_waker();
+        let prev = s.transition_to_complete_and_release(2);
+        assert_ne!(prev & JOIN_WAKER, 0);
+        assert!(!s.ref_dec_n(2), "the join handle still holds one");
+        assert!(s.ref_dec());
+
+        // No join handle: the output must be dropped first.
+        let s = State::new();
+        assert!(!s.drop_join_handle_and_ref());
+        assert!(matches!(
+            s.transition_to_running(),
+            TransitionToRunning::Poll
+        ));
+        let prev = s.transition_to_complete_and_release(2);
+        assert_eq!(prev & JOIN_HANDLE, 0);
+        assert!(s.ref_dec_n(2), "the runner's two were the last");
     }
 }
