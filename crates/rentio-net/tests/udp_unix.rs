@@ -209,3 +209,47 @@ fn sockets_are_nonblocking_on_every_backend_and_stay_on_their_runtime() {
     }
     drop((sock, b));
 }
+
+#[test]
+fn a_unix_connect_to_a_full_backlog_is_never_a_false_success() {
+    let round = std::cell::Cell::new(0);
+    each_backend(|| {
+        round.set(round.get() + 1);
+        let path = temp_path(&format!("full-backlog-{}", round.get()));
+        async move {
+            // A listener that never accepts, with the smallest backlog:
+            // one connection queues, the next finds it full.
+            let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+            // SAFETY: listen(2) on a socket this test owns.
+            let listened = unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), 0) };
+            assert_eq!(listened, 0);
+            let mut connected = Vec::new();
+            let mut refused = 0;
+            for _ in 0..4 {
+                let attempt = rentio_executor::time::timeout(
+                    std::time::Duration::from_millis(200),
+                    UnixStream::connect(&path),
+                )
+                .await;
+                match attempt {
+                    Ok(Ok(stream)) => {
+                        // A connect that reports success is connected.
+                        stream.peer_addr().unwrap();
+                        connected.push(stream);
+                    }
+                    Ok(Err(e)) => {
+                        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "{e}");
+                        refused += 1;
+                    }
+                    // io_uring may wait for room in the backlog instead.
+                    Err(_elapsed) => refused += 1,
+                }
+            }
+            assert!(!connected.is_empty(), "the first connect queues");
+            assert!(refused > 0, "a full backlog stops the rest");
+            drop(connected);
+            drop(listener);
+            let _ = std::fs::remove_file(&path);
+        }
+    });
+}

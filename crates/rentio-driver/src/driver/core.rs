@@ -115,7 +115,7 @@ fn retry_io<T: ErasedOp + ?Sized>(poll: &mut PollBackend, ops: &mut Ops, key: Ke
     // borrowed for the whole call.
     let result = unsafe { data.syscall().run() };
     match result {
-        Err(e) if is_would_block(&e) && poll.is_pollable(fd) => {
+        Err(e) if data.waits_on(&e) && poll.is_pollable(fd) => {
             if let Some(slot) = ops.get_mut(key) {
                 slot.state = State::Submitted;
             }
@@ -123,10 +123,6 @@ fn retry_io<T: ErasedOp + ?Sized>(poll: &mut PollBackend, ops: &mut Ops, key: Ke
         }
         result => ops.complete(key, Cqe::from_result(result), false, false),
     }
-}
-
-fn is_would_block(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::EINPROGRESS)
 }
 
 impl Core {

@@ -15,6 +15,9 @@ use crate::sys::Syscall;
 ///
 /// `IORING_OP_CONNECT`, Linux 5.5. On readiness: a non-blocking `connect`,
 /// then (on `EINPROGRESS`) waiting for writability and reading `SO_ERROR`.
+/// `EAGAIN` is an error, as in tokio: a Unix socket's listener has a full
+/// backlog, and the connect never started (io_uring may instead wait for
+/// room).
 #[derive(Debug)]
 pub struct Connect {
     fd: RawFd,
@@ -44,6 +47,13 @@ unsafe impl OpCode for Connect {
 
     fn readiness(&self) -> Readiness {
         Readiness::Io(self.fd, Interest::Write)
+    }
+
+    fn waits_on(&self, error: &io::Error) -> bool {
+        // Only a connect in progress is worth waiting for: after `EAGAIN`
+        // nothing was started, so `SO_ERROR` would read 0 on an unconnected
+        // socket.
+        error.raw_os_error() == Some(libc::EINPROGRESS)
     }
 
     fn syscall(&mut self) -> Syscall {

@@ -167,6 +167,13 @@ pub unsafe trait OpCode: 'static {
         Ok(())
     }
 
+    /// Readiness backend: whether `error` from the op's syscall means
+    /// "wait for the fd, then try again" (`EAGAIN`, `EINPROGRESS`) rather
+    /// than the op's result.
+    fn waits_on(&self, error: &io::Error) -> bool {
+        error.kind() == io::ErrorKind::WouldBlock || error.raw_os_error() == Some(libc::EINPROGRESS)
+    }
+
     /// Called once the op's SQE is in the ring (io_uring): from here on
     /// the kernel owns what the op handed over (a `Close`'s fd).
     fn pushed(&mut self) {}
@@ -202,6 +209,8 @@ pub(crate) trait ErasedOp: std::any::Any {
     fn syscall(&mut self) -> Syscall;
     /// [`OpCode::RETURNS_FD`].
     fn returns_fd(&self) -> bool;
+    /// [`OpCode::waits_on`].
+    fn waits_on(&self, error: &io::Error) -> bool;
 }
 
 impl<T: OpCode> ErasedOp for T {
@@ -211,6 +220,10 @@ impl<T: OpCode> ErasedOp for T {
 
     fn returns_fd(&self) -> bool {
         T::RETURNS_FD
+    }
+
+    fn waits_on(&self, error: &io::Error) -> bool {
+        OpCode::waits_on(self, error)
     }
 
     fn syscall(&mut self) -> Syscall {
