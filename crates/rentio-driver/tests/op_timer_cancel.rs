@@ -106,3 +106,23 @@ fn rustix_write(fd: &impl AsRawFd, data: &[u8]) {
     let n = unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) };
     assert_eq!(n, data.len() as isize);
 }
+
+#[test]
+fn link_timeouts_of_finished_ops_do_not_pile_up() {
+    each_backend(|driver| {
+        let (a, b) = socketpair();
+        // Many reads that beat their (long) deadline: the deadlines must
+        // not outlive their ops by more than a sweep.
+        for _ in 0..2_000 {
+            rustix_write(&a, b"x");
+            let op = driver
+                .op(Recv::new(b.as_raw_fd(), Vec::with_capacity(8)))
+                .with_link_timeout(Duration::from_secs(60));
+            let (res, _) = block_on(driver, op);
+            assert_eq!(res.unwrap(), 1);
+        }
+        driver.poll(Some(Duration::ZERO)).unwrap();
+        let left = driver.readiness_timers();
+        assert!(left <= 128, "{left} deadlines kept for 2000 finished reads");
+    });
+}

@@ -233,6 +233,16 @@ impl Driver {
         self.inner.core.borrow().ops.slab.len()
     }
 
+    /// Deadlines the readiness backend keeps (timeouts and link timeouts,
+    /// including some whose op already finished, until the next sweep);
+    /// 0 on io_uring, where the kernel keeps them.
+    pub fn readiness_timers(&self) -> usize {
+        match &self.inner.core.borrow().backend {
+            BackendImpl::Poll(poll) => poll.timers(),
+            BackendImpl::Uring(_) => 0,
+        }
+    }
+
     /// A lazy op: nothing reaches the kernel until it is first polled.
     pub fn op<T: OpCode>(&self, op: T) -> Op<T> {
         Op::new(self.clone(), op)

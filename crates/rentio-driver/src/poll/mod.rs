@@ -60,8 +60,15 @@ pub(crate) struct PollBackend {
     ready: Vec<Ready>,
     fds: HashMap<RawFd, FdEntry>,
     timers: BinaryHeap<Reverse<(Instant, u64, TimerKind)>>,
+    /// The heap size at which timers of ops that finished first (a read
+    /// that beat its `read_timeout`) are swept out, so the heap tracks the
+    /// ops in flight, not every deadline set in the last timeout period.
+    compact_at: usize,
     park: Arc<ParkState>,
 }
+
+/// The smallest heap that is swept.
+const COMPACT_MIN: usize = 64;
 
 impl PollBackend {
     /// A backend on a new readiness source, and the park state its
@@ -73,6 +80,7 @@ impl PollBackend {
             ready: Vec::new(),
             fds: HashMap::new(),
             timers: BinaryHeap::new(),
+            compact_at: COMPACT_MIN,
             park: park.clone(),
         };
         Ok((backend, park))
@@ -166,6 +174,9 @@ impl PollBackend {
     /// One tick: reports pool results and expired timers, then waits for
     /// readiness (unless `timeout` is zero or something is already done).
     pub(crate) fn poll(&mut self, ops: &mut Ops, timeout: Option<Duration>) -> io::Result<()> {
+        if self.timers.len() >= self.compact_at {
+            self.compact_timers(ops);
+        }
         let mut progressed = self.fire_timers(ops);
         progressed += usize::from(ops.has_news());
         let mut wait = if progressed > 0 {
@@ -204,6 +215,24 @@ impl PollBackend {
         self.ready = ready;
         self.fire_timers(ops);
         Ok(())
+    }
+
+    /// Drops the timers whose op is done or gone; the next sweep waits
+    /// until the heap has doubled, so each timer is swept O(1) times.
+    fn compact_timers(&mut self, ops: &mut Ops) {
+        self.timers.retain(|Reverse((_, user_data, _))| {
+            Key::from_user_data(*user_data).is_some_and(|(key, _)| {
+                ops.get_mut(key).is_some_and(|slot| {
+                    slot.pending == 0 && !matches!(slot.state, State::Completed(_) | State::Dropped)
+                })
+            })
+        });
+        self.compact_at = (2 * self.timers.len()).max(COMPACT_MIN);
+    }
+
+    /// Timers in the heap (tests and stats).
+    pub(crate) fn timers(&self) -> usize {
+        self.timers.len()
     }
 
     fn fire_timers(&mut self, ops: &mut Ops) -> usize {
