@@ -262,7 +262,12 @@ impl Ops {
             return None;
         };
         if slot.pending == 0 {
-            self.remove_at(key.slab_index());
+            if slot.data.is_none() && slot.extra.is_none() && slot.waker.is_none() {
+                // The common case (an `Op`'s result): nothing to drop.
+                self.slab.vacate(key.slab_index());
+            } else {
+                self.remove_at(key.slab_index());
+            }
         } else {
             // The kernel still owes a CQE (the linked timeout's).
             slot.state = State::Dropped;
