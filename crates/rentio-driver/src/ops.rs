@@ -193,9 +193,11 @@ impl Ops {
                     slot.state = State::Completed(cqe);
                     match notify {
                         Notify::Handle => self.ready.push(key),
-                        // An owned op whose data is out (being pushed, or
-                        // running its syscall) moves when the data is back.
-                        Notify::Owned | Notify::Waker => {}
+                        // An owned op with extras goes the long way; one
+                        // whose data is out (being pushed, or running its
+                        // syscall) moves when the data is back.
+                        Notify::Owned => self.finish_owned(key),
+                        Notify::Waker => {}
                     }
                 }
             }

@@ -205,3 +205,45 @@ fn a_panicking_callback_loses_none_of_the_rest() {
         driver.completions(|f| panic!("a second completion for {:?}", f.key()));
     });
 }
+
+#[test]
+fn a_tick_never_parks_with_a_finished_op_to_hand_out() {
+    each_backend(|driver| {
+        let (a, b) = socketpair();
+        driver
+            .push(Recv::new(a.as_raw_fd(), Vec::with_capacity(16)))
+            .unwrap();
+        driver.poll(Some(Duration::ZERO)).unwrap();
+        driver.completions(|f| panic!("the recv finished with no data: {f:?}"));
+        // Data arrives; on readiness the tick only marks the recv ready.
+        // SAFETY: a one-byte write from a live buffer to an fd we own.
+        let wrote = unsafe { libc::write(b.as_raw_fd(), b"x".as_ptr().cast(), 1) };
+        assert_eq!(wrote, 1);
+        driver.poll(Some(Duration::from_millis(100))).unwrap();
+        // Someone else drains the socket first: the ready recv, retried in
+        // `completions`, would block again and finishes nothing.
+        let mut byte = [0u8; 1];
+        // SAFETY: a one-byte read into a live buffer, never blocking.
+        let _ = unsafe {
+            libc::recv(
+                a.as_raw_fd(),
+                byte.as_mut_ptr().cast(),
+                1,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        let mut got = 0;
+        driver.completions(|_| got += 1);
+        // An op that finishes at once must not wait behind a park.
+        driver.push(Nop).unwrap();
+        let parks = driver.stats().parks;
+        driver.poll(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(
+            driver.stats().parks,
+            parks,
+            "parked with a finished op waiting"
+        );
+        driver.completions(|_| got += 1);
+        assert!(got >= 1, "the NOP came back");
+    });
+}

@@ -345,11 +345,14 @@ impl Driver {
             if !core.ops.owned.is_empty() {
                 run_ready_owned(&mut core);
             }
+            // The owned list is taken; what is left of the news the last
+            // tick saw is on the other lists (a `ready_seen` above that
+            // would hide the next news, and `poll` would park on it).
             let ops = &mut core.ops;
+            ops.ready_seen = ops.ready_seen.min(ops.ready.len() + ops.owned.len());
             if ops.finished.is_empty() {
                 return;
             }
-            ops.ready_seen = ops.ready_seen.min(ops.ready.len());
             let list = std::mem::take(&mut ops.finished);
             self.settle(core);
             list

@@ -111,8 +111,9 @@ impl<T> Drop for JoinHandle<T> {
             }
         };
         if self.taken {
-            // The output is gone, so the task is complete and nothing else
-            // touches the join waker: clear it, then let go of JOIN_HANDLE
+            // The output is gone, so the task is complete: clear a stale
+            // join waker (the mutex orders this with a completion still
+            // taking it on the owner thread), then let go of JOIN_HANDLE
             // and this reference in one read-modify-write.
             clear_waker(&task);
             task.release_join_handle();
