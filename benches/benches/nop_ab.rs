@@ -4,15 +4,27 @@
 //! once, in turn, and the ratio is taken per round, then the median. Each
 //! run's user and system CPU time (`getrusage`) are reported too.
 //!
-//! Run: `cargo bench -p rentio-benches --bench nop_ab [-- ROUNDS]`
+//! Run: `cargo bench -p rentio-benches --bench nop_ab [-- --rounds N]`
 //! (default 21 rounds of a million NOPs per variant and batch size);
-//! `-- ROUNDS bare|rentio|handle [BATCH]` runs one variant alone (for
+//! `--variant bare|rentio|handle [--batch N]` runs one variant alone (for
 //! `perf` or `valgrind --tool=callgrind`).
 
 use std::time::{Duration, Instant};
 
 use rentio_benches::nop::{TOTAL, bare_loop, bare_ring, rentio_handle_loop, rentio_loop};
 use rentio_driver::{BackendChoice, Driver};
+
+/// The value after `name` on the command line.
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == name)?;
+    args.get(at + 1).cloned()
+}
+
+/// A number after `name` on the command line.
+fn flag(name: &str) -> Option<usize> {
+    arg(name)?.parse().ok()
+}
 
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -67,15 +79,11 @@ impl Samples {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; the first number is the round count.
-    let numbers: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let rounds = numbers.first().copied().unwrap_or(21).max(1);
-    // A second number picks one batch size (1 to 32) for a lone variant.
-    let batches: Vec<usize> = match numbers.get(1) {
-        Some(&batch) => vec![batch.clamp(1, 32)],
+    // Only our own flags: `cargo bench` (and `cargo xtask micro`) pass
+    // criterion's, which are ignored.
+    let rounds = flag("--rounds").unwrap_or(21).max(1);
+    let batches: Vec<usize> = match flag("--batch") {
+        Some(batch) => vec![batch.clamp(1, 32)],
         None => vec![32, 1],
     };
     let driver = Driver::builder()
@@ -83,11 +91,8 @@ fn main() {
         .build()
         .expect("rentio io_uring driver");
     let mut ring = bare_ring();
-    // `-- ROUNDS VARIANT [BATCH]` runs one variant alone.
-    if let Some(variant) = std::env::args()
-        .skip(1)
-        .find(|a| ["bare", "rentio", "handle"].contains(&a.as_str()))
-    {
+    // `--variant bare|rentio|handle` runs one variant alone.
+    if let Some(variant) = arg("--variant") {
         for &batch in &batches {
             for _ in 0..rounds {
                 match variant.as_str() {

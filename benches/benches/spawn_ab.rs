@@ -4,7 +4,7 @@
 //! machine falls on all of them alike. Reports each one's median and the
 //! median of the per-round ratios.
 //!
-//! Run: `cargo bench -p rentio-benches --bench spawn_ab [-- ROUNDS]`
+//! Run: `cargo bench -p rentio-benches --bench spawn_ab [-- --rounds N]`
 //! (default 31 rounds).
 
 use std::hint::black_box;
@@ -24,9 +24,13 @@ fn timed(f: impl FnOnce()) -> f64 {
 }
 
 fn main() {
-    let rounds = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse::<usize>().ok())
+    // Only `--rounds N`: criterion's flags (from `cargo xtask micro`) are
+    // ignored.
+    let args: Vec<String> = std::env::args().collect();
+    let rounds = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|at| args.get(at + 1)?.parse::<usize>().ok())
         .unwrap_or(31)
         .max(1);
     let rentio = rentio_executor::Runtime::new().expect("rentio");
