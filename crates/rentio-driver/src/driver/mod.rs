@@ -338,7 +338,8 @@ impl Driver {
     /// since the last call, in the order they finished: `f` gets each as a
     /// [`Finished`], which turns back into the op's output. Readiness ops
     /// whose fd became ready run their syscall here first. `f` may push new
-    /// ops or cancel others; those show up in a later call.
+    /// ops or cancel others; those show up in a later call. If `f` panics,
+    /// the ops it has not had yet stay queued, in order, for the next call.
     pub fn completions(&self, mut f: impl FnMut(Finished)) {
         let list = {
             let mut core = self.inner.core.borrow_mut();
@@ -350,13 +351,18 @@ impl Driver {
             // would hide the next news, and `poll` would park on it).
             let ops = &mut core.ops;
             ops.ready_seen = ops.ready_seen.min(ops.ready.len() + ops.owned.len());
-            if ops.finished.is_empty() {
-                return;
-            }
-            let list = std::mem::take(&mut ops.finished);
+            // An empty list keeps its allocation for the next reap.
+            let list = if ops.finished.is_empty() {
+                Vec::new()
+            } else {
+                std::mem::take(&mut ops.finished)
+            };
             self.settle(core);
             list
         };
+        if list.is_empty() {
+            return;
+        }
         // No borrow is held while `f` runs; if it panics, what it has not
         // had yet goes back to the front of the list for the next call.
         let mut handing = Handing {
