@@ -137,7 +137,9 @@ pub(crate) enum Notify {
     Waker,
     /// On `Ops::ready`: an `Op` handle pushed with `submit`.
     Handle,
-    /// On `Ops::owned`: an op the driver owns, pushed with `Driver::push`.
+    /// An op the driver owns, pushed with `Driver::push`: once finished it
+    /// moves to `Ops::finished` (readiness: when its fd is ready, its key
+    /// goes on `Ops::owned` so `completions` runs its syscall).
     Owned,
 }
 
@@ -252,7 +254,8 @@ pub(crate) enum CompleteAction {
     Wake(Waker),
     /// An `Op` handle with no waker: put the key on the ready list.
     Notify,
-    /// An owned op: put the key on the owned ready list.
+    /// An owned op made progress: finished, it moves to `Ops::finished`;
+    /// ready (readiness backend), its key goes on `Ops::owned`.
     NotifyOwned,
     /// A dropped op produced an fd: close it.
     CloseFd(i32),
