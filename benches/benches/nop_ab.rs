@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use rentio_benches::median;
 use rentio_benches::nop::{TOTAL, bare_loop, bare_ring, rentio_handle_loop, rentio_loop};
 use rentio_driver::{BackendChoice, Driver};
 
@@ -24,11 +25,6 @@ fn arg(name: &str) -> Option<String> {
 /// A number after `name` on the command line.
 fn flag(name: &str) -> Option<usize> {
     arg(name)?.parse().ok()
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 /// This thread's user and system CPU time so far.

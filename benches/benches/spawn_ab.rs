@@ -10,12 +10,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-const TASKS: usize = 100_000;
+use rentio_benches::median;
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
+const TASKS: usize = 100_000;
 
 fn timed(f: impl FnOnce()) -> f64 {
     let start = Instant::now();

@@ -1,6 +1,17 @@
 //! Criterion benchmarks for rentio; see `benches/`. The library holds the
 //! loops that more than one bench runs.
 
+/// The median of `values` (sorted in place); the upper one of an even
+/// count.
+///
+/// # Panics
+///
+/// If `values` is empty.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 pub mod nop {
     //! One million `IORING_OP_NOP`s: a bare `io-uring` crate loop and the
     //! two rentio-driver faces, with the same ring flags and batch size.
