@@ -32,9 +32,6 @@ const GEN_MASK: u32 = (1 << 30) - 1;
 pub struct Key(u64);
 
 impl Key {
-    /// Names no op (generation 0 is never live).
-    pub(crate) const NONE: Key = Key(0);
-
     pub(crate) fn new(index: usize, generation: u32) -> Key {
         debug_assert!(index <= u32::MAX as usize);
         Key((u64::from(generation & GEN_MASK) << 32) | (index as u32 as u64))
@@ -80,8 +77,7 @@ impl std::fmt::Debug for Key {
 /// Advances a generation counter, skipping 0 so that a zeroed `user_data`
 /// never names a live op.
 pub(crate) fn next_generation(current: u32) -> u32 {
-    let next = current.wrapping_add(1) & GEN_MASK;
-    if next == 0 { 1 } else { next }
+    if current >= GEN_MASK { 1 } else { current + 1 }
 }
 
 #[cfg(test)]

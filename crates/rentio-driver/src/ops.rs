@@ -116,17 +116,18 @@ impl Ops {
         Key::new(index, self.generation)
     }
 
+    /// A new `Submitted` slot for an owned one-shot op, holding `data`;
+    /// returns its key and where the op is.
+    #[inline]
+    pub(crate) fn insert_owned<T: OpCode>(&mut self, data: Box<T>) -> (Key, *mut dyn ErasedOp) {
+        self.generation = next_generation(self.generation);
+        let (index, data) = self.slab.insert_owned(self.generation, T::RETURNS_FD, data);
+        (Key::new(index, self.generation), data)
+    }
+
     #[inline]
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut Slot> {
         self.slab.get_mut(key.slab_index(), key.generation())
-    }
-
-    /// Gives a just-inserted slot (`key` is live) its op.
-    #[inline]
-    pub(crate) fn set_data(&mut self, key: Key, data: Box<dyn ErasedOp>) {
-        if let Some(slot) = self.slab.get_mut(key.slab_index(), key.generation()) {
-            slot.data = Some(data);
-        }
     }
 
     /// Frees a slot; its parked resources go to the graveyard.

@@ -33,8 +33,6 @@ use crate::op::{CQE_F_MORE, Completion, ErasedOp};
 pub(crate) struct Cqe(u64);
 
 impl Cqe {
-    pub(crate) const ZERO: Cqe = Cqe(0);
-
     #[inline]
     pub(crate) fn new(res: i32, flags: u32) -> Cqe {
         Cqe((u64::from(flags) << 32) | u64::from(res as u32))

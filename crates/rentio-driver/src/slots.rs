@@ -65,6 +65,21 @@ impl Slots {
         }
     }
 
+    /// [`insert`](Slots::insert) for an owned one-shot op (one CQE owed),
+    /// with its data; returns the index and where the data is.
+    #[inline]
+    pub(crate) fn insert_owned(
+        &mut self,
+        generation: u32,
+        returns_fd: bool,
+        data: Box<dyn ErasedOp>,
+    ) -> (usize, *mut dyn ErasedOp) {
+        let index = self.insert(generation, returns_fd, 1, Notify::Owned);
+        let slot = &mut self.entries[index];
+        let data: *mut dyn ErasedOp = &mut **slot.data.insert(data);
+        (index, data)
+    }
+
     /// The live slot at `index` with this generation.
     #[inline]
     pub(crate) fn get_mut(&mut self, index: usize, generation: u32) -> Option<&mut Slot> {

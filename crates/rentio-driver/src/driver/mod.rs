@@ -295,10 +295,13 @@ impl Driver {
         {
             c.ops.check_poisoned()?;
             op.check()?;
-            let mut op = Box::new(op);
-            let key = c.ops.insert::<T>(1, Notify::Owned);
-            // The SQE points into the box's heap memory, which stays put
-            // when the box moves into the slot.
+            // Into the slot first: the SQE points into the box's heap
+            // memory, and the slot is where the box stays.
+            let (key, data) = c.ops.insert_owned(Box::new(op));
+            // SAFETY: `data` points at the `T` just boxed into the slot;
+            // nothing else touches the slot while this borrow of the core
+            // lasts, and the reference ends before the borrow does.
+            let op = unsafe { &mut *data.cast::<T>() };
             let entry = op.uring_entry().user_data(key.user_data());
             if let Err(e) = uring.push(&mut c.ops, &entry) {
                 c.ops.remove(key);
@@ -306,7 +309,6 @@ impl Driver {
                 return Err(e);
             }
             op.pushed();
-            c.ops.set_data(key, op);
             self.settle(core);
             return Ok(key);
         }
@@ -365,14 +367,18 @@ impl Driver {
         }
         // No borrow is held while `f` runs; if it panics, what it has not
         // had yet goes back to the front of the list for the next call.
+        let mut list = list;
+        let len = list.len();
+        // SAFETY: a length of 0 is always valid; `Handing` owns elements
+        // `0..len` from here and hands each out once (see its doc).
+        unsafe { list.set_len(0) };
         let mut handing = Handing {
             driver: self,
             list,
+            len,
             next: 0,
         };
-        while let Some(slot) = handing.list.get_mut(handing.next) {
-            let finished = std::mem::replace(slot, Finished::EMPTY);
-            handing.next += 1;
+        while let Some(finished) = handing.next() {
             f(finished);
         }
     }

@@ -29,31 +29,58 @@ pub(super) fn run_ready_owned(core: &mut Core) {
     }
 }
 
-/// The finished ops of one `completions` call: those before `next` have
-/// been handed out (an empty `Finished` is left in their place).
+/// The finished ops of one `completions` call. While they are handed out
+/// the list's length is 0 and its elements `next..len` are the ones still
+/// owed to the caller (those before `next` were moved out), so a panic in
+/// the callback neither loses nor drops twice.
 pub(super) struct Handing<'a> {
     pub(super) driver: &'a Driver,
     pub(super) list: Vec<Finished>,
+    pub(super) len: usize,
     pub(super) next: usize,
+}
+
+impl Handing<'_> {
+    /// The next op to hand out.
+    #[inline]
+    pub(super) fn next(&mut self) -> Option<Finished> {
+        if self.next == self.len {
+            return None;
+        }
+        // SAFETY: `next < len`, and elements `next..len` are initialized
+        // and owned by nobody else (the list's length is 0); `next` moves
+        // past this one before anyone can see it again.
+        let finished = unsafe { self.list.as_ptr().add(self.next).read() };
+        self.next += 1;
+        Some(finished)
+    }
 }
 
 impl Drop for Handing<'_> {
     fn drop(&mut self) {
+        let rest = self.len - self.next;
+        if rest > 0 {
+            // `f` panicked: what it did not get moves to the front.
+            // SAFETY: elements `next..len` are initialized and within the
+            // allocation; `copy` allows the overlap; after it, elements
+            // `0..rest` are those, each owned once.
+            unsafe {
+                let base = self.list.as_mut_ptr();
+                std::ptr::copy(base.add(self.next), base, rest);
+                self.list.set_len(rest);
+            }
+        }
+        // If the core is borrowed, the list drops what it still holds.
         let Ok(mut core) = self.driver.inner.core.try_borrow_mut() else {
             return;
         };
         let finished = &mut core.ops.finished;
-        if self.next < self.list.len() {
-            // `f` panicked: what it did not get goes first next time.
-            self.list.drain(..self.next);
+        if !self.list.is_empty() {
+            // ... and goes first next time.
             self.list.append(finished);
             std::mem::swap(finished, &mut self.list);
         } else if finished.is_empty() {
             // Give the list's allocation back for the next call.
-            // SAFETY: every element was handed out and replaced by
-            // `Finished::EMPTY`, which owns nothing: forgetting them leaks
-            // nothing, and a length of 0 is always valid.
-            unsafe { self.list.set_len(0) };
             std::mem::swap(finished, &mut self.list);
         }
     }
@@ -71,13 +98,6 @@ pub struct Finished {
 }
 
 impl Finished {
-    /// A placeholder that owns nothing.
-    pub(super) const EMPTY: Finished = Finished {
-        key: Key::NONE,
-        data: None,
-        cqe: Cqe::ZERO,
-    };
-
     /// The key [`Driver::push`] returned for this op.
     pub fn key(&self) -> Key {
         self.key
