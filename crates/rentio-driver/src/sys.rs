@@ -362,9 +362,22 @@ pub(crate) fn close_fd(fd: RawFd) {
     let _ = unsafe { libc::close(fd) };
 }
 
-/// A kernel timespec for `d`, clamped so that its seconds stay positive
-/// as the kernel's signed `tv_sec` (a longer wait is as good as forever).
+/// Longer waits are as good as forever, and keep a kernel timespec's
+/// signed `tv_sec` positive.
+const FOREVER: std::time::Duration = std::time::Duration::from_secs(1 << 40);
+
+/// A kernel timespec for `d` (clamped to [`FOREVER`]), as an SQE points
+/// to it.
 pub(crate) fn timespec(d: std::time::Duration) -> io_uring::types::Timespec {
-    const FOREVER: std::time::Duration = std::time::Duration::from_secs(1 << 40);
     io_uring::types::Timespec::from(d.min(FOREVER))
+}
+
+/// [`timespec`] as `io_uring_enter`'s `EXT_ARG` points to it.
+pub(crate) fn kernel_timespec(d: std::time::Duration) -> rustix::io_uring::Timespec {
+    let d = d.min(FOREVER);
+    rustix::io_uring::Timespec {
+        // Within `i64`: at most `FOREVER`'s seconds.
+        tv_sec: d.as_secs() as i64,
+        tv_nsec: i64::from(d.subsec_nanos()),
+    }
 }

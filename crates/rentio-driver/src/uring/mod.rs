@@ -12,8 +12,8 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
-use io_uring::types::SubmitArgs;
-use io_uring::{IoUring, Probe, cqueue, opcode, squeue, types};
+use io_uring::{opcode, squeue, types};
+use rustix::io_uring::IoringFeatureFlags;
 
 use crate::builder::{Builder, SetupFlags};
 use crate::cause::UringUnavailable;
@@ -21,20 +21,23 @@ use crate::key::{CANCEL_USER_DATA, Key, UNPARK_USER_DATA};
 use crate::ops::Ops;
 use crate::slot::Cqe;
 use crate::unpark::ParkState;
+use ring::{Ring, Setup};
 
 mod probe;
+mod ring;
 
 pub(crate) use probe::OpcodeSet;
 
 const IORING_ENTER_GETEVENTS: u32 = 1 << 0;
 const IORING_ENTER_SQ_WAKEUP: u32 = 1 << 1;
-const IORING_ENTER_EXT_ARG: u32 = 1 << 3;
+const IORING_ENTER_SQ_WAIT: u32 = 1 << 2;
+const IORING_SQ_NEED_WAKEUP: u32 = 1 << 0;
 const IORING_SQ_CQ_OVERFLOW: u32 = 1 << 1;
 const IORING_SQ_TASKRUN: u32 = 1 << 2;
 
 /// The ring and what the driver learned when it set it up.
 pub(crate) struct Uring {
-    ring: IoUring,
+    ring: Ring,
     pub(crate) flags: SetupFlags,
     pub(crate) opcodes: OpcodeSet,
     park: Arc<ParkState>,
@@ -67,24 +70,23 @@ impl Uring {
     }
 
     fn with_ring(
-        ring: IoUring,
+        ring: Ring,
         flags: SetupFlags,
         builder: &Builder,
         park: Arc<ParkState>,
     ) -> Result<Uring, UringUnavailable> {
-        if !ring.params().is_feature_ext_arg() {
+        if !ring.has_feature(IoringFeatureFlags::EXT_ARG) {
             return Err(UringUnavailable::MissingFeature(
                 "IORING_FEAT_EXT_ARG (Linux 5.11) for waits with a timeout",
             ));
         }
-        if !ring.params().is_feature_nodrop() {
+        if !ring.has_feature(IoringFeatureFlags::NODROP) {
             return Err(UringUnavailable::MissingFeature(
                 "IORING_FEAT_NODROP (Linux 5.5)",
             ));
         }
-        let mut probe = Probe::new();
-        let opcodes = match ring.submitter().register_probe(&mut probe) {
-            Ok(()) => OpcodeSet::from_probe(&probe, &builder.masked_opcodes),
+        let opcodes = match ring.probe() {
+            Ok(probe) => OpcodeSet::from_probe(&probe, &builder.masked_opcodes),
             Err(_) => {
                 return Err(UringUnavailable::MissingFeature(
                     "IORING_REGISTER_PROBE (Linux 5.6)",
@@ -107,13 +109,16 @@ impl Uring {
         // SAFETY: the entry's pointers point into memory owned by an op in
         // the slab, which lives until its final CQE (OpCode's contract and
         // invariant 1); a full SQ refuses the push and nothing is queued.
-        if unsafe { self.ring.submission().push(entry) }.is_ok() {
+        if unsafe { self.ring.push(entry) } {
             return Ok(());
         }
         self.reserve(ops, 1)?;
         // SAFETY: as above; `reserve` made room.
-        let pushed = unsafe { self.ring.submission().push(entry) };
-        pushed.map_err(|_| io::Error::other("rentio-driver: SQ full after reserve"))
+        if unsafe { self.ring.push(entry) } {
+            Ok(())
+        } else {
+            Err(io::Error::other("rentio-driver: SQ full after reserve"))
+        }
     }
 
     /// Pushes an op and its `LINK_TIMEOUT` so they reach the kernel in one
@@ -128,8 +133,11 @@ impl Uring {
         let entries = [entry.clone().flags(squeue::Flags::IO_LINK), timeout.clone()];
         // SAFETY: as in `push`; the timeout's timespec is boxed in the op's
         // slot, which lives until both CQEs are reaped.
-        let pushed = unsafe { self.ring.submission().push_multiple(&entries) };
-        pushed.map_err(|_| io::Error::other("rentio-driver: SQ full after reserve"))
+        if unsafe { self.ring.push_all(&entries) } {
+            Ok(())
+        } else {
+            Err(io::Error::other("rentio-driver: SQ full after reserve"))
+        }
     }
 
     /// Pushes an `AsyncCancel` for `key`'s op.
@@ -143,16 +151,13 @@ impl Uring {
 
     fn reserve(&mut self, ops: &mut Ops, n: usize) -> io::Result<()> {
         for _ in 0..64 {
-            let sq = self.ring.submission();
-            let room = sq.capacity() - sq.len();
-            drop(sq);
-            if room >= n {
+            if self.ring.sq_room() as usize >= n {
                 return Ok(());
             }
             ops.stats.sq_full_submits += 1;
             if self.flags.contains(SetupFlags::SQPOLL) {
                 // The SQ thread is working through it: wait for room.
-                let _ = self.ring.submitter().squeue_wait();
+                let _ = self.ring.enter(0, 0, IORING_ENTER_SQ_WAIT, None);
             }
             self.enter(ops, 0, None)?;
             self.reap(ops)?;
@@ -166,7 +171,7 @@ impl Uring {
     /// Submits the SQEs queued so far (no wait); the CQEs are reaped by the
     /// next tick.
     pub(crate) fn submit_queued(&mut self, ops: &mut Ops) -> io::Result<()> {
-        if self.ring.submission().is_empty() {
+        if self.ring.sq_pending() == 0 {
             return Ok(());
         }
         self.enter(ops, 0, None)
@@ -204,13 +209,10 @@ impl Uring {
         min_complete: u32,
         timeout: Option<Duration>,
     ) -> io::Result<()> {
-        let mut sq = self.ring.submission();
-        sq.sync();
-        let to_submit = sq.len() as u32;
-        let sq_flags = sq_flags(&sq);
+        let to_submit = self.ring.sq_pending();
+        let sq_flags = self.ring.sq_flags();
         let sqpoll = self.flags.contains(SetupFlags::SQPOLL);
-        let need_wakeup = sqpoll && sq.need_wakeup();
-        drop(sq);
+        let need_wakeup = sqpoll && sq_flags & IORING_SQ_NEED_WAKEUP != 0;
         let backlog = sq_flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW) != 0;
         if min_complete == 0 && !backlog && (to_submit == 0 || (sqpoll && !need_wakeup)) {
             return Ok(());
@@ -219,29 +221,9 @@ impl Uring {
         if need_wakeup {
             flags |= IORING_ENTER_SQ_WAKEUP;
         }
-        let submitter = self.ring.submitter();
         ops.stats.enters += 1;
-        let result = match timeout {
-            Some(timeout) if min_complete > 0 => {
-                let ts = crate::sys::timespec(timeout);
-                let args = SubmitArgs::new().timespec(&ts);
-                // SAFETY: `args` and the timespec it points to outlive the
-                // call; EXT_ARG tells the kernel that `arg` is an
-                // `io_uring_getevents_arg` of the size passed.
-                unsafe {
-                    submitter.enter(
-                        to_submit,
-                        min_complete,
-                        flags | IORING_ENTER_EXT_ARG,
-                        Some(&args),
-                    )
-                }
-            }
-            _ => {
-                // SAFETY: no argument pointer is passed.
-                unsafe { submitter.enter::<libc::sigset_t>(to_submit, min_complete, flags, None) }
-            }
-        };
+        let timeout = timeout.filter(|_| min_complete > 0);
+        let result = self.ring.enter(to_submit, min_complete, flags, timeout);
         match result {
             Ok(_) => Ok(()),
             Err(e) => match e.raw_os_error() {
@@ -261,19 +243,21 @@ impl Uring {
         let mut reaped = 0;
         loop {
             let mut rearm = false;
-            let cq = self.ring.completion();
-            ops.reserve(cq.len());
-            for cqe in cq {
+            let (mut head, tail) = self.ring.cq_window();
+            ops.reserve(tail.wrapping_sub(head) as usize);
+            while head != tail {
+                let cqe = self.ring.pop_cqe(head);
+                head = head.wrapping_add(1);
                 reaped += 1;
-                let user_data = cqe.user_data();
+                let user_data = cqe.user_data;
+                let last = cqe.flags & crate::op::CQE_F_MORE == 0;
                 match Key::from_user_data(user_data) {
                     Some((key, aux)) => {
-                        let last = !cqueue::more(cqe.flags());
-                        ops.complete_cqe(key, Cqe::new(cqe.result(), cqe.flags()), last, aux);
+                        ops.complete_cqe(key, Cqe::new(cqe.res, cqe.flags), last, aux);
                     }
                     None if user_data == UNPARK_USER_DATA => {
                         self.park.drain();
-                        rearm |= !cqueue::more(cqe.flags());
+                        rearm |= last;
                     }
                     None => debug_assert_eq!(user_data, CANCEL_USER_DATA),
                 }
@@ -282,7 +266,7 @@ impl Uring {
                 self.unpark_armed = false;
                 self.arm_unpark(ops)?;
             }
-            let overflow = sq_flags(&self.ring.submission()) & IORING_SQ_CQ_OVERFLOW != 0;
+            let overflow = self.ring.sq_flags() & IORING_SQ_CQ_OVERFLOW != 0;
             if !overflow {
                 return Ok(reaped);
             }
@@ -326,42 +310,19 @@ impl Uring {
     }
 }
 
-fn setup(builder: &Builder, flags: SetupFlags) -> io::Result<IoUring> {
-    let mut b = IoUring::builder();
-    b.dontfork().setup_clamp();
-    if let Some(cq) = builder.cq_entries {
-        b.setup_cqsize(cq.max(builder.entries));
-    }
-    if flags.contains(SetupFlags::SQPOLL) {
+fn setup(builder: &Builder, flags: SetupFlags) -> io::Result<Ring> {
+    let sq_thread_idle = if flags.contains(SetupFlags::SQPOLL) {
         let idle = builder.sqpoll_idle.unwrap_or_default().as_millis();
-        b.setup_sqpoll(u32::try_from(idle).unwrap_or(u32::MAX));
-    }
-    if flags.contains(SetupFlags::SINGLE_ISSUER) {
-        b.setup_single_issuer();
-    }
-    if flags.contains(SetupFlags::DEFER_TASKRUN) {
-        b.setup_defer_taskrun();
-    }
-    if flags.contains(SetupFlags::COOP_TASKRUN) {
-        b.setup_coop_taskrun();
-    }
-    if flags.contains(SetupFlags::TASKRUN_FLAG) {
-        b.setup_taskrun_flag();
-    }
-    if flags.contains(SetupFlags::SUBMIT_ALL) {
-        b.setup_submit_all();
-    }
-    b.build(builder.entries)
-}
-
-/// The SQ ring's flags word (`IORING_SQ_*`), read with acquire ordering.
-fn sq_flags(sq: &io_uring::SubmissionQueue<'_>) -> u32 {
-    let mut flags = 0;
-    if sq.cq_overflow() {
-        flags |= IORING_SQ_CQ_OVERFLOW;
-    }
-    if sq.taskrun() {
-        flags |= IORING_SQ_TASKRUN;
-    }
-    flags
+        u32::try_from(idle).unwrap_or(u32::MAX)
+    } else {
+        0
+    };
+    let ring = Ring::new(&Setup {
+        entries: builder.entries,
+        cq_entries: builder.cq_entries,
+        flags: flags.bits(),
+        sq_thread_idle,
+    })?;
+    ring.dontfork()?;
+    Ok(ring)
 }

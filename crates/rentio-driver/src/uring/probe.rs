@@ -1,7 +1,9 @@
 //! The opcodes the ring supports, from `IORING_REGISTER_PROBE`, less any
 //! the builder masks.
 
-use io_uring::{Probe, opcode};
+use io_uring::opcode;
+
+use super::ring::Probe;
 
 /// A set of io_uring opcodes.
 #[derive(Clone, Copy, Debug, Default)]

@@ -1,0 +1,403 @@
+//! The ring itself: `io_uring_setup`, the three shared mappings, and the
+//! SQ and CQ head/tail protocol of io_uring(7), kept in one place.
+//!
+//! The `io-uring` crate builds our SQEs; this type owns the memory they go
+//! into. Owning it lets the hot paths keep the SQ tail and CQ head in the
+//! struct (one store publishes each, with no queue object built and
+//! dropped per push) and read a CQE in place (the crate hands CQEs out
+//! through an out-of-line clone).
+//!
+//! The protocol, for a single issuer:
+//! - SQ: we own the tail. An SQE is written at `tail & mask`, then the new
+//!   tail is stored with `Release`, so the kernel sees the whole SQE when
+//!   it sees the tail. The kernel owns the head; an `Acquire` load of it
+//!   says which slots it has consumed and may be written again.
+//! - CQ: the kernel owns the tail; an `Acquire` load of it makes the CQEs
+//!   before it readable. We own the head; storing it with `Release` after
+//!   a CQE is copied out hands its slot back.
+
+use std::ffi::c_void;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use io_uring::squeue;
+use rustix::io_uring::{
+    IORING_OFF_CQ_RING, IORING_OFF_SQ_RING, IORING_OFF_SQES, IoringEnterFlags, IoringFeatureFlags,
+    IoringRegisterOp, IoringSetupFlags, io_uring_getevents_arg, io_uring_params, io_uring_ptr,
+};
+
+/// One CQE as the kernel lays it out (without the `CQE32` tail).
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub(crate) struct RawCqe {
+    pub(crate) user_data: u64,
+    pub(crate) res: i32,
+    pub(crate) flags: u32,
+}
+
+/// What `io_uring_setup` is asked for.
+pub(crate) struct Setup {
+    pub(crate) entries: u32,
+    pub(crate) cq_entries: Option<u32>,
+    /// `IORING_SETUP_*` bits (`CLAMP` and `CQSIZE` are added here).
+    pub(crate) flags: u32,
+    pub(crate) sq_thread_idle: u32,
+}
+
+/// A shared mapping of part of the ring, unmapped on drop.
+struct Map {
+    addr: NonNull<c_void>,
+    len: usize,
+}
+
+impl Map {
+    fn new(fd: &OwnedFd, offset: u64, len: usize) -> io::Result<Map> {
+        let offset = libc::off_t::try_from(offset)
+            .map_err(|_| io::Error::other("rentio-driver: ring mmap offset out of range"))?;
+        // SAFETY: a fresh shared mapping of the ring fd, at an offset the
+        // kernel defines and a length computed from the sizes it reported;
+        // nothing else refers to the range it returns.
+        let addr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_POPULATE,
+                fd.as_raw_fd(),
+                offset,
+            )
+        };
+        if addr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let addr = NonNull::new(addr).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        Ok(Map { addr, len })
+    }
+
+    /// Keeps a forked child from sharing (and scribbling on) the ring.
+    fn dontfork(&self) -> io::Result<()> {
+        // SAFETY: the range is this mapping's own.
+        match unsafe { libc::madvise(self.addr.as_ptr(), self.len, libc::MADV_DONTFORK) } {
+            0 => Ok(()),
+            _ => Err(io::Error::last_os_error()),
+        }
+    }
+
+    /// A pointer `offset` bytes into the mapping.
+    fn at<T>(&self, offset: u32) -> *mut T {
+        debug_assert!(offset as usize + size_of::<T>() <= self.len);
+        // SAFETY: the kernel's offsets lie within the length it sized the
+        // mapping by (checked in debug builds).
+        unsafe { self.addr.as_ptr().cast::<u8>().add(offset as usize).cast() }
+    }
+}
+
+impl Drop for Map {
+    fn drop(&mut self) {
+        // SAFETY: the range was mapped by `Map::new` and is unmapped once;
+        // the pointers into it die with the `Ring` that owns this map.
+        unsafe { libc::munmap(self.addr.as_ptr(), self.len) };
+    }
+}
+
+/// The ring: its fd, its mappings, and our ends of the two queues.
+pub(crate) struct Ring {
+    // SQ
+    sq_head: *const AtomicU32,
+    sq_ktail: *const AtomicU32,
+    sq_flags: *const AtomicU32,
+    sq_mask: u32,
+    sq_entries: u32,
+    sqes: *mut squeue::Entry,
+    /// Our tail (published on every push).
+    sq_tail: u32,
+    // CQ
+    cq_khead: *const AtomicU32,
+    cq_tail: *const AtomicU32,
+    cq_mask: u32,
+    cqes: *const RawCqe,
+    /// Our head (published after each CQE is copied out).
+    cq_head: u32,
+    features: IoringFeatureFlags,
+    // Unmapped before the fd closes (field order).
+    maps: Vec<Map>,
+    fd: OwnedFd,
+}
+
+impl Ring {
+    /// `io_uring_setup` and the mappings. `EINVAL` means the kernel refused
+    /// a flag; any error is the kernel's.
+    pub(crate) fn new(setup: &Setup) -> io::Result<Ring> {
+        let mut p = io_uring_params::default();
+        let mut flags = setup.flags | IoringSetupFlags::CLAMP.bits();
+        if let Some(cq) = setup.cq_entries {
+            flags |= IoringSetupFlags::CQSIZE.bits();
+            p.cq_entries = cq.max(setup.entries);
+        }
+        p.flags = IoringSetupFlags::from_bits_retain(flags);
+        p.sq_thread_idle = setup.sq_thread_idle;
+        // SAFETY: `p` is a valid `io_uring_params` the kernel fills in.
+        let fd = unsafe { rustix::io_uring::io_uring_setup(setup.entries, &mut p) }?;
+        Ring::map(fd, &p)
+    }
+
+    fn map(fd: OwnedFd, p: &io_uring_params) -> io::Result<Ring> {
+        let sq_len = p.sq_off.array as usize + p.sq_entries as usize * size_of::<u32>();
+        let cq_len = p.cq_off.cqes as usize + p.cq_entries as usize * size_of::<RawCqe>();
+        let sqe_len = p.sq_entries as usize * size_of::<squeue::Entry>();
+        let sqe_map = Map::new(&fd, IORING_OFF_SQES, sqe_len)?;
+        let (sq_map, cq_map) = if p.features.contains(IoringFeatureFlags::SINGLE_MMAP) {
+            (Map::new(&fd, IORING_OFF_SQ_RING, sq_len.max(cq_len))?, None)
+        } else {
+            (
+                Map::new(&fd, IORING_OFF_SQ_RING, sq_len)?,
+                Some(Map::new(&fd, IORING_OFF_CQ_RING, cq_len)?),
+            )
+        };
+        let cq_ring = cq_map.as_ref().unwrap_or(&sq_map);
+        // The masks and sizes are written by the kernel at setup and never
+        // change.
+        // SAFETY: the offsets are the kernel's, within the mappings, and
+        // point at aligned `u32`s.
+        let (sq_mask, sq_entries, cq_mask) = unsafe {
+            (
+                sq_map.at::<u32>(p.sq_off.ring_mask).read(),
+                sq_map.at::<u32>(p.sq_off.ring_entries).read(),
+                cq_ring.at::<u32>(p.cq_off.ring_mask).read(),
+            )
+        };
+        // The SQ array maps ring slots to SQE indices: the identity, set
+        // once, so slot `i` is always SQE `i`.
+        let array = sq_map.at::<u32>(p.sq_off.array);
+        for i in 0..sq_entries {
+            // SAFETY: the array has `sq_entries` elements; no SQE has been
+            // submitted, so the kernel does not read it yet.
+            unsafe { array.add(i as usize).write_volatile(i) };
+        }
+        let sq_head = sq_map.at::<AtomicU32>(p.sq_off.head);
+        let sq_ktail = sq_map.at::<AtomicU32>(p.sq_off.tail);
+        let cq_khead = cq_ring.at::<AtomicU32>(p.cq_off.head);
+        let cq_tail = cq_ring.at::<AtomicU32>(p.cq_off.tail);
+        // SAFETY: the head and tail words are aligned `u32`s in the
+        // mappings, which the kernel updates only atomically.
+        let (sq_tail, cq_head) = unsafe {
+            (
+                (*sq_ktail).load(Ordering::Relaxed),
+                (*cq_khead).load(Ordering::Relaxed),
+            )
+        };
+        let mut ring = Ring {
+            sq_head,
+            sq_ktail,
+            sq_flags: sq_map.at::<AtomicU32>(p.sq_off.flags),
+            sq_mask,
+            sq_entries,
+            sqes: sqe_map.at::<squeue::Entry>(0),
+            sq_tail,
+            cq_khead,
+            cq_tail,
+            cq_mask,
+            cqes: cq_ring.at::<RawCqe>(p.cq_off.cqes),
+            cq_head,
+            features: p.features,
+            maps: Vec::with_capacity(3),
+            fd,
+        };
+        ring.maps.push(sqe_map);
+        ring.maps.push(sq_map);
+        ring.maps.extend(cq_map);
+        Ok(ring)
+    }
+
+    /// Marks the mappings `MADV_DONTFORK`.
+    pub(crate) fn dontfork(&self) -> io::Result<()> {
+        self.maps.iter().try_for_each(Map::dontfork)
+    }
+
+    /// Whether the kernel has feature `flag` (`IORING_FEAT_*`).
+    pub(crate) fn has_feature(&self, flag: IoringFeatureFlags) -> bool {
+        self.features.contains(flag)
+    }
+
+    /// Copies `entry` into the SQ and publishes it; `false` if the SQ is
+    /// full.
+    ///
+    /// # Safety
+    ///
+    /// The memory `entry` points to must stay valid (and, for reads into
+    /// it, unaliased) until its CQE is reaped.
+    #[inline]
+    pub(crate) unsafe fn push(&mut self, entry: &squeue::Entry) -> bool {
+        if self.sq_room() == 0 {
+            return false;
+        }
+        let index = (self.sq_tail & self.sq_mask) as usize;
+        // SAFETY: `index` is within the SQE array; the slot was consumed by
+        // the kernel (the room check) and is ours until the tail passes it.
+        // An `Entry` is a plain `repr(C)` SQE, so a byte copy is a copy.
+        unsafe { std::ptr::copy_nonoverlapping(entry, self.sqes.add(index), 1) };
+        self.sq_tail = self.sq_tail.wrapping_add(1);
+        // SAFETY: the tail word is an aligned `u32` of the mapping; the
+        // `Release` store makes the SQE above visible before the tail.
+        unsafe { (*self.sq_ktail).store(self.sq_tail, Ordering::Release) };
+        true
+    }
+
+    /// Copies `entries` into the SQ and publishes them together (a linked
+    /// chain must not be seen by an SQ thread half-written); `false`, with
+    /// nothing pushed, if they do not fit.
+    ///
+    /// # Safety
+    ///
+    /// As [`push`](Ring::push), for each entry.
+    pub(crate) unsafe fn push_all(&mut self, entries: &[squeue::Entry]) -> bool {
+        if (self.sq_room() as usize) < entries.len() {
+            return false;
+        }
+        for entry in entries {
+            let index = (self.sq_tail & self.sq_mask) as usize;
+            // SAFETY: as in `push`; the room check covered every entry.
+            unsafe { std::ptr::copy_nonoverlapping(entry, self.sqes.add(index), 1) };
+            self.sq_tail = self.sq_tail.wrapping_add(1);
+        }
+        // SAFETY: as in `push`.
+        unsafe { (*self.sq_ktail).store(self.sq_tail, Ordering::Release) };
+        true
+    }
+
+    /// Free SQ slots.
+    #[inline]
+    pub(crate) fn sq_room(&self) -> u32 {
+        self.sq_entries - self.sq_pending()
+    }
+
+    /// SQEs pushed that the kernel has not consumed.
+    #[inline]
+    pub(crate) fn sq_pending(&self) -> u32 {
+        // SAFETY: an aligned `u32` of the mapping, written by the kernel.
+        let head = unsafe { (*self.sq_head).load(Ordering::Acquire) };
+        self.sq_tail.wrapping_sub(head)
+    }
+
+    /// The SQ ring's flags word (`IORING_SQ_*`).
+    #[inline]
+    pub(crate) fn sq_flags(&self) -> u32 {
+        // SAFETY: an aligned `u32` of the mapping, written by the kernel.
+        unsafe { (*self.sq_flags).load(Ordering::Acquire) }
+    }
+
+    /// Our CQ head and the kernel's tail: the CQEs in `head..tail` are
+    /// ready to be read with [`cqe`](Ring::cqe).
+    #[inline]
+    pub(crate) fn cq_window(&self) -> (u32, u32) {
+        // SAFETY: an aligned `u32` of the mapping, written by the kernel;
+        // the `Acquire` load makes the CQEs before it readable.
+        let tail = unsafe { (*self.cq_tail).load(Ordering::Acquire) };
+        (self.cq_head, tail)
+    }
+
+    /// Copies out the CQE at `head` (which must be in the window of
+    /// [`cq_window`](Ring::cq_window)) and hands its slot back.
+    #[inline]
+    pub(crate) fn pop_cqe(&mut self, head: u32) -> RawCqe {
+        debug_assert_eq!(head, self.cq_head);
+        let index = (head & self.cq_mask) as usize;
+        // SAFETY: `index` is within the CQE array, and the kernel wrote this
+        // CQE before the tail the window was read with (`Acquire`); it does
+        // not touch the slot until the head passes it.
+        let cqe = unsafe { self.cqes.add(index).read() };
+        self.cq_head = head.wrapping_add(1);
+        // SAFETY: an aligned `u32` of the mapping; `Release` keeps the read
+        // above before the slot goes back to the kernel.
+        unsafe { (*self.cq_khead).store(self.cq_head, Ordering::Release) };
+        cqe
+    }
+
+    /// `io_uring_enter`; with a `timeout`, waits at most that long
+    /// (`IORING_ENTER_EXT_ARG`).
+    pub(crate) fn enter(
+        &self,
+        to_submit: u32,
+        min_complete: u32,
+        flags: u32,
+        timeout: Option<Duration>,
+    ) -> io::Result<u32> {
+        let flags = IoringEnterFlags::from_bits_retain(flags);
+        match timeout {
+            Some(timeout) => {
+                let mut ts = crate::sys::kernel_timespec(timeout);
+                let arg = io_uring_getevents_arg {
+                    ts: io_uring_ptr::new((&raw mut ts).cast()),
+                    ..Default::default()
+                };
+                // SAFETY: `arg` and the timespec it points to outlive the
+                // call; no SQE memory is passed here.
+                let n = unsafe {
+                    rustix::io_uring::io_uring_enter_arg(
+                        self.fd.as_fd(),
+                        to_submit,
+                        min_complete,
+                        flags | IoringEnterFlags::EXT_ARG,
+                        Some(&arg),
+                    )
+                }?;
+                Ok(n)
+            }
+            None => {
+                // SAFETY: no argument pointer is passed.
+                let n = unsafe {
+                    rustix::io_uring::io_uring_enter(
+                        self.fd.as_fd(),
+                        to_submit,
+                        min_complete,
+                        flags,
+                    )
+                }?;
+                Ok(n)
+            }
+        }
+    }
+
+    /// `IORING_REGISTER_PROBE`: which opcodes the kernel has.
+    pub(crate) fn probe(&self) -> io::Result<Probe> {
+        let mut probe = Probe::new();
+        // SAFETY: the buffer is an `io_uring_probe` with room for
+        // `PROBE_OPS` ops, zeroed as the kernel requires, and outlives the
+        // call.
+        unsafe {
+            rustix::io_uring::io_uring_register(
+                self.fd.as_fd(),
+                IoringRegisterOp::RegisterProbe,
+                (&raw mut probe.0).cast(),
+                PROBE_OPS as u32,
+            )
+        }?;
+        Ok(probe)
+    }
+}
+
+const PROBE_OPS: usize = 256;
+const IO_URING_OP_SUPPORTED: u16 = 1;
+
+/// An `io_uring_probe` with room for every opcode: a 16-byte header, then
+/// 8 bytes per op (`op: u8, resv: u8, flags: u16, resv2: u32`).
+#[repr(C, align(8))]
+pub(crate) struct Probe([u8; 16 + 8 * PROBE_OPS]);
+
+impl Probe {
+    fn new() -> Probe {
+        Probe([0; 16 + 8 * PROBE_OPS])
+    }
+
+    /// Whether the kernel reported `code` as supported.
+    pub(crate) fn is_supported(&self, code: u8) -> bool {
+        let ops_len = usize::from(self.0[1]);
+        (0..ops_len.min(PROBE_OPS)).any(|i| {
+            let op = &self.0[16 + 8 * i..16 + 8 * i + 8];
+            op[0] == code && u16::from_ne_bytes([op[2], op[3]]) & IO_URING_OP_SUPPORTED != 0
+        })
+    }
+}
