@@ -34,7 +34,8 @@ pub struct Key(u64);
 impl Key {
     pub(crate) fn new(index: usize, generation: u32) -> Key {
         debug_assert!(index <= u32::MAX as usize);
-        Key((u64::from(generation & GEN_MASK) << 32) | (index as u32 as u64))
+        debug_assert!(generation <= GEN_MASK, "generations wrap at GEN_MASK");
+        Key((u64::from(generation) << 32) | (index as u32 as u64))
     }
 
     /// The `user_data` carried by this op's SQE.

@@ -158,6 +158,25 @@ impl Ops {
     #[inline(always)]
     pub(crate) fn complete_cqe(&mut self, key: Key, cqe: Cqe, last: bool, aux: bool) {
         let index = key.slab_index();
+        // An owned op: straight out of the slab onto the finished list, with
+        // the CQE in hand (not written to the slot and read back).
+        if last
+            && !aux
+            && let Some(data) = self.slab.take_owned(index, key.generation())
+        {
+            // Written in place, from registers (see `reserve`).
+            let data = Some(data);
+            let len = self.finished.len();
+            match self.finished.spare_capacity_mut().first_mut() {
+                Some(spare) => {
+                    spare.write(Finished { key, data, cqe });
+                    // SAFETY: the element at `len` was just initialized.
+                    unsafe { self.finished.set_len(len + 1) };
+                }
+                None => self.finished.push(Finished { key, data, cqe }),
+            }
+            return;
+        }
         if let Some(slot) = self.slab.get_mut(index, key.generation())
             && last
             && !aux
@@ -171,36 +190,14 @@ impl Ops {
                 self.dirty = true;
                 return;
             }
+            slot.state = State::Completed(cqe);
             match slot.notify {
-                // An owned op: straight out of the slab onto the finished
-                // list, with the CQE in hand (not written to the slot and
-                // read back).
-                Notify::Owned if slot.data.is_some() && slot.extra.is_none() => {
-                    let data = slot.data.take();
-                    self.slab.vacate(index);
-                    // Written in place, from registers (see `reserve`).
-                    let len = self.finished.len();
-                    match self.finished.spare_capacity_mut().first_mut() {
-                        Some(spare) => {
-                            spare.write(Finished { key, data, cqe });
-                            // SAFETY: the element at `len` was just
-                            // initialized.
-                            unsafe { self.finished.set_len(len + 1) };
-                        }
-                        None => self.finished.push(Finished { key, data, cqe }),
-                    }
-                }
-                notify => {
-                    slot.state = State::Completed(cqe);
-                    match notify {
-                        Notify::Handle => self.ready.push(key),
-                        // An owned op with extras goes the long way; one
-                        // whose data is out (being pushed, or running its
-                        // syscall) moves when the data is back.
-                        Notify::Owned => self.finish_owned(key),
-                        Notify::Waker => {}
-                    }
-                }
+                Notify::Handle => self.ready.push(key),
+                // An owned op with extras goes the long way; one whose data
+                // is out (being pushed, or running its syscall) moves when
+                // the data is back.
+                Notify::Owned => self.finish_owned(key),
+                Notify::Waker => {}
             }
             return;
         }

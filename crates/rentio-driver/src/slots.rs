@@ -76,7 +76,16 @@ impl Slots {
     ) -> (usize, *mut dyn ErasedOp) {
         let index = self.insert(generation, returns_fd, 1, Notify::Owned);
         let slot = &mut self.entries[index];
-        let data: *mut dyn ErasedOp = &mut **slot.data.insert(data);
+        debug_assert!(slot.data.is_none(), "a vacant slot holds no data");
+        // SAFETY: writing a valid `Option` over a valid one. A vacant slot
+        // holds no data (`remove` and `vacate` took it out), so nothing is
+        // lost by not dropping the old value; were that ever broken, the
+        // old box would leak, never be freed twice.
+        unsafe { std::ptr::write(&mut slot.data, Some(data)) };
+        let data: *mut dyn ErasedOp = match &mut slot.data {
+            Some(data) => &mut **data,
+            None => unreachable!("written just above"),
+        };
         (index, data)
     }
 
@@ -86,6 +95,36 @@ impl Slots {
         self.entries
             .get_mut(index)
             .filter(|slot| slot.generation == generation && generation != 0)
+    }
+
+    /// The owned-op fast path of a final CQE: if the live slot at `index`
+    /// with this generation is an owned one-shot op with nothing but its
+    /// data (no waker, no extras), frees it and returns the data; otherwise
+    /// changes nothing.
+    #[inline]
+    pub(crate) fn take_owned(
+        &mut self,
+        index: usize,
+        generation: u32,
+    ) -> Option<Box<dyn ErasedOp>> {
+        let slot = self.entries.get_mut(index)?;
+        if slot.generation != generation
+            || generation == 0
+            || slot.pending != 1
+            || slot.notify != Notify::Owned
+            || !matches!(slot.state, State::Submitted)
+            || slot.waker.is_some()
+            || slot.extra.is_some()
+        {
+            return None;
+        }
+        let data = slot.data.take()?;
+        slot.pending = 0;
+        slot.generation = 0;
+        slot.next_free = self.free;
+        self.free = index as u32;
+        self.len -= 1;
+        Some(data)
     }
 
     /// Frees the live slot at `index`, returning what it still held.
