@@ -78,17 +78,17 @@ fn push_uring<T: OpCode>(
     data: &mut T,
     link_timeout: Option<Duration>,
 ) -> io::Result<()> {
-    let entry = data.uring_entry().user_data(key.user_data());
     if data.is_multishot()
         && let Some(slot) = ops.get_mut(key)
     {
         slot.set_multi();
     }
     let Some(timeout) = link_timeout else {
-        uring.push(ops, &entry)?;
+        uring.push_with(ops, || data.uring_entry().user_data(key.user_data()))?;
         data.pushed();
         return Ok(());
     };
+    let entry = data.uring_entry().user_data(key.user_data());
     let Some(slot) = ops.get_mut(key) else {
         unreachable!("the slot was inserted by push")
     };

@@ -302,8 +302,9 @@ impl Driver {
             // nothing else touches the slot while this borrow of the core
             // lasts, and the reference ends before the borrow does.
             let op = unsafe { &mut *data.cast::<T>() };
-            let entry = op.uring_entry().user_data(key.user_data());
-            if let Err(e) = uring.push(&mut c.ops, &entry) {
+            let pushed =
+                uring.push_with(&mut c.ops, || op.uring_entry().user_data(key.user_data()));
+            if let Err(e) = pushed {
                 c.ops.remove(key);
                 self.settle(core);
                 return Err(e);

@@ -121,6 +121,25 @@ impl Uring {
         }
     }
 
+    /// [`push`](Uring::push) of the entry `f` builds, called once, after
+    /// there is room (so the SQE can be built in its slot).
+    #[inline(always)]
+    pub(crate) fn push_with(
+        &mut self,
+        ops: &mut Ops,
+        f: impl FnOnce() -> squeue::Entry,
+    ) -> io::Result<()> {
+        if self.ring.sq_room() == 0 {
+            self.reserve(ops, 1)?;
+        }
+        // SAFETY: as in `push`; there is room, so `f` is called.
+        if unsafe { self.ring.push_with(f) } {
+            Ok(())
+        } else {
+            Err(io::Error::other("rentio-driver: SQ full after reserve"))
+        }
+    }
+
     /// Pushes an op and its `LINK_TIMEOUT` so they reach the kernel in one
     /// enter: both SQ slots are reserved first.
     pub(crate) fn push_linked(

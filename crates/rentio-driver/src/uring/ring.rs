@@ -246,6 +246,27 @@ impl Ring {
         true
     }
 
+    /// Writes the entry `f` builds into the next SQ slot and publishes
+    /// it; `false`, with `f` not called, if the SQ is full. Building the
+    /// SQE in the call lets it be written straight into the slot.
+    ///
+    /// # Safety
+    ///
+    /// As [`push`](Ring::push).
+    #[inline(always)]
+    pub(crate) unsafe fn push_with(&mut self, f: impl FnOnce() -> squeue::Entry) -> bool {
+        if self.sq_room() == 0 {
+            return false;
+        }
+        let index = (self.sq_tail & self.sq_mask) as usize;
+        // SAFETY: as in `push`: the slot is within the array and ours.
+        unsafe { self.sqes.add(index).write(f()) };
+        self.sq_tail = self.sq_tail.wrapping_add(1);
+        // SAFETY: as in `push`.
+        unsafe { (*self.sq_ktail).store(self.sq_tail, Ordering::Release) };
+        true
+    }
+
     /// Copies `entries` into the SQ and publishes them together (a linked
     /// chain must not be seen by an SQ thread half-written); `false`, with
     /// nothing pushed, if they do not fit.
