@@ -38,6 +38,13 @@ impl Key {
         Key((u64::from(generation) << 32) | (index as u32 as u64))
     }
 
+    /// The key whose `user_data` this is (no reserved or `AUX` bit set).
+    #[inline]
+    pub(crate) fn from_raw(user_data: u64) -> Key {
+        debug_assert_eq!(user_data & (RESERVED | AUX), 0);
+        Key(user_data)
+    }
+
     /// The `user_data` carried by this op's SQE.
     #[inline]
     pub fn user_data(self) -> u64 {

@@ -153,30 +153,38 @@ impl Ops {
         self.dirty = true;
     }
 
-    /// [`Ops::complete`] for a CQE, with the common case inline: a one-shot
-    /// op's only CQE, its owner still there.
+    /// The common case of a CQE, inline: an owned one-shot op's only CQE
+    /// (`last`), straight out of the slab onto the finished list with the
+    /// CQE in hand. `user_data` is taken raw: with the reserved or `AUX`
+    /// bit set, its generation half is above any live generation, so it
+    /// misses. Returns whether the CQE was taken.
+    #[inline(always)]
+    pub(crate) fn complete_owned(&mut self, user_data: u64, cqe: Cqe) -> bool {
+        let index = user_data as u32 as usize;
+        let Some(data) = self.slab.take_owned(index, (user_data >> 32) as u32) else {
+            return false;
+        };
+        let key = Key::from_raw(user_data);
+        // Written in place, from registers (see `reserve`).
+        let data = Some(data);
+        let len = self.finished.len();
+        match self.finished.spare_capacity_mut().first_mut() {
+            Some(spare) => {
+                spare.write(Finished { key, data, cqe });
+                // SAFETY: the element at `len` was just initialized.
+                unsafe { self.finished.set_len(len + 1) };
+            }
+            None => self.finished.push(Finished { key, data, cqe }),
+        }
+        true
+    }
+
+    /// [`Ops::complete`] for a CQE, with the next most common cases inline:
+    /// a one-shot op's only CQE, its owner waiting on it or holding a
+    /// handle.
     #[inline(always)]
     pub(crate) fn complete_cqe(&mut self, key: Key, cqe: Cqe, last: bool, aux: bool) {
         let index = key.slab_index();
-        // An owned op: straight out of the slab onto the finished list, with
-        // the CQE in hand (not written to the slot and read back).
-        if last
-            && !aux
-            && let Some(data) = self.slab.take_owned(index, key.generation())
-        {
-            // Written in place, from registers (see `reserve`).
-            let data = Some(data);
-            let len = self.finished.len();
-            match self.finished.spare_capacity_mut().first_mut() {
-                Some(spare) => {
-                    spare.write(Finished { key, data, cqe });
-                    // SAFETY: the element at `len` was just initialized.
-                    unsafe { self.finished.set_len(len + 1) };
-                }
-                None => self.finished.push(Finished { key, data, cqe }),
-            }
-            return;
-        }
         if let Some(slot) = self.slab.get_mut(index, key.generation())
             && last
             && !aux

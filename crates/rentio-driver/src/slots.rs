@@ -77,6 +77,7 @@ impl Slots {
         let index = self.insert(generation, returns_fd, 1, Notify::Owned);
         let slot = &mut self.entries[index];
         debug_assert!(slot.data.is_none(), "a vacant slot holds no data");
+        slot.fast = true;
         // SAFETY: writing a valid `Option` over a valid one. A vacant slot
         // holds no data (`remove` and `vacate` took it out), so nothing is
         // lost by not dropping the old value; were that ever broken, the
@@ -92,9 +93,13 @@ impl Slots {
     /// The live slot at `index` with this generation.
     #[inline]
     pub(crate) fn get_mut(&mut self, index: usize, generation: u32) -> Option<&mut Slot> {
-        self.entries
+        let slot = self
+            .entries
             .get_mut(index)
-            .filter(|slot| slot.generation == generation && generation != 0)
+            .filter(|slot| slot.generation == generation && generation != 0)?;
+        // Whoever looks the slot up may change it: off the fast path.
+        slot.fast = false;
+        Some(slot)
     }
 
     /// The owned-op fast path of a final CQE: if the live slot at `index`
@@ -108,17 +113,15 @@ impl Slots {
         generation: u32,
     ) -> Option<Box<dyn ErasedOp>> {
         let slot = self.entries.get_mut(index)?;
-        if slot.generation != generation
-            || generation == 0
-            || slot.pending != 1
-            || slot.notify != Notify::Owned
-            || !matches!(slot.state, State::Submitted)
-            || slot.waker.is_some()
-            || slot.extra.is_some()
-        {
+        // A vacant slot (generation 0) is never `fast`.
+        if slot.generation != generation || !slot.fast {
             return None;
         }
+        debug_assert!(slot.pending == 1 && slot.notify == Notify::Owned);
+        debug_assert!(matches!(slot.state, State::Submitted));
+        debug_assert!(slot.waker.is_none() && slot.extra.is_none());
         let data = slot.data.take()?;
+        slot.fast = false;
         slot.pending = 0;
         slot.generation = 0;
         slot.next_free = self.free;
@@ -136,6 +139,7 @@ impl Slots {
         let slot = &mut self.entries[index];
         debug_assert_ne!(slot.generation, 0, "freeing a vacant slot");
         slot.generation = 0;
+        slot.fast = false;
         slot.waker = None;
         slot.next_free = self.free;
         self.free = index as u32;
@@ -151,6 +155,7 @@ impl Slots {
             debug_assert!(slot.generation != 0 && slot.waker.is_none());
             debug_assert!(slot.data.is_none() && slot.extra.is_none());
             slot.generation = 0;
+            slot.fast = false;
             slot.next_free = self.free;
             self.free = index as u32;
             self.len -= 1;
@@ -167,7 +172,14 @@ impl Slots {
 
     /// Live slots, mutably.
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Slot> + '_ {
-        self.entries.iter_mut().filter(|slot| slot.generation != 0)
+        self.entries.iter_mut().filter_map(|slot| {
+            if slot.generation == 0 {
+                return None;
+            }
+            // As in `get_mut`.
+            slot.fast = false;
+            Some(slot)
+        })
     }
 }
 
@@ -194,5 +206,31 @@ mod tests {
         );
         assert!(slots.get_mut(c, 3).is_some());
         assert_eq!(slots.iter().map(|(i, _)| i).collect::<Vec<_>>(), vec![a, b]);
+    }
+
+    #[test]
+    fn only_an_untouched_owned_op_takes_the_fast_path() {
+        let mut slots = Slots::with_capacity(4);
+        let (a, _) = slots.insert_owned(1, false, Box::new(crate::op::Nop));
+        assert!(slots.take_owned(a, 2).is_none(), "wrong generation");
+        assert!(slots.take_owned(a, 1).is_some());
+        assert_eq!(slots.len(), 0, "taken means freed");
+        assert!(slots.take_owned(a, 1).is_none(), "a freed slot misses");
+        assert!(slots.take_owned(a, 0).is_none(), "generation 0 misses");
+
+        // Any lookup (a cancel, a waker, extras) sends the op the long way.
+        let (b, _) = slots.insert_owned(2, false, Box::new(crate::op::Nop));
+        assert!(slots.get_mut(b, 2).is_some());
+        assert!(slots.take_owned(b, 2).is_none());
+        let (c, _) = slots.insert_owned(3, false, Box::new(crate::op::Nop));
+        assert_eq!(slots.iter_mut().count(), 2);
+        assert!(slots.take_owned(c, 3).is_none());
+
+        // An op inserted the ordinary way never takes it, even in a slot
+        // an owned op used before.
+        assert!(matches!(slots.remove(b), (Some(_), None)));
+        let d = slots.insert(4, false, 1, Notify::Owned);
+        assert_eq!(d, b, "the freed index is reused");
+        assert!(slots.take_owned(d, 4).is_none());
     }
 }

@@ -270,9 +270,13 @@ impl Uring {
                 reaped += 1;
                 let user_data = cqe.user_data;
                 let last = cqe.flags & crate::op::CQE_F_MORE == 0;
+                let res = Cqe::new(cqe.res, cqe.flags);
+                if last && ops.complete_owned(user_data, res) {
+                    continue;
+                }
                 match Key::from_user_data(user_data) {
                     Some((key, aux)) => {
-                        ops.complete_cqe(key, Cqe::new(cqe.res, cqe.flags), last, aux);
+                        ops.complete_cqe(key, res, last, aux);
                     }
                     None if user_data == UNPARK_USER_DATA => {
                         self.park.drain();
