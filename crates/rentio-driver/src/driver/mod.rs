@@ -194,6 +194,16 @@ impl Driver {
         self.inner.flags
     }
 
+    /// Whether the ring's fd is registered with this thread
+    /// (`IORING_REGISTER_RING_FDS`, Linux 5.18), so that an enter skips
+    /// the fd lookup; `false` on the readiness backend or an older kernel.
+    pub fn ring_fd_registered(&self) -> bool {
+        match &self.inner.core.borrow().backend {
+            BackendImpl::Uring(uring) => uring.ring_fd_registered(),
+            BackendImpl::Poll(_) => false,
+        }
+    }
+
     /// Whether the ring supports `opcode` (after the builder's masks);
     /// `false` on the readiness backend.
     pub fn is_supported(&self, opcode: u8) -> bool {

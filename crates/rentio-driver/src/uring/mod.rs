@@ -70,7 +70,7 @@ impl Uring {
     }
 
     fn with_ring(
-        ring: Ring,
+        mut ring: Ring,
         flags: SetupFlags,
         builder: &Builder,
         park: Arc<ParkState>,
@@ -93,6 +93,9 @@ impl Uring {
                 ));
             }
         };
+        // Best effort: an enter through the registered index skips the fd
+        // lookup (`fget`/`fput`) on every tick.
+        ring.register_ring_fd();
         Ok(Uring {
             ring,
             flags,
@@ -100,6 +103,11 @@ impl Uring {
             park,
             unpark_armed: false,
         })
+    }
+
+    /// See [`Driver::ring_fd_registered`](crate::Driver::ring_fd_registered).
+    pub(crate) fn ring_fd_registered(&self) -> bool {
+        self.ring.ring_fd_registered()
     }
 
     /// Pushes one SQE; a full SQ is submitted first (and reaped if the
