@@ -5,7 +5,8 @@
 //! median of the per-round ratios.
 //!
 //! Run: `cargo bench -p rentio-benches --bench spawn_ab [-- --rounds N]`
-//! (default 31 rounds).
+//! (default 31 rounds); `-- --variant rentio|monoio|tokio` runs one alone
+//! (`--rounds` times, for perf or callgrind).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -69,6 +70,17 @@ fn main() {
         })
     };
     // Warm up.
+    if let Some(at) = args.iter().position(|a| a == "--variant") {
+        for _ in 0..rounds {
+            match args.get(at + 1).map(String::as_str) {
+                Some("rentio") => run_rentio(),
+                Some("monoio") => run_monoio(),
+                Some("tokio") => run_tokio(),
+                _ => panic!("--variant rentio|monoio|tokio"),
+            }
+        }
+        return;
+    }
     run_rentio();
     run_monoio();
     run_tokio();

@@ -293,25 +293,24 @@ impl Ring {
         true
     }
 
-    /// Writes the entry `f` builds into the next SQ slot and publishes
-    /// it; `false`, with `f` not called, if the SQ is full. Building the
-    /// SQE in the call lets it be written straight into the slot.
+    /// Writes the entry `f` builds into the next SQ slot and publishes it.
+    /// Building the SQE in the call lets it be written straight into the
+    /// slot. The caller has just seen room (the kernel only ever adds room).
     ///
     /// # Safety
     ///
-    /// As [`push`](Ring::push).
+    /// As [`push`](Ring::push), and [`sq_room`](Ring::sq_room) returned
+    /// more than 0 since the last push.
     #[inline(always)]
-    pub(crate) unsafe fn push_with(&mut self, f: impl FnOnce() -> squeue::Entry) -> bool {
-        if self.sq_room() == 0 {
-            return false;
-        }
+    pub(crate) unsafe fn push_with_unchecked(&mut self, f: impl FnOnce() -> squeue::Entry) {
+        debug_assert!(self.sq_room() > 0);
         let index = (self.sq_tail & self.sq_mask) as usize;
-        // SAFETY: as in `push`: the slot is within the array and ours.
+        // SAFETY: as in `push`: the slot is within the array and ours (the
+        // caller saw room).
         unsafe { self.sqes.add(index).write(f()) };
         self.sq_tail = self.sq_tail.wrapping_add(1);
         // SAFETY: as in `push`.
         unsafe { (*self.sq_ktail).store(self.sq_tail, Ordering::Release) };
-        true
     }
 
     /// Copies `entries` into the SQ and publishes them together (a linked
