@@ -111,23 +111,23 @@ impl<T: OpCode> Op<T> {
         let Some(data) = self.data.as_mut() else {
             panic!("rentio-driver: Op polled after it completed");
         };
-        let key = match self.key {
-            Some(key) => key,
-            None => match self.driver.push_op(
-                data,
-                Push {
+        let polled = match self.key {
+            Some(key) => self.driver.poll_op(key, data, waker),
+            None => {
+                let how = Push {
                     link_timeout: self.link_timeout,
                     ..Push::default()
-                },
-            ) {
-                Ok(key) => {
-                    self.key = Some(key);
-                    key
+                };
+                match self.driver.push_and_poll_op(data, how, waker) {
+                    Ok((key, polled)) => {
+                        self.key = Some(key);
+                        polled
+                    }
+                    Err(e) => return Poll::Ready(self.finish(Completion::from_result(Err(e)))),
                 }
-                Err(e) => return Poll::Ready(self.finish(Completion::from_result(Err(e)))),
-            },
+            }
         };
-        match self.driver.poll_op(key, data, waker) {
+        match polled {
             Poll::Ready(completion) => {
                 self.key = None;
                 Poll::Ready(self.finish(completion))

@@ -1,11 +1,11 @@
 //! The slab of ops and the bookkeeping both backends share.
 
 use std::io;
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 use crate::driver::Finished;
 use crate::key::{Key, next_generation};
-use crate::op::{Completion, ErasedOp, OpCode};
+use crate::op::{ErasedOp, OpCode};
 use crate::slot::Cqe;
 use crate::slot::{CompleteAction, Notify, Slot, State};
 use crate::slots::Slots;
@@ -153,63 +153,53 @@ impl Ops {
         self.dirty = true;
     }
 
-    /// The common case of a CQE, inline: an owned one-shot op's only CQE
-    /// (`last`), straight out of the slab onto the finished list with the
-    /// CQE in hand. `user_data` is taken raw: with the reserved or `AUX`
-    /// bit set, its generation half is above any live generation, so it
-    /// misses. Returns whether the CQE was taken.
+    /// The common cases of an op's last CQE, inline and in one lookup:
+    /// an owned one-shot op straight out of the slab onto the finished list
+    /// with the CQE in hand; any other one-shot op's result into its slot,
+    /// waking its owner. `user_data` is taken raw: with the reserved or
+    /// `AUX` bit set, its generation half is above any live generation, so
+    /// it misses. Returns whether the CQE was handled; if not, nothing
+    /// changed and [`Ops::complete`] takes it.
     #[inline(always)]
-    pub(crate) fn complete_owned(&mut self, user_data: u64, cqe: Cqe) -> bool {
+    pub(crate) fn complete_last(&mut self, user_data: u64, cqe: Cqe) -> bool {
         let index = user_data as u32 as usize;
-        let Some(data) = self.slab.take_owned(index, (user_data >> 32) as u32) else {
+        let Some(slot) = self.slab.get_raw(index, (user_data >> 32) as u32) else {
             return false;
         };
         let key = Key::from_raw(user_data);
-        // Written in place, from registers (see `reserve`).
-        let data = Some(data);
-        let len = self.finished.len();
-        match self.finished.spare_capacity_mut().first_mut() {
-            Some(spare) => {
-                spare.write(Finished { key, data, cqe });
-                // SAFETY: the element at `len` was just initialized.
-                unsafe { self.finished.set_len(len + 1) };
+        if slot.fast {
+            let data = Some(self.slab.take_fast(index));
+            // Written in place, from registers (see `reserve`).
+            let len = self.finished.len();
+            match self.finished.spare_capacity_mut().first_mut() {
+                Some(spare) => {
+                    spare.write(Finished { key, data, cqe });
+                    // SAFETY: the element at `len` was just initialized.
+                    unsafe { self.finished.set_len(len + 1) };
+                }
+                None => self.finished.push(Finished { key, data, cqe }),
             }
-            None => self.finished.push(Finished { key, data, cqe }),
+            return true;
+        }
+        if slot.pending != 1 || !matches!(slot.state, State::Submitted) {
+            return false;
+        }
+        slot.pending = 0;
+        slot.state = State::Completed(cqe);
+        if let Some(waker) = slot.waker.take() {
+            self.wake.push(waker);
+            self.dirty = true;
+            return true;
+        }
+        match slot.notify {
+            Notify::Handle => self.ready.push(key),
+            // An owned op with extras goes the long way; one whose data is
+            // out (being pushed, or running its syscall) moves when the data
+            // is back.
+            Notify::Owned => self.finish_owned(key),
+            Notify::Waker => {}
         }
         true
-    }
-
-    /// [`Ops::complete`] for a CQE, with the next most common cases inline:
-    /// a one-shot op's only CQE, its owner waiting on it or holding a
-    /// handle.
-    #[inline(always)]
-    pub(crate) fn complete_cqe(&mut self, key: Key, cqe: Cqe, last: bool, aux: bool) {
-        let index = key.slab_index();
-        if let Some(slot) = self.slab.get_mut(index, key.generation())
-            && last
-            && !aux
-            && slot.pending == 1
-            && matches!(slot.state, State::Submitted)
-        {
-            slot.pending = 0;
-            if let Some(waker) = slot.waker.take() {
-                slot.state = State::Completed(cqe);
-                self.wake.push(waker);
-                self.dirty = true;
-                return;
-            }
-            slot.state = State::Completed(cqe);
-            match slot.notify {
-                Notify::Handle => self.ready.push(key),
-                // An owned op with extras goes the long way; one whose data
-                // is out (being pushed, or running its syscall) moves when
-                // the data is back.
-                Notify::Owned => self.finish_owned(key),
-                Notify::Waker => {}
-            }
-            return;
-        }
-        self.complete(key, cqe, last, aux);
     }
 
     /// Applies a completion (a CQE, a pool result, a readiness result).
@@ -258,16 +248,30 @@ impl Ops {
     }
 
     /// Takes a finished result for the owner; `None` while still pending.
-    #[inline]
-    pub(crate) fn take(&mut self, key: Key) -> Option<Completion> {
+    #[cfg(test)]
+    pub(crate) fn take(&mut self, key: Key) -> Option<crate::op::Completion> {
         self.take_cqe(key).map(Cqe::into_completion)
     }
 
-    #[inline]
+    #[cfg(test)]
     fn take_cqe(&mut self, key: Key) -> Option<Cqe> {
+        match self.poll_slot(key, None)? {
+            Poll::Ready(cqe) => Some(cqe),
+            Poll::Pending => None,
+        }
+    }
+
+    /// An `Op`'s poll, in one lookup: takes the result if the op finished
+    /// (freeing the slot once the kernel owes it nothing more), or stores
+    /// `waker` to be woken when it does. `None`: no such op.
+    #[inline]
+    pub(crate) fn poll_slot(&mut self, key: Key, waker: Option<&Waker>) -> Option<Poll<Cqe>> {
         let slot = self.get_mut(key)?;
         let State::Completed(cqe) = slot.state else {
-            return None;
+            if let Some(waker) = waker {
+                slot.set_waker(waker);
+            }
+            return Some(Poll::Pending);
         };
         if slot.pending == 0 {
             if slot.data.is_none() && slot.extra.is_none() && slot.waker.is_none() {
@@ -280,7 +284,7 @@ impl Ops {
             // The kernel still owes a CQE (the linked timeout's).
             slot.state = State::Dropped;
         }
-        Some(cqe)
+        Some(Poll::Ready(cqe))
     }
 
     /// Makes room for `n` more entries on the `finished` list before a
@@ -441,7 +445,7 @@ mod tests {
             Readiness::Immediate
         }
 
-        fn complete(self, _: Completion) {}
+        fn complete(self, _: crate::op::Completion) {}
     }
 
     #[derive(Clone, Debug)]

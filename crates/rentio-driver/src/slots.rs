@@ -102,32 +102,51 @@ impl Slots {
         Some(slot)
     }
 
-    /// The owned-op fast path of a final CQE: if the live slot at `index`
-    /// with this generation is an owned one-shot op with nothing but its
-    /// data (no waker, no extras), frees it and returns the data; otherwise
-    /// changes nothing.
+    /// The live slot at `index` with this generation, for the CQE path:
+    /// unlike [`get_mut`](Slots::get_mut) it leaves `fast` as it is, so
+    /// the caller must free a `fast` slot with
+    /// [`take_fast`](Slots::take_fast) or leave it untouched.
     #[inline]
-    pub(crate) fn take_owned(
-        &mut self,
-        index: usize,
-        generation: u32,
-    ) -> Option<Box<dyn ErasedOp>> {
-        let slot = self.entries.get_mut(index)?;
-        // A vacant slot (generation 0) is never `fast`.
-        if slot.generation != generation || !slot.fast {
-            return None;
-        }
+    pub(crate) fn get_raw(&mut self, index: usize, generation: u32) -> Option<&mut Slot> {
+        self.entries
+            .get_mut(index)
+            .filter(|slot| slot.generation == generation && generation != 0)
+    }
+
+    /// Frees the live `fast` slot at `index` (an owned one-shot op
+    /// untouched since its push) and returns its op.
+    ///
+    /// # Panics
+    ///
+    /// If the slot is not live and `fast` (a driver bug).
+    #[inline]
+    pub(crate) fn take_fast(&mut self, index: usize) -> Box<dyn ErasedOp> {
+        let slot = &mut self.entries[index];
+        assert!(
+            slot.fast && slot.generation != 0,
+            "take_fast on a slow slot"
+        );
         debug_assert!(slot.pending == 1 && slot.notify == Notify::Owned);
         debug_assert!(matches!(slot.state, State::Submitted));
         debug_assert!(slot.waker.is_none() && slot.extra.is_none());
-        let data = slot.data.take()?;
+        let Some(data) = slot.data.take() else {
+            unreachable!("a fast slot holds its op")
+        };
         slot.fast = false;
         slot.pending = 0;
         slot.generation = 0;
         slot.next_free = self.free;
         self.free = index as u32;
         self.len -= 1;
-        Some(data)
+        data
+    }
+
+    /// [`take_fast`](Slots::take_fast) if the live slot at `index` with
+    /// this generation is `fast`.
+    #[cfg(test)]
+    fn take_owned(&mut self, index: usize, generation: u32) -> Option<Box<dyn ErasedOp>> {
+        let fast = self.get_raw(index, generation)?.fast;
+        fast.then(|| self.take_fast(index))
     }
 
     /// Frees the live slot at `index`, returning what it still held.

@@ -566,6 +566,37 @@ impl Driver {
         }
     }
 
+    /// An `Op`'s first poll: pushes it and polls it under one borrow.
+    #[inline]
+    pub(crate) fn push_and_poll_op<T: OpCode>(
+        &self,
+        data: &mut T,
+        how: Push,
+        waker: Option<&Waker>,
+    ) -> io::Result<(Key, Poll<Completion>)> {
+        let mut core = self.inner.core.borrow_mut();
+        let c = &mut *core;
+        let key = match c.push(data, how) {
+            Ok(key) => key,
+            Err(e) => {
+                self.settle(core);
+                return Err(e);
+            }
+        };
+        if self.inner.backend == Backend::Poll {
+            c.try_io(key, data);
+        }
+        let result = match c.ops.poll_slot(key, waker) {
+            Some(Poll::Ready(cqe)) => Poll::Ready(cqe.into_completion()),
+            Some(Poll::Pending) => Poll::Pending,
+            None => Poll::Ready(Completion::from_result(Err(io::Error::other(
+                "rentio-driver: op missing from the slab",
+            )))),
+        };
+        self.settle(core);
+        Ok((key, result))
+    }
+
     #[inline]
     pub(crate) fn poll_op<T: OpCode>(
         &self,
@@ -578,19 +609,12 @@ impl Driver {
         if self.inner.backend == Backend::Poll {
             c.try_io(key, data);
         }
-        let result = match c.ops.take(key) {
-            Some(completion) => Poll::Ready(completion),
-            None => match c.ops.get_mut(key) {
-                Some(slot) => {
-                    if let Some(waker) = waker {
-                        slot.set_waker(waker);
-                    }
-                    Poll::Pending
-                }
-                None => Poll::Ready(Completion::from_result(Err(io::Error::other(
-                    "rentio-driver: op missing from the slab",
-                )))),
-            },
+        let result = match c.ops.poll_slot(key, waker) {
+            Some(Poll::Ready(cqe)) => Poll::Ready(cqe.into_completion()),
+            Some(Poll::Pending) => Poll::Pending,
+            None => Poll::Ready(Completion::from_result(Err(io::Error::other(
+                "rentio-driver: op missing from the slab",
+            )))),
         };
         self.settle(core);
         result

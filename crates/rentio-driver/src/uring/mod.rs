@@ -278,13 +278,11 @@ impl Uring {
                 let user_data = cqe.user_data;
                 let last = cqe.flags & crate::op::CQE_F_MORE == 0;
                 let res = Cqe::new(cqe.res, cqe.flags);
-                if last && ops.complete_owned(user_data, res) {
+                if last && ops.complete_last(user_data, res) {
                     continue;
                 }
                 match Key::from_user_data(user_data) {
-                    Some((key, aux)) => {
-                        ops.complete_cqe(key, res, last, aux);
-                    }
+                    Some((key, aux)) => ops.complete(key, res, last, aux),
                     None if user_data == UNPARK_USER_DATA => {
                         self.park.drain();
                         rearm |= last;
