@@ -583,18 +583,31 @@ impl Driver {
                 return Err(e);
             }
         };
+        let result = self.poll_in(c, key, data, waker);
+        self.settle(core);
+        Ok((key, result))
+    }
+
+    /// An op's poll inside a borrow of the core: on readiness its syscall
+    /// first, then the result or the waker (see [`Ops::poll_slot`]).
+    #[inline]
+    fn poll_in<T: OpCode>(
+        &self,
+        c: &mut Core,
+        key: Key,
+        data: &mut T,
+        waker: Option<&Waker>,
+    ) -> Poll<Completion> {
         if self.inner.backend == Backend::Poll {
             c.try_io(key, data);
         }
-        let result = match c.ops.poll_slot(key, waker) {
+        match c.ops.poll_slot(key, waker) {
             Some(Poll::Ready(cqe)) => Poll::Ready(cqe.into_completion()),
             Some(Poll::Pending) => Poll::Pending,
             None => Poll::Ready(Completion::from_result(Err(io::Error::other(
                 "rentio-driver: op missing from the slab",
             )))),
-        };
-        self.settle(core);
-        Ok((key, result))
+        }
     }
 
     #[inline]
@@ -606,16 +619,7 @@ impl Driver {
     ) -> Poll<Completion> {
         let mut core = self.inner.core.borrow_mut();
         let c = &mut *core;
-        if self.inner.backend == Backend::Poll {
-            c.try_io(key, data);
-        }
-        let result = match c.ops.poll_slot(key, waker) {
-            Some(Poll::Ready(cqe)) => Poll::Ready(cqe.into_completion()),
-            Some(Poll::Pending) => Poll::Pending,
-            None => Poll::Ready(Completion::from_result(Err(io::Error::other(
-                "rentio-driver: op missing from the slab",
-            )))),
-        };
+        let result = self.poll_in(c, key, data, waker);
         self.settle(core);
         result
     }
