@@ -102,9 +102,9 @@ impl Slots {
         Some(slot)
     }
 
-    /// The live slot at `index` with this generation, for the CQE path:
-    /// unlike [`get_mut`](Slots::get_mut) it leaves `fast` as it is, so
-    /// the caller must free a `fast` slot with
+    /// The live slot at `index` with this generation, for the CQE path
+    /// (`Ops::complete_last`) alone: unlike [`get_mut`](Slots::get_mut) it
+    /// leaves `fast` as it is, so the caller must free a `fast` slot with
     /// [`take_fast`](Slots::take_fast) or leave it untouched.
     #[inline]
     pub(crate) fn get_raw(&mut self, index: usize, generation: u32) -> Option<&mut Slot> {

@@ -75,6 +75,37 @@ fn sqpoll_drops_the_taskrun_flags() {
     }
 }
 
+/// A full SQ while the SQ thread sleeps: the thread sleeps only on an
+/// empty SQ, so making room must wake it (waiting for room alone would
+/// wait forever). Run on a thread with a deadline, so a hang fails.
+#[test]
+fn a_full_sq_wakes_a_sleeping_sq_thread() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let driver = uring(|b| {
+            b.entries(4).sqpoll(Duration::from_millis(1));
+        });
+        // Let the SQ thread go idle and sleep.
+        std::thread::sleep(Duration::from_millis(50));
+        for _ in 0..12 {
+            driver.push(Nop).unwrap();
+        }
+        let mut got = 0;
+        while got < 12 {
+            driver.poll(Some(Duration::from_millis(100))).unwrap();
+            driver.completions(|finished| {
+                finished.output::<Nop>().ok().unwrap().unwrap();
+                got += 1;
+            });
+        }
+        let _ = done.send(driver.stats().sq_full_submits);
+    });
+    let sq_full = finished
+        .recv_timeout(Duration::from_secs(20))
+        .expect("pushing past a full SQ hung with the SQ thread asleep");
+    assert!(sq_full > 0, "the SQ never filled, so this proved nothing");
+}
+
 #[test]
 fn a_masked_socket_opcode_falls_back_to_the_syscall() {
     let driver = uring(|b| {

@@ -308,9 +308,11 @@ impl Driver {
             // Into the slot first: the SQE points into the box's heap
             // memory, and the slot is where the box stays.
             let (key, data) = c.ops.insert_owned(Box::new(op));
-            // SAFETY: `data` points at the `T` just boxed into the slot;
-            // nothing else touches the slot while this borrow of the core
-            // lasts, and the reference ends before the borrow does.
+            // SAFETY: `data` points at the `T` just boxed into the slot,
+            // and the reference ends before this borrow of the core does.
+            // Meanwhile `push_with` may make room (enter and reap), but no
+            // CQE can name this key before its SQE is published and a reap
+            // never inserts, so nothing else touches the slot or the box.
             let op = unsafe { &mut *data.cast::<T>() };
             let pushed =
                 uring.push_with(&mut c.ops, || op.uring_entry().user_data(key.user_data()));

@@ -31,7 +31,6 @@ pub(crate) use probe::OpcodeSet;
 const IORING_ENTER_GETEVENTS: u32 = 1 << 0;
 const IORING_ENTER_SQ_WAKEUP: u32 = 1 << 1;
 const IORING_ENTER_SQ_WAIT: u32 = 1 << 2;
-const IORING_SQ_NEED_WAKEUP: u32 = 1 << 0;
 const IORING_SQ_CQ_OVERFLOW: u32 = 1 << 1;
 const IORING_SQ_TASKRUN: u32 = 1 << 2;
 
@@ -182,8 +181,15 @@ impl Uring {
             }
             ops.stats.sq_full_submits += 1;
             if self.flags.contains(SetupFlags::SQPOLL) {
-                // The SQ thread is working through it: wait for room.
-                let _ = self.ring.enter(0, 0, IORING_ENTER_SQ_WAIT, None);
+                // The SQ thread works through it: wait for room, waking the
+                // thread first if it sleeps (it sleeps only on an empty SQ,
+                // and would never make room otherwise).
+                let wake = if self.ring.sq_need_wakeup() {
+                    IORING_ENTER_SQ_WAKEUP
+                } else {
+                    0
+                };
+                let _ = self.ring.enter(0, 0, IORING_ENTER_SQ_WAIT | wake, None);
             }
             self.enter(ops, 0, None)?;
             self.reap(ops)?;
@@ -200,7 +206,22 @@ impl Uring {
         if self.ring.sq_pending() == 0 {
             return Ok(());
         }
-        self.enter(ops, 0, None)
+        self.enter(ops, 0, None)?;
+        if self.flags.contains(SetupFlags::SQPOLL) {
+            // The SQ thread consumes them on its own time; the caller (a
+            // close) needs them consumed now.
+            for _ in 0..100_000 {
+                if self.ring.sq_pending() == 0 {
+                    return Ok(());
+                }
+                std::thread::yield_now();
+            }
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "rentio-driver: the SQ thread did not take the queued SQEs",
+            ));
+        }
+        Ok(())
     }
 
     /// One tick: submit what is queued, then, if `timeout` is not zero and
@@ -238,7 +259,7 @@ impl Uring {
         let to_submit = self.ring.sq_pending();
         let sq_flags = self.ring.sq_flags();
         let sqpoll = self.flags.contains(SetupFlags::SQPOLL);
-        let need_wakeup = sqpoll && sq_flags & IORING_SQ_NEED_WAKEUP != 0;
+        let need_wakeup = sqpoll && self.ring.sq_need_wakeup();
         let backlog = sq_flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW) != 0;
         if min_complete == 0 && !backlog && (to_submit == 0 || (sqpoll && !need_wakeup)) {
             return Ok(());
@@ -272,7 +293,7 @@ impl Uring {
             let (mut head, tail) = self.ring.cq_window();
             ops.reserve(tail.wrapping_sub(head) as usize);
             while head != tail {
-                let cqe = self.ring.pop_cqe(head);
+                let cqe = self.ring.pop_cqe();
                 head = head.wrapping_add(1);
                 reaped += 1;
                 let user_data = cqe.user_data;

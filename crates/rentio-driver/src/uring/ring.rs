@@ -18,16 +18,17 @@
 
 use std::ffi::c_void;
 use std::io;
+use std::marker::PhantomData;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering, fence};
 use std::time::Duration;
 
 use io_uring::squeue;
 use rustix::io_uring::{
     IORING_OFF_CQ_RING, IORING_OFF_SQ_RING, IORING_OFF_SQES, IoringEnterFlags, IoringFeatureFlags,
-    IoringRegisterOp, IoringSetupFlags, io_uring_getevents_arg, io_uring_params, io_uring_ptr,
-    io_uring_rsrc_update,
+    IoringRegisterOp, IoringSetupFlags, IoringSqFlags, io_uring_getevents_arg, io_uring_params,
+    io_uring_ptr, io_uring_rsrc_update,
 };
 
 /// One CQE as the kernel lays it out (without the `CQE32` tail).
@@ -46,6 +47,16 @@ pub(crate) struct Setup {
     /// `IORING_SETUP_*` bits (`CLAMP` and `CQSIZE` are added here).
     pub(crate) flags: u32,
     pub(crate) sq_thread_idle: u32,
+}
+
+/// An error after `io_uring_setup` succeeded: the setup tiers step down on
+/// `EINVAL` from setup alone, so an `EINVAL` here keeps its message but not
+/// its errno.
+fn not_a_flag(e: io::Error, what: &str) -> io::Error {
+    match e.raw_os_error() {
+        Some(libc::EINVAL) => io::Error::new(e.kind(), format!("rentio-driver: {what}: {e}")),
+        _ => e,
+    }
 }
 
 /// A shared mapping of part of the ring, unmapped on drop.
@@ -72,7 +83,7 @@ impl Map {
             )
         };
         if addr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
+            return Err(not_a_flag(io::Error::last_os_error(), "mapping the ring"));
         }
         let addr = NonNull::new(addr).ok_or_else(|| io::Error::other("mmap returned null"))?;
         Ok(Map { addr, len })
@@ -83,7 +94,10 @@ impl Map {
         // SAFETY: the range is this mapping's own.
         match unsafe { libc::madvise(self.addr.as_ptr(), self.len, libc::MADV_DONTFORK) } {
             0 => Ok(()),
-            _ => Err(io::Error::last_os_error()),
+            _ => Err(not_a_flag(
+                io::Error::last_os_error(),
+                "MADV_DONTFORK on the ring",
+            )),
         }
     }
 
@@ -128,6 +142,10 @@ pub(crate) struct Ring {
     /// in `enter_flags`.
     enter_fd: i32,
     enter_flags: u32,
+    /// Never `Send`: a registered ring's index means something only in the
+    /// registering thread, which must also be the one to unregister it.
+    /// (The raw pointers already make it so; this says it on purpose.)
+    _not_send: PhantomData<*mut ()>,
     // Unmapped before the fd closes (field order).
     maps: Vec<Map>,
     fd: OwnedFd,
@@ -211,6 +229,7 @@ impl Ring {
             features: p.features,
             enter_fd: fd.as_raw_fd(),
             enter_flags: 0,
+            _not_send: PhantomData,
             maps: Vec::with_capacity(3),
             fd,
         };
@@ -349,6 +368,17 @@ impl Ring {
         self.sq_tail.wrapping_sub(head)
     }
 
+    /// Whether an SQ thread sleeps and must be woken (`IORING_SQ_NEED_WAKEUP`)
+    /// to see what was pushed. The full fence orders the tail stores before
+    /// the flag load: the SQ thread sets the flag, fences, then reads the
+    /// tail, so one of the two sides always sees the other (as liburing's
+    /// `sq_ring_needs_enter`).
+    #[inline]
+    pub(crate) fn sq_need_wakeup(&self) -> bool {
+        fence(Ordering::SeqCst);
+        self.sq_flags() & IoringSqFlags::NEED_WAKEUP.bits() != 0
+    }
+
     /// The SQ ring's flags word (`IORING_SQ_*`).
     #[inline]
     pub(crate) fn sq_flags(&self) -> u32 {
@@ -366,11 +396,12 @@ impl Ring {
         (self.cq_head, tail)
     }
 
-    /// Copies out the CQE at `head` (which must be in the window of
-    /// [`cq_window`](Ring::cq_window)) and hands its slot back.
+    /// Copies out the CQE at our head and hands its slot back. The caller
+    /// has seen that head inside the window of
+    /// [`cq_window`](Ring::cq_window).
     #[inline]
-    pub(crate) fn pop_cqe(&mut self, head: u32) -> RawCqe {
-        debug_assert_eq!(head, self.cq_head);
+    pub(crate) fn pop_cqe(&mut self) -> RawCqe {
+        let head = self.cq_head;
         let index = (head & self.cq_mask) as usize;
         // SAFETY: `index` is within the CQE array, and the kernel wrote this
         // CQE before the tail the window was read with (`Acquire`); it does
@@ -416,10 +447,10 @@ impl Ring {
         let n = unsafe {
             libc::syscall(
                 libc::SYS_io_uring_enter,
-                self.enter_fd,
-                to_submit,
-                min_complete,
-                flags,
+                libc::c_long::from(self.enter_fd),
+                libc::c_long::from(to_submit),
+                libc::c_long::from(min_complete),
+                libc::c_long::from(flags),
                 argp,
                 argsz,
             )
@@ -517,7 +548,7 @@ mod tests {
         assert_eq!(submitted, 1);
         let (head, tail) = ring.cq_window();
         assert_eq!(tail.wrapping_sub(head), 1);
-        let cqe = ring.pop_cqe(head);
+        let cqe = ring.pop_cqe();
         assert_eq!((cqe.user_data, cqe.res), (user_data, 0));
         assert_eq!(ring.cq_window().0, tail, "the slot went back");
     }
@@ -537,7 +568,7 @@ mod tests {
         r.enter(4, 4, 1, None).expect("enter");
         let (mut head, tail) = r.cq_window();
         while head != tail {
-            r.pop_cqe(head);
+            r.pop_cqe();
             head = head.wrapping_add(1);
         }
         for round in 0..10 {
