@@ -106,6 +106,35 @@ fn a_full_sq_wakes_a_sleeping_sq_thread() {
     assert!(sq_full > 0, "the SQ never filled, so this proved nothing");
 }
 
+/// `Driver::close` promises that ops already pushed for the fd reached the
+/// kernel first. Under SQPOLL the SQ thread takes SQEs on its own time, so
+/// close must wait for it: otherwise the recv below meets a closed fd
+/// (`EBADF`) instead of the byte waiting for it.
+#[test]
+fn close_under_sqpoll_waits_for_the_sq_thread() {
+    let driver = uring(|b| {
+        b.sqpoll(Duration::from_millis(1));
+    });
+    for round in 0..20 {
+        let (a, b) = socketpair();
+        rustix::io::write(&b, b"x").unwrap();
+        // Let the SQ thread go idle and sleep, then queue a recv on `a`.
+        std::thread::sleep(Duration::from_millis(3));
+        let mut op = driver
+            .submit(Recv::new(a.as_raw_fd(), Vec::with_capacity(8)))
+            .unwrap();
+        driver.close(a);
+        let (res, buf) = loop {
+            driver.poll(Some(Duration::from_millis(100))).unwrap();
+            if let Some(done) = op.try_complete() {
+                break done;
+            }
+        };
+        assert_eq!(res.unwrap(), 1, "round {round}");
+        assert_eq!(buf, b"x");
+    }
+}
+
 #[test]
 fn a_masked_socket_opcode_falls_back_to_the_syscall() {
     let driver = uring(|b| {
