@@ -58,14 +58,19 @@ impl SetupFlags {
     /// `IORING_SETUP_DEFER_TASKRUN`: completions are posted only when the
     /// owner enters with `GETEVENTS`.
     pub const DEFER_TASKRUN: SetupFlags = SetupFlags(1 << 13);
+    /// `IORING_SETUP_NO_SQARRAY` (Linux 6.6): the kernel takes SQEs in ring
+    /// order, without the SQ index array. Tried on top of every tier and
+    /// dropped alone on `EINVAL`, as liburing does.
+    pub const NO_SQARRAY: SetupFlags = SetupFlags(1 << 16);
 
-    const NAMES: [(SetupFlags, &'static str); 6] = [
+    const NAMES: [(SetupFlags, &'static str); 7] = [
         (SetupFlags::SQPOLL, "SQPOLL"),
         (SetupFlags::SUBMIT_ALL, "SUBMIT_ALL"),
         (SetupFlags::COOP_TASKRUN, "COOP_TASKRUN"),
         (SetupFlags::TASKRUN_FLAG, "TASKRUN_FLAG"),
         (SetupFlags::SINGLE_ISSUER, "SINGLE_ISSUER"),
         (SetupFlags::DEFER_TASKRUN, "DEFER_TASKRUN"),
+        (SetupFlags::NO_SQARRAY, "NO_SQARRAY"),
     ];
 
     /// The raw bits.

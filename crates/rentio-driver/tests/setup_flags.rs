@@ -36,9 +36,9 @@ fn defer_taskrun_is_on_by_default_here() {
     );
     assert!(driver.is_supported(opcode::Nop::CODE));
     assert!(driver.is_supported(opcode::Socket::CODE));
-    // Linux 5.18; this machine's kernel has it, so every enter goes
-    // through the registered index.
+    // Linux 5.18 and 6.6; this machine's kernel has both.
     assert!(driver.ring_fd_registered());
+    assert!(flags.contains(SetupFlags::NO_SQARRAY), "got {flags:?}");
     block_on(&driver, driver.op(Nop)).unwrap();
 }
 
@@ -58,8 +58,22 @@ fn refused_flags_step_down_to_the_next_tier() {
     let driver = uring(|b| {
         b.mask_setup_flags(SetupFlags::DEFER_TASKRUN | SetupFlags::COOP_TASKRUN);
     });
-    assert_eq!(driver.setup_flags(), SetupFlags::EMPTY);
+    // The last tier: no flags but NO_SQARRAY, which rides on every tier.
+    assert_eq!(driver.setup_flags(), SetupFlags::NO_SQARRAY);
     block_on(&driver, driver.op(Nop)).unwrap();
+}
+
+#[test]
+fn a_masked_no_sqarray_keeps_the_sq_array() {
+    let driver = uring(|b| {
+        b.mask_setup_flags(SetupFlags::NO_SQARRAY);
+    });
+    let flags = driver.setup_flags();
+    assert!(!flags.contains(SetupFlags::NO_SQARRAY), "got {flags:?}");
+    assert!(flags.contains(SetupFlags::DEFER_TASKRUN), "got {flags:?}");
+    for _ in 0..10 {
+        block_on(&driver, driver.op(Nop)).unwrap();
+    }
 }
 
 #[test]

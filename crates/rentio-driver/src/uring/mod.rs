@@ -52,7 +52,7 @@ impl Uring {
                 continue;
             }
             match setup(builder, tier) {
-                Ok(ring) => return Uring::with_ring(ring, tier, builder, park),
+                Ok((ring, flags)) => return Uring::with_ring(ring, flags, builder, park),
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
                     last = UringUnavailable::Other(libc::EINVAL);
                 }
@@ -359,7 +359,22 @@ impl Uring {
     }
 }
 
-fn setup(builder: &Builder, flags: SetupFlags) -> io::Result<Ring> {
+/// Sets up a ring with `flags`, and `NO_SQARRAY` where the kernel takes it
+/// (unless masked); returns the ring and the flags it got.
+fn setup(builder: &Builder, flags: SetupFlags) -> io::Result<(Ring, SetupFlags)> {
+    if !builder.masked_flags.contains(SetupFlags::NO_SQARRAY) {
+        let with = flags | SetupFlags::NO_SQARRAY;
+        match setup_exactly(builder, with) {
+            Ok(ring) => return Ok((ring, with)),
+            // Older than 6.6: the rest of the tier may still be fine.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((setup_exactly(builder, flags)?, flags))
+}
+
+fn setup_exactly(builder: &Builder, flags: SetupFlags) -> io::Result<Ring> {
     let sq_thread_idle = if flags.contains(SetupFlags::SQPOLL) {
         let idle = builder.sqpoll_idle.unwrap_or_default().as_millis();
         u32::try_from(idle).unwrap_or(u32::MAX)

@@ -169,7 +169,25 @@ impl Ring {
     }
 
     fn map(fd: OwnedFd, p: &io_uring_params) -> io::Result<Ring> {
-        let sq_len = p.sq_off.array as usize + p.sq_entries as usize * size_of::<u32>();
+        let no_sqarray = p.flags.contains(IoringSetupFlags::NO_SQARRAY);
+        let sq_len = if no_sqarray {
+            // No index array after the SQ ring's words.
+            let o = &p.sq_off;
+            [
+                o.head,
+                o.tail,
+                o.ring_mask,
+                o.ring_entries,
+                o.flags,
+                o.dropped,
+            ]
+            .into_iter()
+            .max()
+            .unwrap_or(0) as usize
+                + size_of::<u32>()
+        } else {
+            p.sq_off.array as usize + p.sq_entries as usize * size_of::<u32>()
+        };
         let cq_len = p.cq_off.cqes as usize + p.cq_entries as usize * size_of::<RawCqe>();
         let sqe_len = p.sq_entries as usize * size_of::<squeue::Entry>();
         let sqe_map = Map::new(&fd, IORING_OFF_SQES, sqe_len)?;
@@ -194,12 +212,15 @@ impl Ring {
             )
         };
         // The SQ array maps ring slots to SQE indices: the identity, set
-        // once, so slot `i` is always SQE `i`.
-        let array = sq_map.at::<u32>(p.sq_off.array);
-        for i in 0..sq_entries {
-            // SAFETY: the array has `sq_entries` elements; no SQE has been
-            // submitted, so the kernel does not read it yet.
-            unsafe { array.add(i as usize).write_volatile(i) };
+        // once, so slot `i` is always SQE `i`. (With `NO_SQARRAY` the kernel
+        // reads slot `i` as SQE `i` by itself.)
+        if !no_sqarray {
+            let array = sq_map.at::<u32>(p.sq_off.array);
+            for i in 0..sq_entries {
+                // SAFETY: the array has `sq_entries` elements; no SQE has
+                // been submitted, so the kernel does not read it yet.
+                unsafe { array.add(i as usize).write_volatile(i) };
+            }
         }
         let sq_head = sq_map.at::<AtomicU32>(p.sq_off.head);
         let sq_ktail = sq_map.at::<AtomicU32>(p.sq_off.tail);
@@ -571,6 +592,21 @@ mod tests {
             r.pop_cqe();
             head = head.wrapping_add(1);
         }
+        for round in 0..10 {
+            nop_round_trip(&mut r, round);
+        }
+    }
+
+    #[test]
+    fn a_ring_without_the_sq_array_takes_sqes_in_ring_order() {
+        let mut r = Ring::new(&Setup {
+            entries: 4,
+            cq_entries: None,
+            flags: IoringSetupFlags::NO_SQARRAY.bits(),
+            sq_thread_idle: 0,
+        })
+        .expect("NO_SQARRAY is Linux 6.6; this machine has it");
+        // Past the end of the ring a few times, so slots are reused.
         for round in 0..10 {
             nop_round_trip(&mut r, round);
         }
