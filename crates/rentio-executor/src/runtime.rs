@@ -191,7 +191,7 @@ impl Runtime {
             }
             self.shared.run_batch(self.tasks_per_tick);
             self.shared.drain_inbox();
-            time::fire_due(&self.shared.timers, Instant::now());
+            time::fire_due_now(&self.shared.timers);
             let busy = self.shared.has_runnable() || main.woken.load(Ordering::Acquire);
             let timeout = if busy {
                 Some(Duration::ZERO)
@@ -203,7 +203,7 @@ impl Runtime {
                 panic!("rentio: the IO driver failed: {e}");
             }
             self.shared.drain_inbox();
-            time::fire_due(&self.shared.timers, Instant::now());
+            time::fire_due_now(&self.shared.timers);
         }
     }
 }
