@@ -92,8 +92,8 @@ impl<T> Future for JoinHandle<T> {
         let mut output: Option<Result<T, JoinError>> = None;
         // SAFETY: the task is complete and JOIN_HANDLE is still set (this
         // handle is alive), so the output is this handle's to move; `T` is
-        // the task's output type; if `T` is not `Send` this handle never
-        // left the owner thread.
+        // the task's output type; `output` holds `None`; if `T` is not
+        // `Send` this handle never left the owner thread.
         unsafe { this.task.read_output((&raw mut output).cast()) };
         this.taken = true;
         Poll::Ready(output.unwrap_or_else(|| Err(JoinError::cancelled())))

@@ -186,7 +186,8 @@ impl TaskRef {
     /// # Safety
     ///
     /// - As for `drop_output`, and `dst` is a
-    ///   `*mut Option<Result<T, JoinError>>` for this task's output `T`.
+    ///   `*mut Option<Result<T, JoinError>>` for this task's output `T`,
+    ///   holding `None` (it is overwritten without a drop).
     pub(crate) unsafe fn read_output(&self, dst: *mut ()) {
         // SAFETY: forwarded from the caller.
         unsafe { (self.header().vtable.read_output)(self.ptr, dst) }
@@ -272,13 +273,18 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
 
 /// # Safety
 ///
-/// - The caller owns the output; `dst` has the right type.
+/// - The caller owns the output; `dst` has the right type and holds `None`.
 unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: forwarded from the caller.
     let stage = unsafe { stage::<F>(ptr) };
     if let Stage::Finished(output) = std::mem::replace(stage, Stage::Consumed) {
-        // SAFETY: the caller guarantees the type of `dst`.
-        unsafe { *dst.cast::<Option<Result<F::Output, JoinError>>>() = Some(output) };
+        // SAFETY: the caller guarantees the type of `dst`, and that it
+        // holds `None`, which has nothing to drop: a plain write (no drop
+        // of the old value, which the compiler cannot see is `None`).
+        unsafe {
+            dst.cast::<Option<Result<F::Output, JoinError>>>()
+                .write(Some(output));
+        }
     }
 }
 
