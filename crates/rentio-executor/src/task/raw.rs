@@ -105,11 +105,13 @@ impl TaskRef {
     ///
     /// - `ptr` points at a live task header, and the caller gives up one
     ///   reference it owns.
+    #[inline]
     pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> TaskRef {
         TaskRef { ptr }
     }
 
     /// Gives up ownership of the reference without dropping it.
+    #[inline]
     pub(crate) fn into_raw(self) -> NonNull<Header> {
         let ptr = self.ptr;
         std::mem::forget(self);
@@ -118,6 +120,7 @@ impl TaskRef {
 
     /// Releases this reference and `extra` more that the caller owns, in
     /// one atomic operation.
+    #[inline]
     pub(crate) fn release_with(self, extra: usize) {
         let ptr = self.into_raw();
         // SAFETY: this reference kept the header alive until now.
@@ -130,6 +133,7 @@ impl TaskRef {
 
     /// Drops a join handle's reference whose output was taken: clears
     /// `JOIN_HANDLE` and releases the reference in one atomic operation.
+    #[inline]
     pub(crate) fn release_join_handle(self) {
         let ptr = self.into_raw();
         // SAFETY: this reference kept the header alive until now.
@@ -140,11 +144,13 @@ impl TaskRef {
         }
     }
 
+    #[inline]
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: a TaskRef keeps the allocation alive.
         unsafe { self.ptr.as_ref() }
     }
 
+    #[inline]
     pub(crate) fn as_ptr(&self) -> NonNull<Header> {
         self.ptr
     }
@@ -154,6 +160,7 @@ impl TaskRef {
     /// # Safety
     ///
     /// - Called on the owner thread, with the task in the RUNNING state.
+    #[inline]
     pub(crate) unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
         // SAFETY: forwarded from the caller.
         unsafe { (self.header().vtable.poll)(self.ptr, cx) }
@@ -164,6 +171,7 @@ impl TaskRef {
     /// # Safety
     ///
     /// - Called on the owner thread, with the future not being polled.
+    #[inline]
     pub(crate) unsafe fn cancel(&self) {
         // SAFETY: forwarded from the caller.
         unsafe { (self.header().vtable.cancel)(self.ptr) }
@@ -176,6 +184,7 @@ impl TaskRef {
     /// - The task is complete and the caller owns the output (the state
     ///   transition said so); the output is `Send` or this is the owner
     ///   thread.
+    #[inline]
     pub(crate) unsafe fn drop_output(&self) {
         // SAFETY: forwarded from the caller.
         unsafe { (self.header().vtable.drop_output)(self.ptr) }
@@ -188,6 +197,7 @@ impl TaskRef {
     /// - As for `drop_output`, and `dst` is a
     ///   `*mut Option<Result<T, JoinError>>` for this task's output `T`,
     ///   holding `None` (it is overwritten without a drop).
+    #[inline]
     pub(crate) unsafe fn read_output(&self, dst: *mut ()) {
         // SAFETY: forwarded from the caller.
         unsafe { (self.header().vtable.read_output)(self.ptr, dst) }
@@ -195,6 +205,7 @@ impl TaskRef {
 }
 
 impl Drop for TaskRef {
+    #[inline]
     fn drop(&mut self) {
         if self.header().state.ref_dec() {
             // SAFETY: that was the last reference; the stage was consumed
@@ -300,6 +311,7 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
 }
 
 /// Wakes the join handle's waker, if any.
+#[inline]
 pub(crate) fn wake_join(header: &Header) {
     let waker = lock(&header.join_waker).take();
     if let Some(waker) = waker {

@@ -60,14 +60,17 @@ pub(crate) enum TransitionToIdle {
 impl State {
     /// A new task: scheduled once, with references for the queue entry,
     /// the owned list and the join handle.
+    #[inline]
     pub(crate) fn new() -> State {
         State(AtomicUsize::new(SCHEDULED | JOIN_HANDLE | (3 * REF_ONE)))
     }
 
+    #[inline]
     pub(crate) fn load(&self) -> usize {
         self.0.load(Ordering::Acquire)
     }
 
+    #[inline]
     pub(crate) fn transition_to_scheduled(&self) -> TransitionToScheduled {
         let mut cur = self.0.load(Ordering::Acquire);
         loop {
@@ -89,6 +92,7 @@ impl State {
         }
     }
 
+    #[inline]
     pub(crate) fn transition_to_running(&self) -> TransitionToRunning {
         let mut cur = self.0.load(Ordering::Acquire);
         loop {
@@ -107,6 +111,7 @@ impl State {
         }
     }
 
+    #[inline]
     pub(crate) fn transition_to_idle(&self) -> TransitionToIdle {
         let prev = self.0.fetch_and(!RUNNING, Ordering::AcqRel);
         if prev & SCHEDULED != 0 {
@@ -120,6 +125,7 @@ impl State {
     /// before: `JOIN_HANDLE` says whether a join handle still wants the
     /// output (if not, the caller drops it); `JOIN_WAKER` whether its waker
     /// must be woken.
+    #[inline]
     pub(crate) fn transition_to_complete(&self) -> usize {
         let prev = self
             .0
@@ -138,6 +144,7 @@ impl State {
     /// references were dropped exactly when `prev & (JOIN_HANDLE |
     /// JOIN_WAKER) == JOIN_HANDLE` (the join handle's own reference keeps
     /// the task alive).
+    #[inline]
     pub(crate) fn transition_to_complete_and_release(&self, n: usize) -> usize {
         let mut cur = self.0.load(Ordering::Acquire);
         loop {
@@ -159,12 +166,14 @@ impl State {
     /// The join handle stored its waker; returns the state before (if
     /// `COMPLETE` was set, completion may have missed the waker: the
     /// handle looks at the output itself).
+    #[inline]
     pub(crate) fn set_join_waker(&self) -> usize {
         self.0.fetch_or(JOIN_WAKER, Ordering::AcqRel)
     }
 
     /// Asks for cancellation; `true` if the task must be scheduled so the
     /// owner sees it (it was neither complete nor cancelled).
+    #[inline]
     pub(crate) fn transition_to_cancelled(&self) -> bool {
         let prev = self.0.fetch_or(CANCELLED, Ordering::AcqRel);
         prev & (COMPLETE | CANCELLED) == 0
@@ -172,6 +181,7 @@ impl State {
 
     /// The join handle is gone. Returns whether the output was stored and
     /// is now the handle's to drop.
+    #[inline]
     pub(crate) fn drop_join_handle(&self) -> bool {
         let prev = self.0.fetch_and(!JOIN_HANDLE, Ordering::AcqRel);
         prev & COMPLETE != 0
@@ -180,6 +190,7 @@ impl State {
     /// The join handle goes, its output already taken: clears
     /// `JOIN_HANDLE` and drops the handle's reference in one
     /// read-modify-write. `true` if that was the last reference.
+    #[inline]
     pub(crate) fn drop_join_handle_and_ref(&self) -> bool {
         // JOIN_HANDLE is set for as long as the handle lives, so
         // subtracting it clears the bit without borrowing.
@@ -189,6 +200,7 @@ impl State {
         prev & REF_MASK == REF_ONE
     }
 
+    #[inline]
     pub(crate) fn ref_inc(&self) {
         let prev = self.0.fetch_add(REF_ONE, Ordering::Relaxed);
         if prev & REF_MASK == REF_MASK {
@@ -197,6 +209,7 @@ impl State {
     }
 
     /// Drops `n` references; `true` if they were the last.
+    #[inline]
     pub(crate) fn ref_dec_n(&self, n: usize) -> bool {
         let prev = self.0.fetch_sub(n * REF_ONE, Ordering::AcqRel);
         debug_assert!(
@@ -207,6 +220,7 @@ impl State {
     }
 
     /// Drops a reference; `true` if it was the last.
+    #[inline]
     pub(crate) fn ref_dec(&self) -> bool {
         let prev = self.0.fetch_sub(REF_ONE, Ordering::AcqRel);
         debug_assert!(prev & REF_MASK >= REF_ONE, "task reference count underflow");
