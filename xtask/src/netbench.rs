@@ -176,7 +176,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         super::cargo(&["test", "--release", "-p", "rentio-netbench", "--lib"]),
     )?;
     let (server_cpu, client_cpu) = two_cpus()?;
-    let mut port = 20_000 + (std::process::id() % 20_000) as u16;
+    // Below the kernel's ephemeral range (from 32768 by default), so that
+    // no client connection of an earlier run holds the port.
+    let mut port = FIRST_PORT + (std::process::id() % 5_000) as u16;
     let mut results: BTreeMap<(usize, &'static str), Vec<Sample>> = BTreeMap::new();
     let started = Instant::now();
     for (pi, point) in points.iter().enumerate() {
@@ -184,8 +186,23 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             let n = o.servers.len();
             for k in 0..n {
                 let server = o.servers[(k + round) % n];
-                port = if port >= 60_000 { 20_000 } else { port + 1 };
-                let sample = measure(&o, point, server, port, server_cpu, client_cpu)?;
+                let mut attempts = 0;
+                let sample = loop {
+                    port = if port >= LAST_PORT {
+                        FIRST_PORT
+                    } else {
+                        port + 1
+                    };
+                    match measure(&o, point, server, port, server_cpu, client_cpu) {
+                        Ok(sample) => break sample,
+                        // Someone else has the port: take the next one.
+                        Err(Failed::Listen(why)) if attempts < 5 => {
+                            eprintln!("xtask: {why}; trying the next port");
+                            attempts += 1;
+                        }
+                        Err(Failed::Listen(why) | Failed::Other(why)) => return Err(why),
+                    }
+                };
                 eprintln!(
                     "xtask: {:<22} round {} {:<14} {:>9.0} req/s  {:>6.0} ns cpu/req  p99 {:>7.1} us",
                     point.label(),
@@ -234,6 +251,23 @@ fn two_cpus() -> Result<(usize, usize), String> {
 /// Kills the server when dropped.
 struct Running(Child);
 
+/// The ports the servers listen on.
+const FIRST_PORT: u16 = 20_000;
+const LAST_PORT: u16 = 32_000;
+
+/// Why a measurement failed: the server never listened (it exited, most
+/// likely because the port was taken), or anything else.
+enum Failed {
+    Listen(String),
+    Other(String),
+}
+
+impl From<String> for Failed {
+    fn from(why: String) -> Failed {
+        Failed::Other(why)
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -248,7 +282,7 @@ fn measure(
     port: u16,
     server_cpu: usize,
     client_cpu: usize,
-) -> Result<Sample, String> {
+) -> Result<Sample, Failed> {
     let addr = format!("127.0.0.1:{port}");
     let mode = if point.http { "http" } else { "echo" };
     let mut cmd = Command::new("taskset");
@@ -263,11 +297,20 @@ fn measure(
         .spawn()
         .map_err(|e| format!("starting {} (is taskset installed?): {e}", server.name))?;
     let pid = child.id();
-    let _server = Running(child);
+    let mut running = Running(child);
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(&addr).is_err() {
+        if let Ok(Some(status)) = running.0.try_wait() {
+            return Err(Failed::Listen(format!(
+                "{} exited ({status}) before it listened on {addr}",
+                server.name
+            )));
+        }
         if Instant::now() > deadline {
-            return Err(format!("{} did not listen on {addr}", server.name));
+            return Err(Failed::Listen(format!(
+                "{} did not listen on {addr}",
+                server.name
+            )));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -289,12 +332,12 @@ fn measure(
         .map_err(|e| format!("starting the load generator: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
-        return Err(format!(
+        return Err(Failed::Other(format!(
             "load generator against {} failed: {}{}",
             server.name,
             text,
             String::from_utf8_lossy(&out.stderr)
-        ));
+        )));
     }
     let field = |key: &str| -> Result<f64, String> {
         text.split_whitespace()
