@@ -250,13 +250,8 @@ impl Ops {
     /// Takes a finished result for the owner; `None` while still pending.
     #[cfg(test)]
     pub(crate) fn take(&mut self, key: Key) -> Option<crate::op::Completion> {
-        self.take_cqe(key).map(Cqe::into_completion)
-    }
-
-    #[cfg(test)]
-    fn take_cqe(&mut self, key: Key) -> Option<Cqe> {
         match self.poll_slot(key, None)? {
-            Poll::Ready(cqe) => Some(cqe),
+            Poll::Ready(cqe) => Some(cqe.into_completion()),
             Poll::Pending => None,
         }
     }
