@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::remote::TaskRefPool;
 use crate::scheduler::Shared;
 use crate::task::raw::TaskRef;
 
@@ -66,6 +67,19 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Shared) -> R) -> Option<R> {
 }
 
 /// The current runtime, if any.
+/// Runs `f` on the current runtime's task reference pool (owner thread,
+/// runtime alive), if there is one.
+#[inline]
+pub(crate) fn with_task_ref_pool<R>(f: impl FnOnce(&TaskRefPool) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| {
+            let current = c.try_borrow().ok()?;
+            current.as_deref().map(|shared| f(&shared.task_refs))
+        })
+        .ok()
+        .flatten()
+}
+
 pub(crate) fn current() -> Option<Rc<Shared>> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
@@ -84,7 +98,9 @@ pub(crate) fn push(task: TaskRef) {
     match local {
         Some(shared) => shared.push_local(task),
         None => {
-            let remote = task.header().remote.clone();
+            // The push may drop the task (closed inbox), and its reference
+            // to the inbox with it.
+            let remote = task.header().remote.to_arc();
             remote.push(task);
         }
     }

@@ -13,7 +13,7 @@ use loom::thread;
 
 use crate::loom::{Arc, Ordering};
 use crate::park::Unpark;
-use crate::remote::Remote;
+use crate::remote::{Remote, TaskRefPool};
 use crate::task::raw::TaskRef;
 use crate::task::state::{
     COMPLETE, JOIN_HANDLE, JOIN_WAKER, TransitionToIdle, TransitionToRunning, TransitionToScheduled,
@@ -46,7 +46,8 @@ fn loom_inbox_never_loses_a_push() {
     loom::model(|| {
         let unparks = Arc::new(AtomicUsize::new(0));
         let remote = remote(&unparks);
-        let (a, a2, a3) = TaskRef::new(Pending, remote.clone());
+        let pool = TaskRefPool::new(&remote);
+        let (a, a2, a3) = TaskRef::new(Pending, pool.take());
         let r = remote.clone();
         let t = thread::spawn(move || r.push(a));
         let mut out = VecDeque::new();
@@ -70,6 +71,12 @@ fn loom_inbox_never_loses_a_push() {
         drop(a3);
         drop(a2);
         drop(remote.close());
+        drop(pool);
+        assert_eq!(
+            Arc::strong_count(&remote),
+            1,
+            "the tasks' and the pool's references to the inbox were released"
+        );
     });
 }
 
@@ -78,7 +85,8 @@ fn loom_a_remote_wake_racing_a_poll_is_not_lost() {
     loom::model(|| {
         let unparks = Arc::new(AtomicUsize::new(0));
         let remote = remote(&unparks);
-        let (queued, owned, handle) = TaskRef::new(Pending, remote.clone());
+        let pool = TaskRefPool::new(&remote);
+        let (queued, owned, handle) = TaskRef::new(Pending, pool.take());
         drop(handle);
         // The owner runs the task from its queue entry...
         assert!(matches!(
@@ -116,6 +124,12 @@ fn loom_a_remote_wake_racing_a_poll_is_not_lost() {
         assert!(owned.header().state.load() & COMPLETE != 0);
         drop(queued);
         drop(owned);
+        drop(pool);
+        assert_eq!(
+            Arc::strong_count(&remote),
+            1,
+            "the inbox references were released"
+        );
     });
 }
 
@@ -124,7 +138,8 @@ fn loom_completion_racing_the_join_handle_frees_the_task_once() {
     loom::model(|| {
         let unparks = Arc::new(AtomicUsize::new(0));
         let remote = remote(&unparks);
-        let (queued, owned, handle) = TaskRef::new(Pending, remote.clone());
+        let pool = TaskRefPool::new(&remote);
+        let (queued, owned, handle) = TaskRef::new(Pending, pool.take());
         assert!(matches!(
             queued.header().state.transition_to_running(),
             TransitionToRunning::Poll
@@ -156,5 +171,11 @@ fn loom_completion_racing_the_join_handle_frees_the_task_once() {
         }
         t.join().unwrap();
         drop(remote.close());
+        drop(pool);
+        assert_eq!(
+            Arc::strong_count(&remote),
+            1,
+            "the tasks' and the pool's references to the inbox were released"
+        );
     });
 }

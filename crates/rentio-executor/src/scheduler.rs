@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 
 use crate::loom::{Arc, Ordering};
 use crate::park::Unpark;
-use crate::remote::Remote;
+use crate::remote::{Remote, TaskRefPool};
 use crate::task::JoinHandle;
 use crate::task::join::notify_join;
 use crate::task::raw::{Header, TaskRef};
@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     /// task headers, each entry holding one reference.
     owned_head: Cell<*mut Header>,
     pub(crate) remote: Arc<Remote>,
+    /// The references new tasks take to `remote`.
+    pub(crate) task_refs: TaskRefPool,
     pub(crate) timers: RefCell<Timers>,
     pool: rentio_driver::Pool,
 }
@@ -41,11 +43,13 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(unpark: Box<dyn Unpark>, pool: rentio_driver::Pool) -> Shared {
         let id = NEXT_ID.fetch_add(1, StdOrdering::Relaxed);
+        let remote = Arc::new(Remote::new(id, unpark));
         Shared {
             id,
             queue: RefCell::new(VecDeque::with_capacity(256)),
             owned_head: Cell::new(std::ptr::null_mut()),
-            remote: Arc::new(Remote::new(id, unpark)),
+            task_refs: TaskRefPool::new(&remote),
+            remote,
             timers: RefCell::new(Timers::new()),
             pool,
         }
@@ -58,19 +62,20 @@ impl Shared {
 
     /// Spawns `future` on this runtime.
     pub(crate) fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
-        let (queued, owned, handle) = TaskRef::new(future, self.remote.clone());
+        let (queued, owned, handle) = TaskRef::new(future, self.task_refs.take());
         self.link_owned(owned);
         self.push_local(queued);
         JoinHandle::new(handle)
     }
 
     /// Queues a task on this runtime's run queue.
+    #[inline]
     pub(crate) fn push_local(&self, task: TaskRef) {
         match self.queue.try_borrow_mut() {
             Ok(mut queue) => queue.push_back(task),
             // Never expected: no borrow is held across a poll or a drop.
             Err(_) => {
-                let remote = task.header().remote.clone();
+                let remote = task.header().remote.to_arc();
                 remote.push(task);
             }
         }
@@ -171,6 +176,7 @@ impl Shared {
     }
 
     /// Puts a task's owned-list reference at the head of the list.
+    #[inline]
     fn link_owned(&self, task: TaskRef) {
         let ptr = task.into_raw().as_ptr();
         let head = self.owned_head.get();

@@ -8,6 +8,7 @@
 
 use std::cell::UnsafeCell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr::NonNull;
@@ -15,8 +16,8 @@ use std::task::{Context, Poll, Waker};
 
 use super::join::JoinError;
 use super::state::State;
-use crate::loom::{Arc, AtomicPtr, Mutex, lock};
-use crate::remote::Remote;
+use crate::loom::{AtomicPtr, Mutex, lock};
+use crate::remote::RemoteRef;
 
 /// The type-erased operations on a task.
 pub(crate) struct VTable {
@@ -37,7 +38,7 @@ pub(crate) struct Header {
     pub(crate) state: State,
     pub(crate) vtable: &'static VTable,
     /// The owning runtime's inbox, where remote wakes go.
-    pub(crate) remote: Arc<Remote>,
+    pub(crate) remote: RemoteRef,
     /// The join handle's waker.
     pub(crate) join_waker: Mutex<Option<Waker>>,
     /// The neighbours in the owner's intrusive owned-task list (read and
@@ -54,10 +55,13 @@ enum Stage<F: Future> {
     Consumed,
 }
 
+/// The stage is `ManuallyDrop`: it is consumed on the owner thread (or by
+/// the output's owner) before the last reference goes, so freeing the cell
+/// drops only the header.
 #[repr(C)]
 struct Cell<F: Future> {
     header: Header,
-    stage: UnsafeCell<Stage<F>>,
+    stage: UnsafeCell<ManuallyDrop<Stage<F>>>,
 }
 
 /// An owned reference to a task (one count of its reference count).
@@ -80,9 +84,10 @@ impl TaskRef {
     /// Allocates a task for `future`, owned by the runtime behind `remote`.
     /// Returns the three references a new task starts with: the queue's,
     /// the owned list's and the join handle's.
+    #[inline]
     pub(crate) fn new<F: Future + 'static>(
         future: F,
-        remote: Arc<Remote>,
+        remote: RemoteRef,
     ) -> (TaskRef, TaskRef, TaskRef) {
         let cell = Box::new(Cell {
             header: Header {
@@ -93,7 +98,7 @@ impl TaskRef {
                 owned_prev: AtomicPtr::new(std::ptr::null_mut()),
                 owned_next: AtomicPtr::new(std::ptr::null_mut()),
             },
-            stage: UnsafeCell::new(Stage::Running(future)),
+            stage: UnsafeCell::new(ManuallyDrop::new(Stage::Running(future))),
         });
         let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
         (TaskRef { ptr }, TaskRef { ptr }, TaskRef { ptr })
@@ -234,6 +239,24 @@ unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
     unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().stage.get() }
 }
 
+/// Drops the future of a `Running` stage and stores `output` in its place,
+/// without the stage's drop glue (the variant is known). A panic in the
+/// future's drop is swallowed: the future counts as dropped either way.
+fn finish<F: Future>(stage: &mut Stage<F>, output: Result<F::Output, JoinError>) {
+    let Stage::Running(future) = stage else {
+        unreachable!("only a running task finishes");
+    };
+    let future: *mut F = future;
+    // SAFETY: the future is dropped once, here, and the stage is
+    // overwritten below without reading or dropping it again.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+        std::ptr::drop_in_place(future)
+    }));
+    // SAFETY: the future was dropped above, which was all the stage held,
+    // so a plain write loses nothing.
+    unsafe { std::ptr::write(stage, Stage::Finished(output)) }
+}
+
 /// # Safety
 ///
 /// - Owner thread, task RUNNING, stage `Running`.
@@ -246,19 +269,13 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()
     // SAFETY: the future lives in the heap cell and never moves until it
     // is dropped in place.
     let future = unsafe { Pin::new_unchecked(future) };
-    match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-        Ok(Poll::Pending) => Poll::Pending,
-        Ok(Poll::Ready(output)) => {
-            *stage = Stage::Finished(Ok(output));
-            Poll::Ready(())
-        }
-        Err(panic) => {
-            // Drop the future in place; a panic in its drop is swallowed.
-            let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
-            *stage = Stage::Finished(Err(JoinError::panic(panic)));
-            Poll::Ready(())
-        }
-    }
+    let output = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        Ok(Poll::Pending) => return Poll::Pending,
+        Ok(Poll::Ready(output)) => Ok(output),
+        Err(panic) => Err(JoinError::panic(panic)),
+    };
+    finish(stage, output);
+    Poll::Ready(())
 }
 
 /// # Safety
@@ -268,8 +285,7 @@ unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from the caller.
     let stage = unsafe { stage::<F>(ptr) };
     if let Stage::Running(_) = stage {
-        let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
-        *stage = Stage::Finished(Err(JoinError::cancelled()));
+        finish(stage, Err(JoinError::cancelled()));
     }
 }
 
@@ -279,7 +295,17 @@ unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from the caller.
     let stage = unsafe { stage::<F>(ptr) };
-    let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+    if let Stage::Finished(output) = stage {
+        let output: *mut Result<F::Output, JoinError> = output;
+        // SAFETY: the output is dropped once, here (a panic in its drop is
+        // swallowed; it counts as dropped either way), and the stage is
+        // overwritten without reading or dropping it again.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+            std::ptr::drop_in_place(output)
+        }));
+        // SAFETY: as above.
+        unsafe { std::ptr::write(stage, Stage::Consumed) }
+    }
 }
 
 /// # Safety
@@ -288,11 +314,14 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
 unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: forwarded from the caller.
     let stage = unsafe { stage::<F>(ptr) };
-    if let Stage::Finished(output) = std::mem::replace(stage, Stage::Consumed) {
-        // SAFETY: the caller guarantees the type of `dst`, and that it
-        // holds `None`, which has nothing to drop: a plain write (no drop
-        // of the old value, which the compiler cannot see is `None`).
+    if let Stage::Finished(output) = stage {
+        // SAFETY: the output is moved out once and the stage marked
+        // consumed with a plain write (no drop of the moved-out value).
+        // The caller guarantees the type of `dst`, and that it holds
+        // `None`, which has nothing to drop: a plain write there too.
         unsafe {
+            let output = std::ptr::read(output);
+            std::ptr::write(stage, Stage::Consumed);
             dst.cast::<Option<Result<F::Output, JoinError>>>()
                 .write(Some(output));
         }
@@ -305,9 +334,16 @@ unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: the pointer came from Box::leak of a Box<Cell<F>>, and no
     // reference remains. The stage is consumed (the owner drops the future
-    // before the owned list lets go, and the output's owner drops it), so
-    // dropping the cell drops only `Send` header data.
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) });
+    // before the owned list lets go, and the output's owner drops it), and
+    // `ManuallyDrop` skips it: dropping the cell drops only `Send` header
+    // data.
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
+    debug_assert!(matches!(
+        // SAFETY: no reference remains, so nothing else touches the stage.
+        unsafe { &**cell.stage.get() },
+        Stage::Consumed
+    ));
+    drop(cell);
 }
 
 /// Wakes the join handle's waker, if any.
