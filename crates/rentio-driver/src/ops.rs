@@ -52,7 +52,7 @@ pub(crate) struct Ops {
     pub(crate) ready_seen: usize,
     /// Wakers to wake, and resources and wakers to drop, once the driver's
     /// borrow ends: a waker or a `Drop` impl may call back into the driver.
-    pub(crate) wake: Vec<Waker>,
+    pub(crate) wake: Vec<(Key, Waker)>,
     pub(crate) graveyard: Vec<Box<dyn ErasedOp>>,
     pub(crate) dead_wakers: Vec<Waker>,
     /// Set when any of the three lists above got an entry.
@@ -187,7 +187,7 @@ impl Ops {
         slot.pending = 0;
         slot.state = State::Completed(cqe);
         if let Some(waker) = slot.waker.take() {
-            self.wake.push(waker);
+            self.wake.push((key, waker));
             self.dirty = true;
             return true;
         }
@@ -234,7 +234,7 @@ impl Ops {
     pub(crate) fn apply(&mut self, key: Key, action: CompleteAction) {
         match action {
             CompleteAction::Wake(waker) => {
-                self.wake.push(waker);
+                self.wake.push((key, waker));
                 self.dirty = true;
             }
             CompleteAction::Notify => self.ready.push(key),

@@ -126,6 +126,12 @@ pub(crate) struct Slot {
     pub(crate) fast: bool,
     pub(crate) state: State,
     pub(crate) waker: Option<Waker>,
+    /// A waker this slot's last owner was woken with, kept (never woken)
+    /// so that the next op in the slot, most often the same task's next
+    /// op, can take it instead of cloning its own: a task waker's clone
+    /// and drop are an atomic read-modify-write each. It keeps at most
+    /// one task's allocation per slot alive until replaced.
+    pub(crate) spare: Option<Waker>,
     /// The op itself while the driver holds it: an owned op's (pushed with
     /// `Driver::push`), or a dropped op's parked resources.
     pub(crate) data: Option<Box<dyn ErasedOp>>,
@@ -158,6 +164,7 @@ impl Slot {
             fast: false,
             state: State::Submitted,
             waker: None,
+            spare: None,
             data: None,
             extra: None,
         }
@@ -246,7 +253,18 @@ impl Slot {
         }
         match &self.waker {
             Some(w) if w.will_wake(waker) => {}
-            _ => self.waker = Some(waker.clone()),
+            _ => {
+                self.waker = match self.spare.take() {
+                    Some(spare) if spare.will_wake(waker) => Some(spare),
+                    spare => {
+                        // Put back: a spare is dropped only when replaced
+                        // (outside the driver's borrow, see
+                        // `Slots::keep_spare`) or with the driver.
+                        self.spare = spare;
+                        Some(waker.clone())
+                    }
+                };
+            }
         }
     }
 }

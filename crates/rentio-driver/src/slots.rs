@@ -7,6 +7,8 @@
 //! freeing a slot clears its two `Option`s in place instead of moving the
 //! whole entry out and dropping it.
 
+use std::task::Waker;
+
 use crate::op::ErasedOp;
 use crate::slot::{Extra, Notify, Slot, State};
 
@@ -178,6 +180,20 @@ impl Slots {
             slot.next_free = self.free;
             self.free = index as u32;
             self.len -= 1;
+        }
+    }
+
+    /// Keeps `waker`, which the op at `index` was just woken with, as that
+    /// slot's spare (see [`Slot::spare`]), whether the op is still there,
+    /// taken, or replaced; gives it back if the slot has a spare already.
+    #[inline]
+    pub(crate) fn keep_spare(&mut self, index: usize, waker: Waker) -> Option<Waker> {
+        match self.entries.get_mut(index) {
+            Some(slot) if slot.spare.is_none() => {
+                slot.spare = Some(waker);
+                None
+            }
+            _ => Some(waker),
         }
     }
 

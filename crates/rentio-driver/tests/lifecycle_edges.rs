@@ -122,3 +122,71 @@ fn an_unpushed_close_stops_the_watch_before_the_fd_closes() {
         let _ = raw;
     });
 }
+
+thread_local! {
+    /// Clones and drops of `counting_waker`s on this thread.
+    static CLONES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    static DROPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A waker that counts its clones and drops (on the test's thread).
+fn counting_waker() -> Waker {
+    use std::task::{RawWaker, RawWakerVTable};
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, drop);
+    fn clone(data: *const ()) -> RawWaker {
+        CLONES.with(|c| c.set(c.get() + 1));
+        RawWaker::new(data, &VTABLE)
+    }
+    fn noop(_: *const ()) {}
+    fn drop(_: *const ()) {
+        DROPS.with(|c| c.set(c.get() + 1));
+    }
+    // SAFETY: the vtable's functions ignore the data pointer and keep no
+    // state but the thread's counters.
+    unsafe { Waker::from_raw(clone(std::ptr::null())) }
+}
+
+#[test]
+fn a_task_s_next_op_takes_the_waker_its_last_op_was_woken_with() {
+    each_backend(|driver| {
+        let (a, b) = socketpair();
+        let waker = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        let clones = CLONES.with(std::cell::Cell::get);
+        for round in 0..10u8 {
+            let mut op = driver.op(Recv::new(b.as_raw_fd(), Vec::with_capacity(4)));
+            assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
+            support::write_fd(&a, &[round]);
+            let mut got = None;
+            assert!(tick_until(driver, 100, || {
+                if let std::task::Poll::Ready(out) = std::pin::Pin::new(&mut op).poll(&mut cx) {
+                    got = Some(out);
+                }
+                got.is_some()
+            }));
+            let (n, buf) = got.unwrap();
+            assert_eq!(n.unwrap(), 1);
+            assert_eq!(buf, [round]);
+        }
+        assert_eq!(
+            CLONES.with(std::cell::Cell::get) - clones,
+            1,
+            "one clone for the first op; the nine after it take the spare"
+        );
+        // A slot with a spare still reports an owned op through
+        // `completions`, never through the spare.
+        let key = driver.push(Nop).unwrap();
+        let mut done = Vec::new();
+        assert!(tick_until(driver, 100, || {
+            driver.completions(|f| done.push(f.key()));
+            !done.is_empty()
+        }));
+        assert_eq!(done, vec![key]);
+    });
+    drop(counting_waker());
+    assert_eq!(
+        CLONES.with(std::cell::Cell::get),
+        DROPS.with(std::cell::Cell::get),
+        "every clone was dropped, spares with their drivers"
+    );
+}

@@ -446,17 +446,30 @@ impl Driver {
         let graveyard = std::mem::take(&mut ops.graveyard);
         let dead = std::mem::take(&mut ops.dead_wakers);
         drop(core);
-        for waker in wake.drain(..) {
-            waker.wake();
+        for (_, waker) in &wake {
+            waker.wake_by_ref();
         }
         drop(graveyard);
         drop(dead);
-        // Give the list's allocation back for the next tick.
-        if let Ok(mut core) = self.inner.core.try_borrow_mut()
-            && core.ops.wake.is_empty()
-        {
-            core.ops.wake = wake;
+        // Each waker goes back to its slot as the spare the task's next op
+        // there takes instead of a clone (see `Slot::spare`); one that
+        // does not fit is dropped after the borrow, like any waker.
+        let mut left = Vec::new();
+        match self.inner.core.try_borrow_mut() {
+            Ok(mut core) => {
+                for (key, waker) in wake.drain(..) {
+                    if let Some(waker) = core.ops.slab.keep_spare(key.slab_index(), waker) {
+                        left.push(waker);
+                    }
+                }
+                // Give the list's allocation back for the next tick.
+                if core.ops.wake.is_empty() {
+                    core.ops.wake = wake;
+                }
+            }
+            Err(_) => left.extend(wake.drain(..).map(|(_, waker)| waker)),
         }
+        drop(left);
     }
 
     /// Ops dropped while the driver was borrowed (from a waker's or a
