@@ -1,8 +1,9 @@
 //! `spawn_ab`: the `spawn` bench of `runtime` (spawn 100k empty tasks,
 //! then join them all) for rentio, monoio and tokio's `LocalSet`, with the
-//! runtimes interleaved in every round, so that the noise of a shared
-//! machine falls on all of them alike. Reports each one's median and the
-//! median of the per-round ratios.
+//! runtimes interleaved in every round (in an order that rotates each
+//! round), so that the noise of a shared machine falls on all of them
+//! alike. Reports each one's median and the median of the per-round
+//! ratios.
 //!
 //! Run: `cargo bench -p rentio-benches --bench spawn_ab [-- --rounds N]`
 //! (default 31 rounds); `-- --variant rentio|monoio|tokio` runs one alone
@@ -86,10 +87,18 @@ fn main() {
     run_tokio();
     let (mut r, mut m, mut t) = (Vec::new(), Vec::new(), Vec::new());
     let (mut rm, mut rt) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        let a = timed(run_rentio);
-        let b = timed(&mut run_monoio);
-        let c = timed(run_tokio);
+    for round in 0..rounds {
+        // The order rotates each round: a run leaves the allocator's free
+        // lists in a state the next run inherits (tokio's tasks are
+        // larger), so a fixed order would favour whoever runs first.
+        let (mut a, mut b, mut c) = (0.0, 0.0, 0.0);
+        for turn in 0..3 {
+            match (round + turn) % 3 {
+                0 => a = timed(run_rentio),
+                1 => b = timed(&mut run_monoio),
+                _ => c = timed(run_tokio),
+            }
+        }
         r.push(a);
         m.push(b);
         t.push(c);

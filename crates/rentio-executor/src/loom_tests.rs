@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use loom::sync::atomic::AtomicUsize;
 use loom::thread;
@@ -14,6 +14,8 @@ use loom::thread;
 use crate::loom::{Arc, Ordering};
 use crate::park::Unpark;
 use crate::remote::{Remote, TaskRefPool};
+use crate::task::JoinHandle;
+use crate::task::join::notify_join;
 use crate::task::raw::TaskRef;
 use crate::task::state::{
     COMPLETE, JOIN_HANDLE, JOIN_WAKER, TransitionToIdle, TransitionToRunning, TransitionToScheduled,
@@ -133,6 +135,38 @@ fn loom_a_remote_wake_racing_a_poll_is_not_lost() {
     });
 }
 
+/// A waker over a loom `Arc`, so loom sees a leaked or doubly dropped
+/// clone; it counts its wakes.
+fn counting_waker(count: &Arc<AtomicUsize>) -> Waker {
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop);
+    fn clone(data: *const ()) -> RawWaker {
+        // SAFETY: `data` came from `Arc::into_raw` and the waker being
+        // cloned still holds its count.
+        unsafe { Arc::increment_strong_count(data.cast::<AtomicUsize>()) };
+        RawWaker::new(data, &VTABLE)
+    }
+    fn wake(data: *const ()) {
+        wake_by_ref(data);
+        drop(data);
+    }
+    fn wake_by_ref(data: *const ()) {
+        // SAFETY: the waker holds a count, so the counter is alive.
+        unsafe { &*data.cast::<AtomicUsize>() }.fetch_add(1, Ordering::SeqCst);
+    }
+    fn drop(data: *const ()) {
+        // SAFETY: the waker's own count, given up once.
+        unsafe { Arc::decrement_strong_count(data.cast::<AtomicUsize>()) };
+    }
+    let data = Arc::into_raw(count.clone()).cast::<()>();
+    // SAFETY: the vtable keeps the `Arc` count of each waker.
+    unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
+}
+
+/// A join handle on another thread publishes its waker (through
+/// `JoinHandle::poll`) and is dropped while the owner completes the task:
+/// the join waker field is never written and read at once (loom checks the
+/// cell), the waker is dropped exactly once (loom checks its `Arc`), and
+/// the task is freed once.
 #[test]
 fn loom_completion_racing_the_join_handle_frees_the_task_once() {
     loom::model(|| {
@@ -144,16 +178,15 @@ fn loom_completion_racing_the_join_handle_frees_the_task_once() {
             queued.header().state.transition_to_running(),
             TransitionToRunning::Poll
         ));
-        // The join handle, on another thread, asks to be woken, then goes
-        // without reading the output (as `JoinHandle::drop` does).
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let w = wakes.clone();
         let t = thread::spawn(move || {
-            let _ = handle.header().state.set_join_waker();
-            if handle.header().state.drop_join_handle() {
-                // SAFETY: the state gave the stored output to this handle;
-                // `()` may be dropped on any thread.
-                unsafe { handle.drop_output() };
-            }
+            let mut handle = JoinHandle::<()>::new(handle);
+            let waker = counting_waker(&w);
+            let mut cx = Context::from_waker(&waker);
+            let polled = Pin::new(&mut handle).poll(&mut cx);
             drop(handle);
+            polled.is_ready()
         });
         // The owner finishes the task as `Shared::complete` does.
         // SAFETY: owner thread, the task is RUNNING and not being polled.
@@ -167,11 +200,23 @@ fn loom_completion_racing_the_join_handle_frees_the_task_once() {
                 // SAFETY: no join handle wants the output; owner thread.
                 unsafe { queued.drop_output() };
             }
+            if prev & JOIN_WAKER != 0 {
+                notify_join(&queued);
+            }
             queued.release_with(1);
         }
-        t.join().unwrap();
+        let ready = t.join().unwrap();
+        if prev & JOIN_WAKER != 0 {
+            assert!(!ready, "a published waker means the handle saw Pending");
+            assert_eq!(wakes.load(Ordering::SeqCst), 1, "and it was woken");
+        }
         drop(remote.close());
         drop(pool);
+        assert_eq!(
+            Arc::strong_count(&wakes),
+            1,
+            "every waker clone was dropped"
+        );
         assert_eq!(
             Arc::strong_count(&remote),
             1,

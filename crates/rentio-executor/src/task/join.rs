@@ -4,12 +4,11 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::raw::{TaskRef, wake_join};
-use super::state::{COMPLETE, JOIN_WAKER};
+use super::raw::TaskRef;
+use super::state::{COMPLETE, JOIN_HANDLE, JOIN_WAKER};
 use super::waker::schedule;
 use crate::loom::{Mutex, lock};
 
@@ -25,9 +24,10 @@ use crate::loom::{Mutex, lock};
 /// the task; the output, if any, is dropped.
 #[must_use = "dropping a JoinHandle detaches the task"]
 pub struct JoinHandle<T> {
-    /// Taken only in `drop`.
-    task: ManuallyDrop<TaskRef>,
-    taken: bool,
+    /// `None` once the output was taken: the handle lets go of the task
+    /// (its bit and its reference) at once, which keeps a handle one
+    /// pointer wide.
+    task: Option<TaskRef>,
     _output: PhantomData<T>,
 }
 
@@ -43,8 +43,7 @@ unsafe impl<T: Send> Sync for JoinHandle<T> {}
 impl<T> JoinHandle<T> {
     pub(crate) fn new(task: TaskRef) -> JoinHandle<T> {
         JoinHandle {
-            task: ManuallyDrop::new(task),
-            taken: false,
+            task: Some(task),
             _output: PhantomData,
         }
     }
@@ -53,14 +52,18 @@ impl<T> JoinHandle<T> {
     /// and the handle then gives a cancelled [`JoinError`]. Callable from
     /// any thread; does nothing if the task already finished.
     pub fn abort(&self) {
-        if self.task.header().state.transition_to_cancelled() {
-            schedule(self.task.as_ptr());
+        if let Some(task) = &self.task
+            && task.header().state.transition_to_cancelled()
+        {
+            schedule(task.as_ptr());
         }
     }
 
     /// Whether the task has finished (completed, panicked or was aborted).
     pub fn is_finished(&self) -> bool {
-        self.task.header().state.load() & COMPLETE != 0
+        self.task
+            .as_ref()
+            .is_none_or(|task| task.header().state.load() & COMPLETE != 0)
     }
 }
 
@@ -72,21 +75,38 @@ impl<T> Future for JoinHandle<T> {
     /// If polled again after it returned `Ready`.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        assert!(!this.taken, "JoinHandle polled after it returned Ready");
-        let header = this.task.header();
-        if header.state.load() & COMPLETE == 0 {
-            {
-                let mut slot = lock(&header.join_waker);
-                match &*slot {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => *slot = Some(cx.waker().clone()),
-                }
-            }
-            // Completion reads JOIN_WAKER in the same read-modify-write that
-            // sets COMPLETE: either it sees the bit and wakes the waker just
-            // stored, or this sees COMPLETE and takes the output now.
-            if header.state.set_join_waker() & COMPLETE == 0 {
+        let Some(task) = &this.task else {
+            panic!("JoinHandle polled after it returned Ready");
+        };
+        let header = task.header();
+        let state = header.state.load();
+        if state & COMPLETE == 0 {
+            let published = if state & JOIN_WAKER == 0 {
+                // SAFETY: JOIN_WAKER is clear: the field is this handle's.
+                drop(unsafe { header.join_waker.replace(Some(cx.waker().clone())) });
+                header.state.set_join_waker()
+            // SAFETY: published: only this handle writes the field, and it
+            // only reads it here.
+            } else if unsafe { header.join_waker.will_wake(cx.waker()) } {
                 return Poll::Pending;
+            } else {
+                header.state.unset_join_waker().and_then(|_| {
+                    // SAFETY: taken back before completion: the handle's.
+                    drop(unsafe { header.join_waker.replace(Some(cx.waker().clone())) });
+                    header.state.set_join_waker()
+                })
+            };
+            match published {
+                Ok(_) => return Poll::Pending,
+                // Completed before the waker was published: the field is
+                // still the handle's; nothing will wake it.
+                Err(state) if state & JOIN_WAKER == 0 => {
+                    // SAFETY: JOIN_WAKER is clear: the field is this handle's.
+                    drop(unsafe { header.join_waker.replace(None) });
+                }
+                // Completed with the old waker published: completion wakes
+                // it and hands the field back (see `JoinHandle::drop`).
+                Err(_) => {}
             }
         }
         let mut output: Option<Result<T, JoinError>> = None;
@@ -94,37 +114,57 @@ impl<T> Future for JoinHandle<T> {
         // handle is alive), so the output is this handle's to move; `T` is
         // the task's output type; `output` holds `None`; if `T` is not
         // `Send` this handle never left the owner thread.
-        unsafe { this.task.read_output((&raw mut output).cast()) };
-        this.taken = true;
+        unsafe { task.read_output((&raw mut output).cast()) };
+        if let Some(task) = this.task.take() {
+            let_go_after_output(task);
+        }
         Poll::Ready(output.unwrap_or_else(|| Err(JoinError::cancelled())))
     }
 }
 
+/// A join handle lets go of a complete task whose output it took.
+fn let_go_after_output(task: TaskRef) {
+    let header = task.header();
+    if header.state.load() & JOIN_WAKER == 0 {
+        // No published waker is being woken: the field is the handle's.
+        // Empty it (a stale waker would keep a foreign task alive for
+        // nothing), then let go of JOIN_HANDLE and the reference in one
+        // read-modify-write.
+        // SAFETY: JOIN_WAKER is clear: the field is the handle's.
+        drop(unsafe { header.join_waker.replace(None) });
+        task.release_join_handle();
+        return;
+    }
+    // Completion is still waking the published waker: it drops it once it
+    // sees the handle gone, unless it handed it back meanwhile.
+    let prev = header.state.drop_join_handle();
+    if prev & JOIN_WAKER == 0 {
+        // SAFETY: JOIN_WAKER is clear: the field is the handle's.
+        drop(unsafe { header.join_waker.replace(None) });
+    }
+    drop(task);
+}
+
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        // SAFETY: `drop` runs once and nothing uses the field after this.
-        let task = unsafe { ManuallyDrop::take(&mut self.task) };
-        // A stale join waker would keep a foreign task alive for nothing.
-        let clear_waker = |task: &TaskRef| {
-            if task.header().state.load() & JOIN_WAKER != 0 {
-                let _ = lock(&task.header().join_waker).take();
-            }
-        };
-        if self.taken {
-            // The output is gone, so the task is complete: clear a stale
-            // join waker (the mutex orders this with a completion still
-            // taking it on the owner thread), then let go of JOIN_HANDLE
-            // and this reference in one read-modify-write.
-            clear_waker(&task);
-            task.release_join_handle();
+        // Without a task, the output was taken and the task let go already.
+        let Some(task) = self.task.take() else {
             return;
-        }
-        if task.header().state.drop_join_handle() {
+        };
+        let header = task.header();
+        let prev = header.state.drop_join_handle();
+        if prev & COMPLETE != 0 {
             // SAFETY: the state says the output was stored while this handle
-            // existed, so it is this handle's to drop.
+            // existed, and nobody took it, so it is this handle's to drop.
             unsafe { task.drop_output() };
         }
-        clear_waker(&task);
+        // Before completion the transition took a published waker back;
+        // after it, completion drops one it still holds.
+        if prev & COMPLETE == 0 || prev & JOIN_WAKER == 0 {
+            // SAFETY: JOIN_WAKER is clear: the field is this handle's.
+            drop(unsafe { header.join_waker.replace(None) });
+        }
+        drop(task);
     }
 }
 
@@ -210,7 +250,19 @@ impl From<JoinError> for std::io::Error {
     }
 }
 
-/// Wakes a completed task's join handle.
+/// Wakes a completed task's published join waker, then hands the field
+/// back to the join handle, or drops the waker if the handle is gone.
+///
+/// Call only with `COMPLETE` and `JOIN_WAKER` set (the state before the
+/// completing transition had `JOIN_WAKER`), on the completing side.
 pub(crate) fn notify_join(task: &TaskRef) {
-    wake_join(task.header());
+    let header = task.header();
+    // SAFETY: complete with the waker published: the handle no longer
+    // writes the field, and this side only reads it until the bit clears.
+    unsafe { header.join_waker.wake_by_ref() };
+    if header.state.unset_join_waker_after_complete() & JOIN_HANDLE == 0 {
+        // SAFETY: the handle is gone and the bit is clear: nobody else
+        // touches the field.
+        drop(unsafe { header.join_waker.replace(None) });
+    }
 }

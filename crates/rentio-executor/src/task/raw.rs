@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::join::JoinError;
 use super::state::State;
-use crate::loom::{AtomicPtr, Mutex, lock};
+use crate::loom::AtomicPtr;
 use crate::remote::RemoteRef;
 
 /// The type-erased operations on a task.
@@ -40,7 +40,7 @@ pub(crate) struct Header {
     /// The owning runtime's inbox, where remote wakes go.
     pub(crate) remote: RemoteRef,
     /// The join handle's waker.
-    pub(crate) join_waker: Mutex<Option<Waker>>,
+    pub(crate) join_waker: JoinWaker,
     /// The neighbours in the owner's intrusive owned-task list (read and
     /// written by the owner only; atomics with relaxed order, so the header
     /// stays plain `Send + Sync` data).
@@ -48,20 +48,38 @@ pub(crate) struct Header {
     pub(crate) owned_next: AtomicPtr<Header>,
 }
 
-/// Where the future stands.
-enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, JoinError>),
-    Consumed,
+/// The future while it runs, then its output, in one place: which of the
+/// two the stage holds is the state's to say, so it has no tag of its own
+/// (a task is as small as it can be: `malloc` rounds the cell up in steps
+/// of 16 bytes).
+///
+/// - Not `COMPLETE`: the future. The owner drops it and writes the output
+///   (`finish`) before it sets `COMPLETE`.
+/// - `COMPLETE`: the output, until its owner (the join handle if
+///   `JOIN_HANDLE` was set at completion, else the owner thread) takes or
+///   drops it, exactly once. After that, nothing.
+///
+/// Neither field is ever dropped by the cell itself.
+union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Result<F::Output, JoinError>>,
 }
 
-/// The stage is `ManuallyDrop`: it is consumed on the owner thread (or by
-/// the output's owner) before the last reference goes, so freeing the cell
-/// drops only the header.
+/// What the stage holds: recorded in debug builds only, to check the
+/// protocol above.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Holds {
+    Future,
+    Output,
+    Nothing,
+}
+
 #[repr(C)]
 struct Cell<F: Future> {
     header: Header,
-    stage: UnsafeCell<ManuallyDrop<Stage<F>>>,
+    stage: UnsafeCell<Stage<F>>,
+    #[cfg(debug_assertions)]
+    holds: UnsafeCell<Holds>,
 }
 
 /// An owned reference to a task (one count of its reference count).
@@ -94,11 +112,15 @@ impl TaskRef {
                 state: State::new(),
                 vtable: vtable::<F>(),
                 remote,
-                join_waker: Mutex::new(None),
+                join_waker: JoinWaker(crate::loom::UnsafeCell::new(None)),
                 owned_prev: AtomicPtr::new(std::ptr::null_mut()),
                 owned_next: AtomicPtr::new(std::ptr::null_mut()),
             },
-            stage: UnsafeCell::new(ManuallyDrop::new(Stage::Running(future))),
+            stage: UnsafeCell::new(Stage {
+                future: ManuallyDrop::new(future),
+            }),
+            #[cfg(debug_assertions)]
+            holds: UnsafeCell::new(Holds::Future),
         });
         let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
         (TaskRef { ptr }, TaskRef { ptr }, TaskRef { ptr })
@@ -239,92 +261,105 @@ unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
     unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().stage.get() }
 }
 
-/// Drops the future of a `Running` stage and stores `output` in its place,
-/// without the stage's drop glue (the variant is known). A panic in the
+/// Debug builds: checks that the stage holds `expected` and records that
+/// it now holds `next`.
+///
+/// # Safety
+///
+/// - As for [`stage`].
+#[inline]
+#[cfg_attr(not(debug_assertions), allow(unused_variables))]
+unsafe fn check_stage<F: Future>(ptr: NonNull<Header>, expected: Holds, next: Holds) {
+    #[cfg(debug_assertions)]
+    {
+        // SAFETY: as for `stage`: the caller has the stage to itself.
+        let holds = unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().holds.get() };
+        assert_eq!(*holds, expected, "task stage protocol broken");
+        *holds = next;
+    }
+}
+
+/// Drops the future and stores `output` in its place. A panic in the
 /// future's drop is swallowed: the future counts as dropped either way.
-fn finish<F: Future>(stage: &mut Stage<F>, output: Result<F::Output, JoinError>) {
-    let Stage::Running(future) = stage else {
-        unreachable!("only a running task finishes");
-    };
-    let future: *mut F = future;
-    // SAFETY: the future is dropped once, here, and the stage is
-    // overwritten below without reading or dropping it again.
+///
+/// # Safety
+///
+/// - The stage holds the future, and the caller has it to itself.
+unsafe fn finish<F: Future>(ptr: NonNull<Header>, output: Result<F::Output, JoinError>) {
+    // SAFETY: forwarded from the caller.
+    unsafe { check_stage::<F>(ptr, Holds::Future, Holds::Output) };
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { stage::<F>(ptr) };
+    // SAFETY: the stage holds the future (caller); it is dropped once,
+    // here, and overwritten below without being read again.
+    let future: *mut F = unsafe { &mut *stage.future };
+    // SAFETY: as above: the future's one drop.
     let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
         std::ptr::drop_in_place(future)
     }));
-    // SAFETY: the future was dropped above, which was all the stage held,
-    // so a plain write loses nothing.
-    unsafe { std::ptr::write(stage, Stage::Finished(output)) }
+    stage.output = ManuallyDrop::new(output);
 }
 
 /// # Safety
 ///
-/// - Owner thread, task RUNNING, stage `Running`.
+/// - Owner thread, task RUNNING (so the stage holds the future).
 unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()> {
     // SAFETY: forwarded from the caller.
     let stage = unsafe { stage::<F>(ptr) };
-    let Stage::Running(future) = stage else {
-        return Poll::Ready(());
-    };
-    // SAFETY: the future lives in the heap cell and never moves until it
-    // is dropped in place.
-    let future = unsafe { Pin::new_unchecked(future) };
+    // SAFETY: a running task's stage holds its future, which lives in the
+    // heap cell and never moves until it is dropped in place.
+    let future = unsafe { Pin::new_unchecked(&mut *stage.future) };
     let output = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
         Ok(Poll::Pending) => return Poll::Pending,
         Ok(Poll::Ready(output)) => Ok(output),
         Err(panic) => Err(JoinError::panic(panic)),
     };
-    finish(stage, output);
+    // SAFETY: the poll is over; the stage still holds the future.
+    unsafe { finish::<F>(ptr, output) };
     Poll::Ready(())
 }
 
 /// # Safety
 ///
-/// - Owner thread, future not being polled.
+/// - Owner thread, task not complete, future not being polled.
 unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: forwarded from the caller.
-    let stage = unsafe { stage::<F>(ptr) };
-    if let Stage::Running(_) = stage {
-        finish(stage, Err(JoinError::cancelled()));
-    }
+    // SAFETY: an incomplete task's stage holds its future (caller).
+    unsafe { finish::<F>(ptr, Err(JoinError::cancelled())) };
 }
 
 /// # Safety
 ///
-/// - The caller owns the output.
+/// - The task is complete and the caller owns the output.
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from the caller.
+    unsafe { check_stage::<F>(ptr, Holds::Output, Holds::Nothing) };
+    // SAFETY: forwarded from the caller.
     let stage = unsafe { stage::<F>(ptr) };
-    if let Stage::Finished(output) = stage {
-        let output: *mut Result<F::Output, JoinError> = output;
-        // SAFETY: the output is dropped once, here (a panic in its drop is
-        // swallowed; it counts as dropped either way), and the stage is
-        // overwritten without reading or dropping it again.
-        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-            std::ptr::drop_in_place(output)
-        }));
-        // SAFETY: as above.
-        unsafe { std::ptr::write(stage, Stage::Consumed) }
-    }
+    // SAFETY: the stage holds the output, which the caller owns; it is
+    // dropped once, here (a panic in its drop is swallowed: it counts as
+    // dropped either way).
+    let output: *mut Result<F::Output, JoinError> = unsafe { &mut *stage.output };
+    // SAFETY: as above: the output's one drop.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+        std::ptr::drop_in_place(output)
+    }));
 }
 
 /// # Safety
 ///
-/// - The caller owns the output; `dst` has the right type and holds `None`.
+/// - As for `drop_output`; `dst` has the right type and holds `None`.
 unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: forwarded from the caller.
+    unsafe { check_stage::<F>(ptr, Holds::Output, Holds::Nothing) };
+    // SAFETY: forwarded from the caller.
     let stage = unsafe { stage::<F>(ptr) };
-    if let Stage::Finished(output) = stage {
-        // SAFETY: the output is moved out once and the stage marked
-        // consumed with a plain write (no drop of the moved-out value).
-        // The caller guarantees the type of `dst`, and that it holds
-        // `None`, which has nothing to drop: a plain write there too.
-        unsafe {
-            let output = std::ptr::read(output);
-            std::ptr::write(stage, Stage::Consumed);
-            dst.cast::<Option<Result<F::Output, JoinError>>>()
-                .write(Some(output));
-        }
+    // SAFETY: the stage holds the output, which the caller owns and moves
+    // out once. The caller guarantees the type of `dst`, and that it
+    // holds `None`, which has nothing to drop: a plain write.
+    unsafe {
+        let output = ManuallyDrop::take(&mut stage.output);
+        dst.cast::<Option<Result<F::Output, JoinError>>>()
+            .write(Some(output));
     }
 }
 
@@ -332,25 +367,71 @@ unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
 ///
 /// - The last reference is gone.
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: no reference remains, so nothing else touches the stage.
+    unsafe { check_stage::<F>(ptr, Holds::Nothing, Holds::Nothing) };
     // SAFETY: the pointer came from Box::leak of a Box<Cell<F>>, and no
-    // reference remains. The stage is consumed (the owner drops the future
+    // reference remains. The stage is empty (the owner drops the future
     // before the owned list lets go, and the output's owner drops it), and
-    // `ManuallyDrop` skips it: dropping the cell drops only `Send` header
-    // data.
-    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
-    debug_assert!(matches!(
-        // SAFETY: no reference remains, so nothing else touches the stage.
-        unsafe { &**cell.stage.get() },
-        Stage::Consumed
-    ));
-    drop(cell);
+    // a union of `ManuallyDrop`s drops nothing: dropping the cell drops
+    // only `Send` header data.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) });
 }
 
-/// Wakes the join handle's waker, if any.
-#[inline]
-pub(crate) fn wake_join(header: &Header) {
-    let waker = lock(&header.join_waker).take();
-    if let Some(waker) = waker {
-        waker.wake();
+/// The join handle's waker, guarded by the state's `JOIN_WAKER` bit (the
+/// protocol tokio uses): while the bit is clear only the join handle
+/// touches it; the handle sets the bit to publish it, after which the
+/// handle only reads it, until it takes it back by clearing the bit before
+/// completion. After `COMPLETE`, the owner reads a published waker to wake
+/// it, then clears the bit, handing the field back, or drops the waker
+/// itself if the handle is gone by then.
+pub(crate) struct JoinWaker(crate::loom::UnsafeCell<Option<Waker>>);
+
+// SAFETY: a `Waker` is `Send + Sync`, and the protocol above gives the
+// field one writer at a time, never alongside a reader.
+unsafe impl Sync for JoinWaker {}
+
+impl JoinWaker {
+    /// Replaces the waker, returning the old one.
+    ///
+    /// # Safety
+    ///
+    /// - The caller has the field to itself (see the type's doc).
+    #[inline]
+    pub(crate) unsafe fn replace(&self, waker: Option<Waker>) -> Option<Waker> {
+        // SAFETY: exclusive access, from the caller.
+        self.0
+            .with_mut(|field| unsafe { std::mem::replace(&mut *field, waker) })
+    }
+
+    /// Whether the stored waker would wake the same task as `waker`.
+    ///
+    /// # Safety
+    ///
+    /// - Nobody writes the field meanwhile (the join handle, with the
+    ///   waker published).
+    #[inline]
+    pub(crate) unsafe fn will_wake(&self, waker: &Waker) -> bool {
+        self.0.with(|field| {
+            // SAFETY: no concurrent writer, from the caller.
+            unsafe { &*field }
+                .as_ref()
+                .is_some_and(|w| w.will_wake(waker))
+        })
+    }
+
+    /// Wakes the stored waker, keeping it.
+    ///
+    /// # Safety
+    ///
+    /// - Nobody writes the field meanwhile (the owner, after `COMPLETE`,
+    ///   with the waker published).
+    #[inline]
+    pub(crate) unsafe fn wake_by_ref(&self) {
+        self.0.with(|field| {
+            // SAFETY: no concurrent writer, from the caller.
+            if let Some(waker) = unsafe { &*field } {
+                waker.wake_by_ref();
+            }
+        });
     }
 }

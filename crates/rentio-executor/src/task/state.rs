@@ -163,12 +163,61 @@ impl State {
         }
     }
 
-    /// The join handle stored its waker; returns the state before (if
-    /// `COMPLETE` was set, completion may have missed the waker: the
-    /// handle looks at the output itself).
+    /// The join handle stored a waker in the header (`JOIN_WAKER` was
+    /// clear, so the field was its alone) and publishes it for completion
+    /// to wake. `Err(state)` if the task completed first: the field stays
+    /// the handle's, and the handle takes the output instead.
     #[inline]
-    pub(crate) fn set_join_waker(&self) -> usize {
-        self.0.fetch_or(JOIN_WAKER, Ordering::AcqRel)
+    pub(crate) fn set_join_waker(&self) -> Result<usize, usize> {
+        let mut cur = self.0.load(Ordering::Acquire);
+        loop {
+            if cur & COMPLETE != 0 {
+                return Err(cur);
+            }
+            debug_assert!(cur & JOIN_WAKER == 0, "the join waker is published twice");
+            match self.0.compare_exchange_weak(
+                cur,
+                cur | JOIN_WAKER,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(cur),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// The join handle takes its published waker back to replace it.
+    /// `Err(state)` if the task completed first: completion then owns
+    /// reading the field (it wakes the waker and hands the field back).
+    #[inline]
+    pub(crate) fn unset_join_waker(&self) -> Result<usize, usize> {
+        let mut cur = self.0.load(Ordering::Acquire);
+        loop {
+            if cur & COMPLETE != 0 {
+                return Err(cur);
+            }
+            debug_assert!(cur & JOIN_WAKER != 0, "no join waker to take back");
+            match self.0.compare_exchange_weak(
+                cur,
+                cur & !JOIN_WAKER,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(cur),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Completion woke the published join waker and hands the field back.
+    /// Returns the state before: without `JOIN_HANDLE` the handle is gone
+    /// and the caller drops the waker.
+    #[inline]
+    pub(crate) fn unset_join_waker_after_complete(&self) -> usize {
+        let prev = self.0.fetch_and(!JOIN_WAKER, Ordering::AcqRel);
+        debug_assert!(prev & (COMPLETE | JOIN_WAKER) == COMPLETE | JOIN_WAKER);
+        prev
     }
 
     /// Asks for cancellation; `true` if the task must be scheduled so the
@@ -179,12 +228,28 @@ impl State {
         prev & (COMPLETE | CANCELLED) == 0
     }
 
-    /// The join handle is gone. Returns whether the output was stored and
-    /// is now the handle's to drop.
+    /// The join handle is gone without taking the output: clears
+    /// `JOIN_HANDLE`, and `JOIN_WAKER` too unless the task is complete
+    /// (completion owns reading a published waker). Returns the state
+    /// before: with `COMPLETE` the output is the handle's to drop; the
+    /// join waker field is the handle's to drop unless both `COMPLETE` and
+    /// `JOIN_WAKER` were set.
     #[inline]
-    pub(crate) fn drop_join_handle(&self) -> bool {
-        let prev = self.0.fetch_and(!JOIN_HANDLE, Ordering::AcqRel);
-        prev & COMPLETE != 0
+    pub(crate) fn drop_join_handle(&self) -> usize {
+        let mut cur = self.0.load(Ordering::Acquire);
+        loop {
+            let mut next = cur & !JOIN_HANDLE;
+            if cur & COMPLETE == 0 {
+                next &= !JOIN_WAKER;
+            }
+            match self
+                .0
+                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return cur,
+                Err(actual) => cur = actual,
+            }
+        }
     }
 
     /// The join handle goes, its output already taken: clears
@@ -266,12 +331,12 @@ mod tests {
     fn output_ownership_goes_to_exactly_one_side() {
         // Handle dropped first: the owner drops the output.
         let s = State::new();
-        assert!(!s.drop_join_handle());
+        assert_eq!(s.drop_join_handle() & COMPLETE, 0);
         assert_eq!(s.transition_to_complete() & JOIN_HANDLE, 0);
         // Completed first: the handle drops it.
         let s = State::new();
         assert_ne!(s.transition_to_complete() & JOIN_HANDLE, 0);
-        assert!(s.drop_join_handle());
+        assert_ne!(s.drop_join_handle() & COMPLETE, 0);
     }
 
     #[test]
@@ -322,7 +387,7 @@ mod tests {
             s.transition_to_running(),
             TransitionToRunning::Poll
         ));
-        let _ = s.set_join_waker();
+        assert!(s.set_join_waker().is_ok());
         let prev = s.transition_to_complete_and_release(2);
         assert_ne!(prev & JOIN_WAKER, 0);
         assert!(!s.ref_dec_n(2), "the join handle still holds one");
@@ -338,5 +403,39 @@ mod tests {
         let prev = s.transition_to_complete_and_release(2);
         assert_eq!(prev & JOIN_HANDLE, 0);
         assert!(s.ref_dec_n(2), "the runner's two were the last");
+    }
+
+    #[test]
+    fn the_join_waker_field_has_one_owner_at_a_time() {
+        // Published before completion: completion wakes it and hands it
+        // back; the handle can no longer take it back itself.
+        let s = State::new();
+        assert!(s.set_join_waker().is_ok());
+        assert!(s.unset_join_waker().is_ok(), "taken back to replace it");
+        assert!(s.set_join_waker().is_ok());
+        let prev = s.transition_to_complete();
+        assert_ne!(prev & JOIN_WAKER, 0, "completion wakes it");
+        assert!(s.unset_join_waker().is_err(), "complete: not the handle's");
+        assert!(s.set_join_waker().is_err());
+        let prev = s.unset_join_waker_after_complete();
+        assert_ne!(prev & JOIN_HANDLE, 0, "handed back to the live handle");
+        assert_eq!(s.load() & JOIN_WAKER, 0);
+
+        // A handle dropped before completion takes its waker back with it.
+        let s = State::new();
+        assert!(s.set_join_waker().is_ok());
+        let prev = s.drop_join_handle();
+        assert_eq!(prev & COMPLETE, 0);
+        assert_eq!(s.load() & (JOIN_HANDLE | JOIN_WAKER), 0);
+
+        // Dropped after completion, while completion still holds the
+        // waker: the bit stays, and completion drops the waker.
+        let s = State::new();
+        assert!(s.set_join_waker().is_ok());
+        let _ = s.transition_to_complete();
+        let prev = s.drop_join_handle();
+        assert_ne!(prev & (COMPLETE | JOIN_WAKER), 0);
+        assert_ne!(s.load() & JOIN_WAKER, 0);
+        assert_eq!(s.unset_join_waker_after_complete() & JOIN_HANDLE, 0);
     }
 }
