@@ -1,7 +1,7 @@
 //! The thread's current runtime: where `spawn` puts tasks and where a wake
 //! from the owning runtime goes.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::remote::TaskRefPool;
@@ -10,6 +10,11 @@ use crate::task::raw::TaskRef;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Shared>>> = const { RefCell::new(None) };
+    /// The `Shared` in `CURRENT`, as a plain pointer for the hot paths
+    /// (spawn, a local wake, a task freed): a const local without a
+    /// destructor is one load, with no lazy-init or borrow check. It is
+    /// set and cleared together with `CURRENT`, whose `Rc` keeps it alive.
+    static SHARED: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
     static DRIVER: RefCell<Option<rentio_driver::Driver>> = const { RefCell::new(None) };
 }
 
@@ -21,7 +26,9 @@ pub(crate) struct EnterGuard {
 
 /// Makes `shared` (with its IO driver) the current runtime of this thread.
 pub(crate) fn enter(shared: Rc<Shared>, driver: &rentio_driver::Driver) -> EnterGuard {
+    let ptr = Rc::as_ptr(&shared);
     let previous = CURRENT.with(|c| c.borrow_mut().replace(shared));
+    SHARED.set(ptr);
     let previous_driver = DRIVER.with(|d| d.borrow_mut().replace(driver.clone()));
     EnterGuard {
         previous,
@@ -34,7 +41,9 @@ impl Drop for EnterGuard {
         let previous = self.previous.take();
         let previous_driver = self.previous_driver.take();
         // `try_with`: this may run while the thread's locals are torn down.
+        let ptr = previous.as_ref().map_or(std::ptr::null(), Rc::as_ptr);
         let old = CURRENT.try_with(|c| std::mem::replace(&mut *c.borrow_mut(), previous));
+        SHARED.set(ptr);
         drop(old);
         let old = DRIVER.try_with(|d| std::mem::replace(&mut *d.borrow_mut(), previous_driver));
         drop(old);
@@ -59,11 +68,13 @@ pub fn current_driver() -> std::io::Result<rentio_driver::Driver> {
 }
 
 /// Runs `f` with the current runtime, if any, without cloning its handle.
+#[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Shared) -> R) -> Option<R> {
-    CURRENT
-        .try_with(|c| c.borrow().as_deref().map(f))
-        .ok()
-        .flatten()
+    let shared = SHARED.get();
+    // SAFETY: a non-null pointer is the `Shared` whose `Rc` is in
+    // `CURRENT`. `f` may enter another runtime, but the guard of that keeps
+    // this `Rc` until it puts it back, so the `Shared` outlives `f`.
+    (!shared.is_null()).then(|| f(unsafe { &*shared }))
 }
 
 /// The current runtime, if any.
@@ -71,13 +82,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Shared) -> R) -> Option<R> {
 /// runtime alive), if there is one.
 #[inline]
 pub(crate) fn with_task_ref_pool<R>(f: impl FnOnce(&TaskRefPool) -> R) -> Option<R> {
-    CURRENT
-        .try_with(|c| {
-            let current = c.try_borrow().ok()?;
-            current.as_deref().map(|shared| f(&shared.task_refs))
-        })
-        .ok()
-        .flatten()
+    with_current(|shared| f(&shared.task_refs))
 }
 
 pub(crate) fn current() -> Option<Rc<Shared>> {
@@ -88,20 +93,18 @@ pub(crate) fn current() -> Option<Rc<Shared>> {
 /// thread, else through its runtime's inbox.
 pub(crate) fn push(task: TaskRef) {
     let id = task.header().remote.id;
-    let local = CURRENT
-        .try_with(|c| match &*c.borrow() {
-            Some(shared) if shared.id == id => Some(shared.clone()),
-            _ => None,
-        })
-        .ok()
-        .flatten();
-    match local {
-        Some(shared) => shared.push_local(task),
-        None => {
-            // The push may drop the task (closed inbox), and its reference
-            // to the inbox with it.
-            let remote = task.header().remote.to_arc();
-            remote.push(task);
+    let mut task = Some(task);
+    with_current(|shared| {
+        if shared.id == id
+            && let Some(task) = task.take()
+        {
+            shared.push_local(task);
         }
+    });
+    if let Some(task) = task {
+        // The push may drop the task (closed inbox), and its reference to
+        // the inbox with it.
+        let remote = task.header().remote.to_arc();
+        remote.push(task);
     }
 }
