@@ -32,6 +32,9 @@ pub struct Stats {
     pub pool_jobs: u64,
     /// Times the driver blocked waiting (parked).
     pub parks: u64,
+    /// Readiness backend: syscalls that found their fd not ready
+    /// (`EAGAIN`), after which the op waited for an edge.
+    pub would_block: u64,
 }
 
 /// The ops in flight and what the driver owes their owners.

@@ -190,3 +190,109 @@ fn a_task_s_next_op_takes_the_waker_its_last_op_was_woken_with() {
         "every clone was dropped, spares with their drivers"
     );
 }
+
+/// Reads one message with `recv`, hinted or not, ticking until it lands.
+fn recv_one(driver: &Driver, op: Recv<Vec<u8>>) -> Vec<u8> {
+    let mut op = driver.op(op);
+    let waker = Waker::noop();
+    let mut cx = Context::from_waker(waker);
+    let mut got = None;
+    assert!(
+        tick_until(driver, 200, || {
+            if let std::task::Poll::Ready(out) = std::pin::Pin::new(&mut op).poll(&mut cx) {
+                got = Some(out);
+            }
+            got.is_some()
+        }),
+        "the recv never completed"
+    );
+    let (n, buf) = got.unwrap();
+    n.unwrap();
+    buf
+}
+
+#[test]
+fn a_hinted_recv_waits_for_an_edge_and_misses_none() {
+    each_backend(|driver| {
+        let (a, b) = socketpair();
+        let fd = b.as_raw_fd();
+        let poll = driver.backend() == rentio_driver::Backend::Poll;
+        support::write_fd(&a, b"1");
+        assert_eq!(recv_one(driver, Recv::new(fd, Vec::with_capacity(8))), b"1");
+
+        // Drained; the reply comes later. On the readiness backend the
+        // hinted recv waits for the edge instead of failing a recv first.
+        let before = driver.stats().would_block;
+        let mut op = driver.op(Recv::new(fd, Vec::with_capacity(8)).poll_first());
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
+        driver.poll(Some(Duration::ZERO)).unwrap();
+        assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
+        support::write_fd(&a, b"2");
+        let mut got = None;
+        assert!(tick_until(driver, 200, || {
+            if let std::task::Poll::Ready(out) = std::pin::Pin::new(&mut op).poll(&mut cx) {
+                got = Some(out);
+            }
+            got.is_some()
+        }));
+        assert_eq!(got.unwrap().1, b"2");
+        if poll {
+            assert_eq!(
+                driver.stats().would_block,
+                before,
+                "the hinted recv tried no syscall bound to fail"
+            );
+        }
+
+        // Data whose edge the driver saw while nobody waited: the hint
+        // must not make the recv wait for an edge that already came.
+        support::write_fd(&a, b"3");
+        driver.poll(Some(Duration::ZERO)).unwrap();
+        let hinted = Recv::new(fd, Vec::with_capacity(8)).poll_first();
+        assert_eq!(recv_one(driver, hinted), b"3");
+
+        // Data that came before the hinted recv, its edge not yet seen.
+        support::write_fd(&a, b"4");
+        let hinted = Recv::new(fd, Vec::with_capacity(8)).poll_first();
+        assert_eq!(recv_one(driver, hinted), b"4");
+
+        // Without the hint, a drained socket costs a failed syscall first.
+        let before = driver.stats().would_block;
+        let mut op = driver.op(Recv::new(fd, Vec::with_capacity(8)));
+        assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
+        if poll {
+            assert_eq!(driver.stats().would_block, before + 1);
+        }
+        support::write_fd(&a, b"5");
+        let mut got = None;
+        assert!(tick_until(driver, 200, || {
+            if let std::task::Poll::Ready(out) = std::pin::Pin::new(&mut op).poll(&mut cx) {
+                got = Some(out);
+            }
+            got.is_some()
+        }));
+        assert_eq!(got.unwrap().1, b"5");
+    });
+}
+
+#[test]
+fn a_hinted_recv_after_the_peer_s_fin_returns_end_of_file() {
+    each_backend(|driver| {
+        let (a, b) = socketpair();
+        let fd = b.as_raw_fd();
+        // The fd is registered (on the readiness backend) by a first read.
+        support::write_fd(&a, b"0");
+        assert_eq!(recv_one(driver, Recv::new(fd, Vec::with_capacity(8))), b"0");
+        // Data and the FIN arrive, and the driver sees their one edge,
+        // before the next read; no edge comes after it.
+        support::write_fd(&a, b"x");
+        // SAFETY: plain syscall on an open socket.
+        assert_eq!(unsafe { libc::shutdown(a.as_raw_fd(), libc::SHUT_WR) }, 0);
+        driver.poll(Some(Duration::ZERO)).unwrap();
+        assert_eq!(recv_one(driver, Recv::new(fd, Vec::with_capacity(8))), b"x");
+        let hinted = Recv::new(fd, Vec::with_capacity(8)).poll_first();
+        assert_eq!(recv_one(driver, hinted), b"", "end of file, not a hang");
+    });
+}

@@ -19,7 +19,7 @@ macro_rules! rent_io {
                 &mut self,
                 buf: T,
             ) -> impl Future<Output = rentio_buf::BufResult<usize, T>> {
-                self.socket.recv(buf)
+                self.socket.recv_stream(buf)
             }
 
             fn readv<T: rentio_buf::IoVecBufMut>(

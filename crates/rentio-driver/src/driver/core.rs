@@ -10,7 +10,7 @@ use io_uring::types::Timespec;
 
 use super::{BackendImpl, Core, Push};
 use crate::key::{AUX, Key};
-use crate::op::{ErasedOp, OpCode, Readiness};
+use crate::op::{ErasedOp, Interest, OpCode, Readiness};
 use crate::ops::Ops;
 use crate::poll::{self, PollBackend, WaitKind};
 use crate::pool::{Pool, Sink};
@@ -114,8 +114,12 @@ fn retry_io<T: ErasedOp + ?Sized>(poll: &mut PollBackend, ops: &mut Ops, key: Ke
     // SAFETY: the syscall points into `data`, which the caller holds
     // borrowed for the whole call.
     let result = unsafe { data.syscall().run() };
+    if interest == Interest::Read {
+        poll.read_attempted(fd);
+    }
     match result {
         Err(e) if data.waits_on(&e) && poll.is_pollable(fd) => {
+            ops.stats.would_block += 1;
             if let Some(slot) = ops.get_mut(key) {
                 slot.state = State::Submitted;
             }
@@ -181,9 +185,19 @@ impl Core {
         };
         let ops = &mut self.ops;
         match data.readiness() {
-            Readiness::Io(fd, _) => {
-                poll.ensure(fd)?;
-                set_state(ops, key, State::Ready);
+            Readiness::Io(fd, interest) => {
+                let pollable = poll.ensure(fd)?;
+                if pollable
+                    && interest == Interest::Read
+                    && data.poll_first()
+                    && !poll.read_edge(fd)
+                {
+                    // Drained by its last read, and no edge since: wait for
+                    // one rather than try a syscall bound to fail.
+                    poll.wait_on(ops, fd, interest, key, WaitKind::Retry);
+                } else {
+                    set_state(ops, key, State::Ready);
+                }
             }
             Readiness::IoOrBlocking(fd, _) => {
                 if poll.ensure(fd)? {

@@ -161,6 +161,14 @@ pub unsafe trait OpCode: 'static {
         false
     }
 
+    /// Readiness backend: the fd most likely has nothing to read yet (see
+    /// [`Recv::poll_first`]), so unless a read edge came since the fd's
+    /// last read attempt, the op waits for one instead of first trying a
+    /// syscall bound to fail with `EAGAIN`.
+    fn poll_first(&self) -> bool {
+        false
+    }
+
     /// Checks the op before it is pushed: input the kernel would silently
     /// mishandle is an `InvalidInput` error here.
     fn check(&self) -> io::Result<()> {

@@ -42,6 +42,12 @@ pub(crate) enum WaitKind {
 #[derive(Default)]
 struct FdEntry {
     pollable: bool,
+    /// A read edge came since the last read attempt on the fd (see
+    /// `OpCode::poll_first`).
+    read_edge: bool,
+    /// The read side reported a hangup (or may have): readable for good,
+    /// with no edge to come, so a read never waits for one first.
+    read_closed: bool,
     readers: Vec<(Key, WaitKind)>,
     writers: Vec<(Key, WaitKind)>,
 }
@@ -156,6 +162,22 @@ impl PollBackend {
         }
     }
 
+    /// Whether a read edge came for `fd` since its last read attempt, or
+    /// its read side is closed (readable with no edge to come).
+    pub(crate) fn read_edge(&self, fd: RawFd) -> bool {
+        self.fds
+            .get(&fd)
+            .is_none_or(|entry| entry.read_edge || entry.read_closed)
+    }
+
+    /// A read syscall on `fd` returned: whatever edge came before it is
+    /// spent (the data was read, or there was none).
+    pub(crate) fn read_attempted(&mut self, fd: RawFd) {
+        if let Some(entry) = self.fds.get_mut(&fd) {
+            entry.read_edge = false;
+        }
+    }
+
     /// Whether `fd` is registered and can be polled.
     pub(crate) fn is_pollable(&self, fd: RawFd) -> bool {
         self.fds.get(&fd).is_some_and(|entry| entry.pollable)
@@ -206,6 +228,8 @@ impl PollBackend {
                 continue;
             };
             if event.readable {
+                entry.read_edge = true;
+                entry.read_closed |= event.read_closed;
                 wake_all(ops, &mut entry.readers, libc::POLLIN as u32);
             }
             if event.writable {

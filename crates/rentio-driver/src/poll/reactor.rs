@@ -36,6 +36,9 @@ pub(crate) struct Ready {
     pub(crate) fd: RawFd,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
+    /// The read side may be closed for good (a FIN, a hangup, an error):
+    /// readable from now on without another edge.
+    pub(crate) read_closed: bool,
 }
 
 pub(crate) enum Source {
@@ -167,6 +170,7 @@ impl Source {
                                     | epoll::EventFlags::PRI,
                             ),
                         writable: err || flags.contains(epoll::EventFlags::OUT),
+                        read_closed: err || flags.contains(epoll::EventFlags::RDHUP),
                     });
                 }
                 Ok(())
@@ -182,6 +186,9 @@ impl Source {
                     fd: e.key as RawFd,
                     readable: e.readable,
                     writable: e.writable,
+                    // `polling` does not say a hangup apart on every
+                    // platform: any read edge may be one.
+                    read_closed: e.readable,
                 }));
                 Ok(())
             }
