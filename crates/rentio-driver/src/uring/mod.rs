@@ -293,7 +293,7 @@ impl Uring {
             let (mut head, tail) = self.ring.cq_window();
             ops.reserve(tail.wrapping_sub(head) as usize);
             while head != tail {
-                let cqe = self.ring.pop_cqe();
+                let cqe = self.ring.take_cqe();
                 head = head.wrapping_add(1);
                 reaped += 1;
                 let user_data = cqe.user_data;
@@ -311,6 +311,8 @@ impl Uring {
                     None => debug_assert_eq!(user_data, CANCEL_USER_DATA),
                 }
             }
+            // Nothing above enters the ring; the slots go back at once.
+            self.ring.release_cqes();
             if rearm {
                 self.unpark_armed = false;
                 self.arm_unpark(ops)?;

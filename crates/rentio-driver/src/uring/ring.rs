@@ -417,21 +417,36 @@ impl Ring {
         (self.cq_head, tail)
     }
 
-    /// Copies out the CQE at our head and hands its slot back. The caller
-    /// has seen that head inside the window of
-    /// [`cq_window`](Ring::cq_window).
+    /// Copies out the CQE at our head and moves our head past it; the
+    /// kernel gets the slot back with the next
+    /// [`release_cqes`](Ring::release_cqes). The caller has seen that head
+    /// inside the window of [`cq_window`](Ring::cq_window).
     #[inline]
-    pub(crate) fn pop_cqe(&mut self) -> RawCqe {
+    pub(crate) fn take_cqe(&mut self) -> RawCqe {
         let head = self.cq_head;
         let index = (head & self.cq_mask) as usize;
         // SAFETY: `index` is within the CQE array, and the kernel wrote this
         // CQE before the tail the window was read with (`Acquire`); it does
-        // not touch the slot until the head passes it.
+        // not touch the slot until the published head passes it.
         let cqe = unsafe { self.cqes.add(index).read() };
         self.cq_head = head.wrapping_add(1);
-        // SAFETY: an aligned `u32` of the mapping; `Release` keeps the read
-        // above before the slot goes back to the kernel.
+        cqe
+    }
+
+    /// Hands the slots of the CQEs taken so far back to the kernel: one
+    /// store for a whole batch.
+    #[inline]
+    pub(crate) fn release_cqes(&self) {
+        // SAFETY: an aligned `u32` of the mapping; `Release` keeps the reads
+        // of the taken CQEs before their slots go back to the kernel.
         unsafe { (*self.cq_khead).store(self.cq_head, Ordering::Release) };
+    }
+
+    /// [`take_cqe`](Ring::take_cqe) and [`release_cqes`](Ring::release_cqes).
+    #[cfg(test)]
+    pub(crate) fn pop_cqe(&mut self) -> RawCqe {
+        let cqe = self.take_cqe();
+        self.release_cqes();
         cqe
     }
 
