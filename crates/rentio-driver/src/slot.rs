@@ -126,11 +126,12 @@ pub(crate) struct Slot {
     pub(crate) fast: bool,
     pub(crate) state: State,
     pub(crate) waker: Option<Waker>,
-    /// A waker this slot's last owner was woken with, kept (never woken)
+    /// The waker this slot's op was last woken with, kept (never woken)
     /// so that the next op in the slot, most often the same task's next
     /// op, can take it instead of cloning its own: a task waker's clone
-    /// and drop are an atomic read-modify-write each. It keeps at most
-    /// one task's allocation per slot alive until replaced.
+    /// and drop are an atomic read-modify-write each. Each wake in the
+    /// slot replaces it, so it keeps at most one waker (for a task, its
+    /// allocation) per slot alive, until the slot's next wake.
     pub(crate) spare: Option<Waker>,
     /// The op itself while the driver holds it: an owned op's (pushed with
     /// `Driver::push`), or a dropped op's parked resources.
@@ -257,9 +258,9 @@ impl Slot {
                 self.waker = match self.spare.take() {
                     Some(spare) if spare.will_wake(waker) => Some(spare),
                     spare => {
-                        // Put back: a spare is dropped only when replaced
-                        // (outside the driver's borrow, see
-                        // `Slots::keep_spare`) or with the driver.
+                        // Put back: a spare is dropped when the slot's next
+                        // wake replaces it (outside the driver's borrow,
+                        // see `Slots::keep_spare`) or with the driver.
                         self.spare = spare;
                         Some(waker.clone())
                     }

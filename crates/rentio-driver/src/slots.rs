@@ -185,15 +185,13 @@ impl Slots {
 
     /// Keeps `waker`, which the op at `index` was just woken with, as that
     /// slot's spare (see [`Slot::spare`]), whether the op is still there,
-    /// taken, or replaced; gives it back if the slot has a spare already.
+    /// taken, or replaced; returns the spare it replaces, for the caller
+    /// to drop once the driver's borrow is over.
     #[inline]
     pub(crate) fn keep_spare(&mut self, index: usize, waker: Waker) -> Option<Waker> {
         match self.entries.get_mut(index) {
-            Some(slot) if slot.spare.is_none() => {
-                slot.spare = Some(waker);
-                None
-            }
-            _ => Some(waker),
+            Some(slot) => slot.spare.replace(waker),
+            None => Some(waker),
         }
     }
 

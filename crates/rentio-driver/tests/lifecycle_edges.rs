@@ -218,9 +218,10 @@ fn a_hinted_recv_waits_for_an_edge_and_misses_none() {
         let fd = b.as_raw_fd();
         let poll = driver.backend() == rentio_driver::Backend::Poll;
         support::write_fd(&a, b"1");
-        assert_eq!(recv_one(driver, Recv::new(fd, Vec::with_capacity(8))), b"1");
+        let hinted = Recv::new(fd, Vec::with_capacity(8)).poll_first();
+        assert_eq!(recv_one(driver, hinted), b"1");
 
-        // Drained; the reply comes later. On the readiness backend the
+        // Drained (a short stream read); the reply comes later. On the readiness backend the
         // hinted recv waits for the edge instead of failing a recv first.
         let before = driver.stats().would_block;
         let mut op = driver.op(Recv::new(fd, Vec::with_capacity(8)).poll_first());
@@ -282,17 +283,88 @@ fn a_hinted_recv_after_the_peer_s_fin_returns_end_of_file() {
     each_backend(|driver| {
         let (a, b) = socketpair();
         let fd = b.as_raw_fd();
-        // The fd is registered (on the readiness backend) by a first read.
+        // The fd is registered (on the readiness backend), and drained, by
+        // a first short stream read.
         support::write_fd(&a, b"0");
-        assert_eq!(recv_one(driver, Recv::new(fd, Vec::with_capacity(8))), b"0");
+        let hinted = Recv::new(fd, Vec::with_capacity(8)).poll_first();
+        assert_eq!(recv_one(driver, hinted), b"0");
         // Data and the FIN arrive, and the driver sees their one edge,
         // before the next read; no edge comes after it.
         support::write_fd(&a, b"x");
         // SAFETY: plain syscall on an open socket.
         assert_eq!(unsafe { libc::shutdown(a.as_raw_fd(), libc::SHUT_WR) }, 0);
         driver.poll(Some(Duration::ZERO)).unwrap();
-        assert_eq!(recv_one(driver, Recv::new(fd, Vec::with_capacity(8))), b"x");
+        let hinted = Recv::new(fd, Vec::with_capacity(8)).poll_first();
+        assert_eq!(
+            recv_one(driver, hinted),
+            b"x",
+            "short: drained, yet a FIN is there"
+        );
         let hinted = Recv::new(fd, Vec::with_capacity(8)).poll_first();
         assert_eq!(recv_one(driver, hinted), b"", "end of file, not a hang");
+    });
+}
+
+#[test]
+fn a_read_that_may_leave_data_keeps_the_next_hinted_recv_trying() {
+    each_backend(|driver| {
+        let (a, b) = socketpair();
+        let fd = b.as_raw_fd();
+        support::write_fd(&a, b"1");
+        let hinted = Recv::new(fd, Vec::with_capacity(8)).poll_first();
+        assert_eq!(recv_one(driver, hinted), b"1", "short: drained");
+        // More data, its edge seen; then a read that fills its buffer (an
+        // unhinted one, or a hinted one) leaves the rest behind.
+        support::write_fd(&a, b"abcdefgh");
+        driver.poll(Some(Duration::ZERO)).unwrap();
+        assert_eq!(
+            recv_one(driver, Recv::new(fd, Vec::with_capacity(2))),
+            b"ab"
+        );
+        let hinted = Recv::new(fd, Vec::with_capacity(2)).poll_first();
+        assert_eq!(recv_one(driver, hinted), b"cd", "full: not drained");
+        let hinted = Recv::new(fd, Vec::with_capacity(64)).poll_first();
+        assert_eq!(recv_one(driver, hinted), b"efgh", "no wait with data left");
+    });
+}
+
+struct CountDrops(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Wake for CountDrops {
+    fn wake(self: Arc<Self>) {}
+}
+
+impl Drop for CountDrops {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_slot_s_spare_is_the_waker_last_woken_there() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    each_backend(|driver| {
+        let (a, b) = socketpair();
+        let one = |waker: &Waker| {
+            let mut cx = Context::from_waker(waker);
+            let mut op = driver.op(Recv::new(b.as_raw_fd(), Vec::with_capacity(4)));
+            assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
+            support::write_fd(&a, b"x");
+            let mut done = false;
+            assert!(tick_until(driver, 100, || {
+                done |= std::pin::Pin::new(&mut op).poll(&mut cx).is_ready();
+                done
+            }));
+        };
+        let first_dropped = Arc::new(AtomicUsize::new(0));
+        one(&Waker::from(Arc::new(CountDrops(first_dropped.clone()))));
+        assert_eq!(first_dropped.load(Ordering::SeqCst), 0, "kept as the spare");
+        let other = Waker::from(Arc::new(CountDrops(Arc::new(AtomicUsize::new(0)))));
+        one(&other);
+        assert_eq!(
+            first_dropped.load(Ordering::SeqCst),
+            1,
+            "the next wake in the slot replaced it: the first owner's waker is gone"
+        );
     });
 }

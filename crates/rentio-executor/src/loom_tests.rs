@@ -224,3 +224,59 @@ fn loom_completion_racing_the_join_handle_frees_the_task_once() {
         );
     });
 }
+
+/// The join handle re-polls with a different waker (takes its published
+/// waker back, replaces it, publishes again) while the owner completes
+/// the task: every waker clone is dropped once, the task freed once.
+#[test]
+fn loom_a_join_handle_re_polled_with_a_new_waker_racing_completion() {
+    loom::model(|| {
+        let unparks = Arc::new(AtomicUsize::new(0));
+        let remote = remote(&unparks);
+        let pool = TaskRefPool::new(&remote);
+        let (queued, owned, handle) = TaskRef::new(Pending, pool.take());
+        assert!(matches!(
+            queued.header().state.transition_to_running(),
+            TransitionToRunning::Poll
+        ));
+        let w1 = Arc::new(AtomicUsize::new(0));
+        let w2 = Arc::new(AtomicUsize::new(0));
+        let (a, b) = (w1.clone(), w2.clone());
+        let t = thread::spawn(move || {
+            let mut handle = JoinHandle::<()>::new(handle);
+            let k1 = counting_waker(&a);
+            let k2 = counting_waker(&b);
+            let r1 = Pin::new(&mut handle).poll(&mut Context::from_waker(&k1));
+            if r1.is_ready() {
+                return;
+            }
+            let r2 = Pin::new(&mut handle).poll(&mut Context::from_waker(&k2));
+            if r2.is_ready() {
+                return;
+            }
+            drop(handle);
+        });
+        // SAFETY: owner thread, the task is RUNNING and not being polled.
+        unsafe { queued.cancel() };
+        let prev = queued.header().state.transition_to_complete_and_release(2);
+        let _ = owned.into_raw();
+        if prev & (JOIN_HANDLE | JOIN_WAKER) == JOIN_HANDLE {
+            let _ = queued.into_raw();
+        } else {
+            if prev & JOIN_HANDLE == 0 {
+                // SAFETY: no join handle wants the output; owner thread.
+                unsafe { queued.drop_output() };
+            }
+            if prev & JOIN_WAKER != 0 {
+                notify_join(&queued);
+            }
+            queued.release_with(1);
+        }
+        t.join().unwrap();
+        drop(remote.close());
+        drop(pool);
+        assert_eq!(Arc::strong_count(&w1), 1);
+        assert_eq!(Arc::strong_count(&w2), 1);
+        assert_eq!(Arc::strong_count(&remote), 1);
+    });
+}

@@ -1,6 +1,6 @@
 //! The fd every socket type wraps, and the ops they share.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::OnceCell;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::mem::ManuallyDrop;
@@ -29,10 +29,6 @@ pub struct Socket {
     fd: Option<OwnedFd>,
     raw: RawFd,
     driver: OnceCell<Driver>,
-    /// A stream socket's last read came back short: it was drained then,
-    /// and the next read most likely waits for the peer (see
-    /// [`Socket::recv_stream`]).
-    drained: Cell<bool>,
 }
 
 impl Socket {
@@ -58,7 +54,6 @@ impl Socket {
             fd: Some(fd),
             raw,
             driver,
-            drained: Cell::new(false),
         }
     }
 
@@ -109,25 +104,15 @@ impl Socket {
         }
     }
 
-    /// A stream socket's read. A read that came back short drained the
-    /// socket, so the next one most likely waits for the peer (a reply, a
-    /// next request), and says so to the driver (`Recv::poll_first`): on
-    /// the readiness backend it waits for the next edge instead of trying
-    /// a `recv` bound to fail first.
+    /// A stream socket's read: marked so (`Recv::poll_first`), since a
+    /// short read drains a stream. The readiness backend then waits for
+    /// the next edge instead of trying a `recv` bound to fail, when the
+    /// socket was drained since its last edge.
     pub(crate) async fn recv_stream<T: IoBufMut>(&self, buf: T) -> BufResult<usize, T> {
-        let driver = match self.driver() {
-            Ok(driver) => driver,
-            Err(e) => return (Err(e), buf),
-        };
-        let wanted = buf.spare_len();
-        let mut op = Recv::new(self.raw, buf);
-        if self.drained.get() {
-            op = op.poll_first();
+        match self.driver() {
+            Ok(driver) => driver.op(Recv::new(self.raw, buf).poll_first()).await,
+            Err(e) => (Err(e), buf),
         }
-        let (result, buf) = driver.op(op).await;
-        self.drained
-            .set(matches!(result, Ok(n) if n > 0 && n < wanted));
-        (result, buf)
     }
 
     pub(crate) async fn send<T: IoBuf>(&self, buf: T) -> BufResult<usize, T> {
@@ -163,7 +148,7 @@ impl Socket {
         match self.driver() {
             Ok(driver) => {
                 let (result, buf) = driver
-                    .op(Recv::new(self.raw, buf))
+                    .op(Recv::new(self.raw, buf).poll_first())
                     .with_link_timeout(timeout)
                     .await;
                 (result.map_err(timed_out), buf)
@@ -179,7 +164,10 @@ impl Socket {
         handle: &CancelHandle,
     ) -> BufResult<usize, T> {
         match self.driver() {
-            Ok(driver) => cancellable(&driver, driver.op(Recv::new(self.raw, buf)), handle).await,
+            Ok(driver) => {
+                let op = driver.op(Recv::new(self.raw, buf).poll_first());
+                cancellable(&driver, op, handle).await
+            }
             Err(e) => (Err(e), buf),
         }
     }
@@ -189,9 +177,6 @@ impl Socket {
     }
 
     pub(crate) async fn shutdown(&self, how: net::Shutdown) -> io::Result<()> {
-        // A read side shut down here is readable (end of file) with no edge
-        // to say so: the next read must not wait for one.
-        self.drained.set(false);
         match self.driver()?.op(Shutdown::new(self.raw, how)).await {
             // The peer is gone already: nothing left to shut down.
             Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(()),

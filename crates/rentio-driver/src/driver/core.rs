@@ -115,7 +115,11 @@ fn retry_io<T: ErasedOp + ?Sized>(poll: &mut PollBackend, ops: &mut Ops, key: Ke
     // borrowed for the whole call.
     let result = unsafe { data.syscall().run() };
     if interest == Interest::Read {
-        poll.read_attempted(fd);
+        let drained = match &result {
+            Ok(n) => data.drains(*n),
+            Err(e) => data.waits_on(e),
+        };
+        poll.read_done(fd, drained);
     }
     match result {
         Err(e) if data.waits_on(&e) && poll.is_pollable(fd) => {
@@ -187,12 +191,9 @@ impl Core {
         match data.readiness() {
             Readiness::Io(fd, interest) => {
                 let pollable = poll.ensure(fd)?;
-                if pollable
-                    && interest == Interest::Read
-                    && data.poll_first()
-                    && !poll.read_edge(fd)
+                if pollable && interest == Interest::Read && data.poll_first() && !poll.may_read(fd)
                 {
-                    // Drained by its last read, and no edge since: wait for
+                    // Drained by the last read, and no edge since: wait for
                     // one rather than try a syscall bound to fail.
                     poll.wait_on(ops, fd, interest, key, WaitKind::Retry);
                 } else {

@@ -452,8 +452,8 @@ impl Driver {
         drop(graveyard);
         drop(dead);
         // Each waker goes back to its slot as the spare the task's next op
-        // there takes instead of a clone (see `Slot::spare`); one that
-        // does not fit is dropped after the borrow, like any waker.
+        // there takes instead of a clone (see `Slot::spare`); the spare it
+        // replaces is dropped after the borrow, like any waker.
         let mut left = Vec::new();
         match self.inner.core.try_borrow_mut() {
             Ok(mut core) => {

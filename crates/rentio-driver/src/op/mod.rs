@@ -161,11 +161,19 @@ pub unsafe trait OpCode: 'static {
         false
     }
 
-    /// Readiness backend: the fd most likely has nothing to read yet (see
-    /// [`Recv::poll_first`]), so unless a read edge came since the fd's
-    /// last read attempt, the op waits for one instead of first trying a
-    /// syscall bound to fail with `EAGAIN`.
+    /// Readiness backend: the op is a stream read that may wait for the
+    /// fd's next read edge instead of trying its syscall first, when the
+    /// driver knows the fd was drained since its last edge (see
+    /// [`Recv::poll_first`]).
     fn poll_first(&self) -> bool {
+        false
+    }
+
+    /// Readiness backend: whether a result of `n` says this read drained
+    /// the fd (a stream read that came back short). `false` keeps the
+    /// next read trying its syscall first.
+    fn drains(&self, n: u32) -> bool {
+        let _ = n;
         false
     }
 
@@ -219,6 +227,8 @@ pub(crate) trait ErasedOp: std::any::Any {
     fn returns_fd(&self) -> bool;
     /// [`OpCode::waits_on`].
     fn waits_on(&self, error: &io::Error) -> bool;
+    /// [`OpCode::drains`].
+    fn drains(&self, n: u32) -> bool;
 }
 
 impl<T: OpCode> ErasedOp for T {
@@ -232,6 +242,10 @@ impl<T: OpCode> ErasedOp for T {
 
     fn waits_on(&self, error: &io::Error) -> bool {
         OpCode::waits_on(self, error)
+    }
+
+    fn drains(&self, n: u32) -> bool {
+        OpCode::drains(self, n)
     }
 
     fn syscall(&mut self) -> Syscall {

@@ -43,15 +43,17 @@ impl<B: IoBufMut> Recv<B> {
         }
     }
 
-    /// Hints that the socket most likely has nothing to read yet: the last
-    /// read from it came back short (so it was drained then) and a reply
-    /// is awaited. On the readiness backend the op then waits for the fd's
-    /// next read edge, unless one came since the fd's last read attempt,
-    /// instead of first trying a `recv` that fails with `EAGAIN` (tokio
-    /// clears a stream's readiness after a short read for the same
-    /// reason). io_uring ignores the hint: its recv goes out with the next
+    /// Marks a read from a stream socket (TCP, Unix stream), whose short
+    /// result means the socket was drained. On the readiness backend the
+    /// driver then remembers, per fd, that it is drained, and the next such
+    /// read waits for the fd's next read edge instead of first trying a
+    /// `recv` bound to fail with `EAGAIN` (tokio clears a stream's
+    /// readiness after a short read for the same reason); any edge, a read
+    /// that filled its buffer, a hangup or urgent data make reads try
+    /// first again. io_uring ignores it: its recv goes out with the next
     /// enter, by when a reply has mostly come (`IORING_RECVSEND_POLL_FIRST`
-    /// measured slower there). The result is the same either way.
+    /// measured slower there). Do not use it on a datagram socket, where a
+    /// short read drains nothing.
     #[must_use]
     pub fn poll_first(mut self) -> Recv<B> {
         self.poll_first = true;
@@ -81,6 +83,12 @@ unsafe impl<B: IoBufMut> OpCode for Recv<B> {
 
     fn poll_first(&self) -> bool {
         self.poll_first
+    }
+
+    fn drains(&self, n: u32) -> bool {
+        // The syscall wrote into the spare capacity; the buffer's length
+        // moves only in `complete`, so this is the length asked for.
+        self.poll_first && n > 0 && (n as usize) < clamp_len(self.buf.spare_len()) as usize
     }
 
     fn syscall(&mut self) -> Syscall {

@@ -42,12 +42,16 @@ pub(crate) enum WaitKind {
 #[derive(Default)]
 struct FdEntry {
     pollable: bool,
-    /// A read edge came since the last read attempt on the fd (see
-    /// `OpCode::poll_first`).
-    read_edge: bool,
-    /// The read side reported a hangup (or may have): readable for good,
-    /// with no edge to come, so a read never waits for one first.
-    read_closed: bool,
+    /// The fd may hold something to read: set when it is registered, by a
+    /// read edge, and by a read that may have left data; cleared by a read
+    /// that drained it (`EAGAIN`, or a stream read that came back short:
+    /// see `OpCode::drains`). While it is clear, a read hinted with
+    /// `OpCode::poll_first` waits for the next edge instead of first
+    /// trying its syscall.
+    may_read: bool,
+    /// A short read may no longer mean drained, for good (see
+    /// `Ready::read_sticky`): hinted reads always try their syscall.
+    read_sticky: bool,
     readers: Vec<(Key, WaitKind)>,
     writers: Vec<(Key, WaitKind)>,
 }
@@ -119,6 +123,8 @@ impl PollBackend {
             fd,
             FdEntry {
                 pollable,
+                // Whatever came before the registration is unknown.
+                may_read: true,
                 ..FdEntry::default()
             },
         );
@@ -162,19 +168,19 @@ impl PollBackend {
         }
     }
 
-    /// Whether a read edge came for `fd` since its last read attempt, or
-    /// its read side is closed (readable with no edge to come).
-    pub(crate) fn read_edge(&self, fd: RawFd) -> bool {
+    /// Whether a read on `fd` must try its syscall first: the fd may hold
+    /// something to read, or a short read may not have drained it.
+    pub(crate) fn may_read(&self, fd: RawFd) -> bool {
         self.fds
             .get(&fd)
-            .is_none_or(|entry| entry.read_edge || entry.read_closed)
+            .is_none_or(|entry| entry.may_read || entry.read_sticky)
     }
 
-    /// A read syscall on `fd` returned: whatever edge came before it is
-    /// spent (the data was read, or there was none).
-    pub(crate) fn read_attempted(&mut self, fd: RawFd) {
+    /// A read syscall on `fd` returned, and `drained` says whether it left
+    /// the fd empty (`EAGAIN`, or a stream read that came back short).
+    pub(crate) fn read_done(&mut self, fd: RawFd, drained: bool) {
         if let Some(entry) = self.fds.get_mut(&fd) {
-            entry.read_edge = false;
+            entry.may_read = !drained;
         }
     }
 
@@ -228,8 +234,8 @@ impl PollBackend {
                 continue;
             };
             if event.readable {
-                entry.read_edge = true;
-                entry.read_closed |= event.read_closed;
+                entry.may_read = true;
+                entry.read_sticky |= event.read_sticky;
                 wake_all(ops, &mut entry.readers, libc::POLLIN as u32);
             }
             if event.writable {

@@ -36,9 +36,11 @@ pub(crate) struct Ready {
     pub(crate) fd: RawFd,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
-    /// The read side may be closed for good (a FIN, a hangup, an error):
-    /// readable from now on without another edge.
-    pub(crate) read_closed: bool,
+    /// A short read may no longer mean the fd was drained, for good: its
+    /// read side is closed (a FIN, a hangup, an error: readable from now on
+    /// with no edge to come), or urgent data came (a read stops short at
+    /// its mark with data behind it).
+    pub(crate) read_sticky: bool,
 }
 
 pub(crate) enum Source {
@@ -97,9 +99,12 @@ impl Source {
             Source::Epoll { epoll, .. } => {
                 // SAFETY: the caller guarantees `fd` is open now.
                 let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+                // PRI: urgent data stops a read short at the mark with data
+                // behind it (see `Ready::read_sticky`).
                 let flags = epoll::EventFlags::IN
                     | epoll::EventFlags::OUT
                     | epoll::EventFlags::RDHUP
+                    | epoll::EventFlags::PRI
                     | epoll::EventFlags::ET;
                 epoll::add(epoll, borrowed, epoll::EventData::new_u64(fd as u64), flags)?;
                 Ok(())
@@ -170,7 +175,8 @@ impl Source {
                                     | epoll::EventFlags::PRI,
                             ),
                         writable: err || flags.contains(epoll::EventFlags::OUT),
-                        read_closed: err || flags.contains(epoll::EventFlags::RDHUP),
+                        read_sticky: err
+                            || flags.intersects(epoll::EventFlags::RDHUP | epoll::EventFlags::PRI),
                     });
                 }
                 Ok(())
@@ -186,9 +192,9 @@ impl Source {
                     fd: e.key as RawFd,
                     readable: e.readable,
                     writable: e.writable,
-                    // `polling` does not say a hangup apart on every
-                    // platform: any read edge may be one.
-                    read_closed: e.readable,
+                    // `polling` does not say a hangup or urgent data apart
+                    // on every platform: any read edge may be one.
+                    read_sticky: e.readable,
                 }));
                 Ok(())
             }
