@@ -6,7 +6,13 @@
 //! `Close` op (or [`Driver::deregister_fd`](crate::Driver::deregister_fd))
 //! removes it before the fd is closed. An op tries its syscall first and
 //! waits only on `EAGAIN`: with edge-triggered events an fd that reported
-//! `EAGAIN` is guaranteed a new edge when it becomes ready again.
+//! `EAGAIN` is guaranteed a new edge when it becomes ready again. The one
+//! exception is a stream read (`OpCode::poll_first`) on an fd the driver
+//! knows to be drained since its last edge (`EAGAIN`, or a stream read
+//! that came back short): it waits for the next edge at once, as tokio
+//! does after a short read. Each fd entry records that (`may_read`), and
+//! anything that may leave data (an edge, a full read, another kind of
+//! read, a hangup or urgent data) makes reads try first again.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
