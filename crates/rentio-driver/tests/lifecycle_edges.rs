@@ -157,14 +157,8 @@ fn a_task_s_next_op_takes_the_waker_its_last_op_was_woken_with() {
             let mut op = driver.op(Recv::new(b.as_raw_fd(), Vec::with_capacity(4)));
             assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
             support::write_fd(&a, &[round]);
-            let mut got = None;
-            assert!(tick_until(driver, 100, || {
-                if let std::task::Poll::Ready(out) = std::pin::Pin::new(&mut op).poll(&mut cx) {
-                    got = Some(out);
-                }
-                got.is_some()
-            }));
-            let (n, buf) = got.unwrap();
+            let got = finish(driver, &mut op, &mut cx);
+            let (n, buf) = got;
             assert_eq!(n.unwrap(), 1);
             assert_eq!(buf, [round]);
         }
@@ -191,22 +185,26 @@ fn a_task_s_next_op_takes_the_waker_its_last_op_was_woken_with() {
     );
 }
 
-/// Reads one message with `recv`, hinted or not, ticking until it lands.
-fn recv_one(driver: &Driver, op: Recv<Vec<u8>>) -> Vec<u8> {
-    let mut op = driver.op(op);
-    let waker = Waker::noop();
-    let mut cx = Context::from_waker(waker);
+/// Polls `op` with `cx`, ticking the driver, until it is ready.
+fn finish<F: Future + Unpin>(driver: &Driver, op: &mut F, cx: &mut Context<'_>) -> F::Output {
     let mut got = None;
     assert!(
         tick_until(driver, 200, || {
-            if let std::task::Poll::Ready(out) = std::pin::Pin::new(&mut op).poll(&mut cx) {
+            if let std::task::Poll::Ready(out) = std::pin::Pin::new(&mut *op).poll(cx) {
                 got = Some(out);
             }
             got.is_some()
         }),
-        "the recv never completed"
+        "the op never completed"
     );
-    let (n, buf) = got.unwrap();
+    got.unwrap()
+}
+
+/// Reads one message with `recv`, hinted or not, ticking until it lands.
+fn recv_one(driver: &Driver, op: Recv<Vec<u8>>) -> Vec<u8> {
+    let mut op = driver.op(op);
+    let mut cx = Context::from_waker(Waker::noop());
+    let (n, buf) = finish(driver, &mut op, &mut cx);
     n.unwrap();
     buf
 }
@@ -231,14 +229,8 @@ fn a_hinted_recv_waits_for_an_edge_and_misses_none() {
         driver.poll(Some(Duration::ZERO)).unwrap();
         assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
         support::write_fd(&a, b"2");
-        let mut got = None;
-        assert!(tick_until(driver, 200, || {
-            if let std::task::Poll::Ready(out) = std::pin::Pin::new(&mut op).poll(&mut cx) {
-                got = Some(out);
-            }
-            got.is_some()
-        }));
-        assert_eq!(got.unwrap().1, b"2");
+        let got = finish(driver, &mut op, &mut cx);
+        assert_eq!(got.1, b"2");
         if poll {
             assert_eq!(
                 driver.stats().would_block,
@@ -267,14 +259,8 @@ fn a_hinted_recv_waits_for_an_edge_and_misses_none() {
             assert_eq!(driver.stats().would_block, before + 1);
         }
         support::write_fd(&a, b"5");
-        let mut got = None;
-        assert!(tick_until(driver, 200, || {
-            if let std::task::Poll::Ready(out) = std::pin::Pin::new(&mut op).poll(&mut cx) {
-                got = Some(out);
-            }
-            got.is_some()
-        }));
-        assert_eq!(got.unwrap().1, b"5");
+        let got = finish(driver, &mut op, &mut cx);
+        assert_eq!(got.1, b"5");
     });
 }
 
@@ -350,11 +336,8 @@ fn a_slot_s_spare_is_the_waker_last_woken_there() {
             let mut op = driver.op(Recv::new(b.as_raw_fd(), Vec::with_capacity(4)));
             assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
             support::write_fd(&a, b"x");
-            let mut done = false;
-            assert!(tick_until(driver, 100, || {
-                done |= std::pin::Pin::new(&mut op).poll(&mut cx).is_ready();
-                done
-            }));
+            let (n, _) = finish(driver, &mut op, &mut cx);
+            assert_eq!(n.unwrap(), 1);
         };
         let first_dropped = Arc::new(AtomicUsize::new(0));
         one(&Waker::from(Arc::new(CountDrops(first_dropped.clone()))));

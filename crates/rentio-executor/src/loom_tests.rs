@@ -72,13 +72,7 @@ fn loom_inbox_never_loses_a_push() {
         // SAFETY: no handle kept the output (a3 is dropped below unread).
         drop(a3);
         drop(a2);
-        drop(remote.close());
-        drop(pool);
-        assert_eq!(
-            Arc::strong_count(&remote),
-            1,
-            "the tasks' and the pool's references to the inbox were released"
-        );
+        close_and_check(&remote, pool);
     });
 }
 
@@ -126,13 +120,57 @@ fn loom_a_remote_wake_racing_a_poll_is_not_lost() {
         assert!(owned.header().state.load() & COMPLETE != 0);
         drop(queued);
         drop(owned);
-        drop(pool);
-        assert_eq!(
-            Arc::strong_count(&remote),
-            1,
-            "the inbox references were released"
-        );
+        close_and_check(&remote, pool);
     });
+}
+
+/// A new task its owner is running: the inbox, its pool, and the queue's,
+/// owned list's and join handle's references.
+fn running_task() -> (Arc<Remote>, TaskRefPool, TaskRef, TaskRef, TaskRef) {
+    let unparks = Arc::new(AtomicUsize::new(0));
+    let remote = remote(&unparks);
+    let pool = TaskRefPool::new(&remote);
+    let (queued, owned, handle) = TaskRef::new(Pending, pool.take());
+    assert!(matches!(
+        queued.header().state.transition_to_running(),
+        TransitionToRunning::Poll
+    ));
+    (remote, pool, queued, owned, handle)
+}
+
+/// The owner cancels a RUNNING task and finishes it as `Shared::complete`
+/// does, giving up the queue's and the owned list's references; returns
+/// the state before completion.
+fn complete_as_owner(queued: TaskRef, owned: TaskRef) -> usize {
+    // SAFETY: owner thread, the task is RUNNING and not being polled.
+    unsafe { queued.cancel() };
+    let prev = queued.header().state.transition_to_complete_and_release(2);
+    let _ = owned.into_raw();
+    if prev & (JOIN_HANDLE | JOIN_WAKER) == JOIN_HANDLE {
+        let _ = queued.into_raw();
+        return prev;
+    }
+    if prev & JOIN_HANDLE == 0 {
+        // SAFETY: no join handle wants the output; owner thread.
+        unsafe { queued.drop_output() };
+    }
+    if prev & JOIN_WAKER != 0 {
+        notify_join(&queued);
+    }
+    queued.release_with(1);
+    prev
+}
+
+/// Closes the inbox, drops the pool, and checks that nothing kept a
+/// reference to the inbox.
+fn close_and_check(remote: &Arc<Remote>, pool: TaskRefPool) {
+    drop(remote.close());
+    drop(pool);
+    assert_eq!(
+        Arc::strong_count(remote),
+        1,
+        "the tasks' and the pool's references to the inbox were released"
+    );
 }
 
 /// A waker over a loom `Arc`, so loom sees a leaked or doubly dropped
@@ -170,14 +208,7 @@ fn counting_waker(count: &Arc<AtomicUsize>) -> Waker {
 #[test]
 fn loom_completion_racing_the_join_handle_frees_the_task_once() {
     loom::model(|| {
-        let unparks = Arc::new(AtomicUsize::new(0));
-        let remote = remote(&unparks);
-        let pool = TaskRefPool::new(&remote);
-        let (queued, owned, handle) = TaskRef::new(Pending, pool.take());
-        assert!(matches!(
-            queued.header().state.transition_to_running(),
-            TransitionToRunning::Poll
-        ));
+        let (remote, pool, queued, owned, handle) = running_task();
         let wakes = Arc::new(AtomicUsize::new(0));
         let w = wakes.clone();
         let t = thread::spawn(move || {
@@ -188,39 +219,17 @@ fn loom_completion_racing_the_join_handle_frees_the_task_once() {
             drop(handle);
             polled.is_ready()
         });
-        // The owner finishes the task as `Shared::complete` does.
-        // SAFETY: owner thread, the task is RUNNING and not being polled.
-        unsafe { queued.cancel() };
-        let prev = queued.header().state.transition_to_complete_and_release(2);
-        let _ = owned.into_raw();
-        if prev & (JOIN_HANDLE | JOIN_WAKER) == JOIN_HANDLE {
-            let _ = queued.into_raw();
-        } else {
-            if prev & JOIN_HANDLE == 0 {
-                // SAFETY: no join handle wants the output; owner thread.
-                unsafe { queued.drop_output() };
-            }
-            if prev & JOIN_WAKER != 0 {
-                notify_join(&queued);
-            }
-            queued.release_with(1);
-        }
+        let prev = complete_as_owner(queued, owned);
         let ready = t.join().unwrap();
         if prev & JOIN_WAKER != 0 {
             assert!(!ready, "a published waker means the handle saw Pending");
             assert_eq!(wakes.load(Ordering::SeqCst), 1, "and it was woken");
         }
-        drop(remote.close());
-        drop(pool);
+        close_and_check(&remote, pool);
         assert_eq!(
             Arc::strong_count(&wakes),
             1,
             "every waker clone was dropped"
-        );
-        assert_eq!(
-            Arc::strong_count(&remote),
-            1,
-            "the tasks' and the pool's references to the inbox were released"
         );
     });
 }
@@ -231,14 +240,7 @@ fn loom_completion_racing_the_join_handle_frees_the_task_once() {
 #[test]
 fn loom_a_join_handle_re_polled_with_a_new_waker_racing_completion() {
     loom::model(|| {
-        let unparks = Arc::new(AtomicUsize::new(0));
-        let remote = remote(&unparks);
-        let pool = TaskRefPool::new(&remote);
-        let (queued, owned, handle) = TaskRef::new(Pending, pool.take());
-        assert!(matches!(
-            queued.header().state.transition_to_running(),
-            TransitionToRunning::Poll
-        ));
+        let (remote, pool, queued, owned, handle) = running_task();
         let w1 = Arc::new(AtomicUsize::new(0));
         let w2 = Arc::new(AtomicUsize::new(0));
         let (a, b) = (w1.clone(), w2.clone());
@@ -256,27 +258,18 @@ fn loom_a_join_handle_re_polled_with_a_new_waker_racing_completion() {
             }
             drop(handle);
         });
-        // SAFETY: owner thread, the task is RUNNING and not being polled.
-        unsafe { queued.cancel() };
-        let prev = queued.header().state.transition_to_complete_and_release(2);
-        let _ = owned.into_raw();
-        if prev & (JOIN_HANDLE | JOIN_WAKER) == JOIN_HANDLE {
-            let _ = queued.into_raw();
-        } else {
-            if prev & JOIN_HANDLE == 0 {
-                // SAFETY: no join handle wants the output; owner thread.
-                unsafe { queued.drop_output() };
-            }
-            if prev & JOIN_WAKER != 0 {
-                notify_join(&queued);
-            }
-            queued.release_with(1);
-        }
+        let _ = complete_as_owner(queued, owned);
         t.join().unwrap();
-        drop(remote.close());
-        drop(pool);
-        assert_eq!(Arc::strong_count(&w1), 1);
-        assert_eq!(Arc::strong_count(&w2), 1);
-        assert_eq!(Arc::strong_count(&remote), 1);
+        close_and_check(&remote, pool);
+        assert_eq!(
+            Arc::strong_count(&w1),
+            1,
+            "every clone of the first waker was dropped"
+        );
+        assert_eq!(
+            Arc::strong_count(&w2),
+            1,
+            "every clone of the second waker was dropped"
+        );
     });
 }

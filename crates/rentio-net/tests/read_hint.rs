@@ -15,6 +15,15 @@ use rentio_io::AsyncReadRent;
 use rentio_net::TcpStream;
 use support::each_backend;
 
+/// A rentio client and a std server end of one TCP connection.
+async fn connected() -> (TcpStream, std::net::TcpStream) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = TcpStream::connect(&addr).await.unwrap();
+    let (server, _) = listener.accept().unwrap();
+    (client, server)
+}
+
 /// A read that must finish within 2 s.
 async fn read_within(client: &mut TcpStream, cap: usize, what: &str) -> Vec<u8> {
     let got = rentio_executor::time::timeout(
@@ -31,10 +40,7 @@ async fn read_within(client: &mut TcpStream, cap: usize, what: &str) -> Vec<u8> 
 /// another method that fills its buffer and leaves the rest: the next read
 /// must not wait for an edge that already came.
 async fn data_left_by(third: &str) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut client = TcpStream::connect(&addr).await.unwrap();
-    let (mut server, _) = listener.accept().unwrap();
+    let (mut client, mut server) = connected().await;
 
     server.write_all(b"abc").unwrap();
     assert_eq!(read_within(&mut client, 8, "first").await, b"abc");
@@ -79,10 +85,7 @@ fn a_read_after_a_full_read_gets_the_rest() {
 #[test]
 fn a_read_after_the_urgent_mark_gets_the_data_behind_it() {
     each_backend(|| async {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut client = TcpStream::connect(&addr).await.unwrap();
-        let (mut server, _) = listener.accept().unwrap();
+        let (mut client, mut server) = connected().await;
         server.write_all(b"0").unwrap();
         assert_eq!(read_within(&mut client, 8, "first").await, b"0");
         server.write_all(b"abc").unwrap();
@@ -107,10 +110,7 @@ fn a_read_after_the_urgent_mark_gets_the_data_behind_it() {
 #[test]
 fn a_read_after_a_local_read_shutdown_ends() {
     each_backend(|| async {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut client = TcpStream::connect(&addr).await.unwrap();
-        let (mut server, _) = listener.accept().unwrap();
+        let (mut client, mut server) = connected().await;
         server.write_all(b"abc").unwrap();
         assert_eq!(read_within(&mut client, 8, "first").await, b"abc");
         client
