@@ -105,16 +105,25 @@ fn main() {
         rm.push(a / b);
         rt.push(a / c);
     }
-    println!("spawn_ab: spawn + join {TASKS} tasks, {rounds} interleaved rounds, medians:");
+    // Median (min–max) of a set of samples.
+    let show = |values: &mut Vec<f64>, digits: usize| {
+        let mid = median(values);
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        format!("{mid:.digits$} ({lo:.digits$}–{hi:.digits$})")
+    };
     println!(
-        "  rentio {:.2} ms, monoio {:.2} ms, tokio LocalSet {:.2} ms",
-        median(&mut r),
-        median(&mut m),
-        median(&mut t)
+        "spawn_ab: spawn + join {TASKS} tasks, {rounds} interleaved rounds, medians (min–max):"
     );
     println!(
-        "  rentio/monoio {:.3}, rentio/tokio_local_set {:.3} (below 1: rentio faster)",
-        median(&mut rm),
-        median(&mut rt)
+        "  rentio {} ms, monoio {} ms, tokio LocalSet {} ms",
+        show(&mut r, 2),
+        show(&mut m, 2),
+        show(&mut t, 2)
+    );
+    println!(
+        "  rentio/monoio {}, rentio/tokio_local_set {} (per-round ratios; below 1: rentio faster)",
+        show(&mut rm, 3),
+        show(&mut rt, 3)
     );
 }
