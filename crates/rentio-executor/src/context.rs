@@ -77,7 +77,6 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Shared) -> R) -> Option<R> {
     (!shared.is_null()).then(|| f(unsafe { &*shared }))
 }
 
-/// The current runtime, if any.
 /// Runs `f` on the current runtime's task reference pool (owner thread,
 /// runtime alive), if there is one.
 #[inline]
@@ -85,6 +84,7 @@ pub(crate) fn with_task_ref_pool<R>(f: impl FnOnce(&TaskRefPool) -> R) -> Option
     with_current(|shared| f(&shared.task_refs))
 }
 
+/// The current runtime, if any.
 pub(crate) fn current() -> Option<Rc<Shared>> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }

@@ -4,12 +4,14 @@
 //! # Design
 //!
 //! A task is one heap allocation (`raw`): a *header* that any thread may
-//! touch — the state word, a vtable, an `Arc` of the owning runtime's inbox,
-//! the join handle's waker, the owned-list key: all `Send` data — followed
-//! by the *stage*: the future while it runs, then its output. Only the
-//! owner thread touches the stage while the future lives; once the task is
-//! complete, whoever the state says owns the output (the owner, or the
-//! `JoinHandle`) takes or drops it.
+//! touch — the state word, a vtable, a counted reference to the owning
+//! runtime's inbox (taken from the owner's stock, see
+//! `remote::TaskRefPool`), the join handle's waker, the owned-list links:
+//! all `Send` data — followed by the *stage*, a union of the future (while
+//! it runs) and its output (once complete), which of the two being the
+//! state's to say. Only the owner thread touches the stage while the
+//! future lives; once the task is complete, whoever the state says owns the
+//! output (the owner, or the `JoinHandle`) takes or drops it, once.
 //!
 //! References are counted in the state word. A new task starts with three:
 //! its entry in the run queue, its entry in the owner's owned-task list,
@@ -28,6 +30,7 @@
 //! | COMPLETE    | the future is gone; the output (or panic, or cancellation) is stored or consumed |
 //! | CANCELLED   | `abort()` was called or the runtime shuts down              |
 //! | JOIN_HANDLE | a `JoinHandle` exists and the output is kept for it         |
+//! | JOIN_WAKER  | the join handle published its waker in the header (see below) |
 //! | refcount    | the bits above bit 5                                        |
 //!
 //! # Transitions
@@ -42,8 +45,16 @@
 //!   during the poll. `Ready`: store the output, set COMPLETE; if no
 //!   JOIN_HANDLE, drop the output at once; wake the join waker; leave the
 //!   owned list.
-//! - *join handle dropped* (any thread): clear JOIN_HANDLE; if COMPLETE
-//!   was already set, the handle drops the output. Exactly one side does.
+//! - *join handle polled* (any thread, not COMPLETE): with JOIN_WAKER
+//!   clear the waker field is the handle's: it stores its waker and sets
+//!   JOIN_WAKER unless COMPLETE came first; to replace a published waker
+//!   it clears the bit first (again unless COMPLETE). After COMPLETE the
+//!   owner wakes a published waker, then clears the bit, handing the field
+//!   back, or drops the waker if the handle is gone (tokio's protocol).
+//!   Once it has the output the handle lets go of the task at once.
+//! - *join handle dropped* (any thread): clear JOIN_HANDLE (and JOIN_WAKER
+//!   too before COMPLETE); if COMPLETE was already set, the handle drops
+//!   the output. Exactly one side does.
 //! - *abort* (any thread): set CANCELLED; if the task was neither complete
 //!   nor cancelled, wake it so the owner drops the future.
 
