@@ -4,7 +4,8 @@
 //!   `-D warnings` on every target, the tests (each IO test runs on both
 //!   backends through the test support helpers), the loom model checks,
 //!   docs with `-D warnings`, and the examples built.
-//! - `cargo xtask bench echo|http|all [--quick] [--rounds N] [--servers a,b]`:
+//! - `cargo xtask bench echo|http|all [--quick] [--rounds N] [--servers a,b]
+//!   [--max-steal PCT] [--retries N] [--out F] [--chart F]`:
 //!   the comparison benchmark against tokio, monoio and compio (see
 //!   `netbench.rs`); writes `BENCHMARKS.md` and `benchmarks.svg`.
 //! - `cargo xtask micro [criterion args]`: the criterion micro-benchmarks,
@@ -24,7 +25,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: cargo xtask <ci | bench <echo|http|all> [--quick] [--rounds N] \
-                 [--servers a,b] | micro [criterion args] | bench-summary>"
+                 [--servers a,b] [--max-steal PCT] [--retries N] [--out F] [--chart F] | micro [criterion args] | bench-summary>"
             );
             return ExitCode::from(2);
         }
