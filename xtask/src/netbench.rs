@@ -122,7 +122,11 @@ struct Sample {
 /// A CPU's steal and total time so far, in ticks, from `/proc/stat`
 /// (`None` where the kernel does not report them).
 fn cpu_ticks(cpu: usize) -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    parse_cpu_ticks(&std::fs::read_to_string("/proc/stat").ok()?, cpu)
+}
+
+/// [`cpu_ticks`] from the text of `/proc/stat`.
+fn parse_cpu_ticks(stat: &str, cpu: usize) -> Option<(u64, u64)> {
     let label = format!("cpu{cpu}");
     let line = stat
         .lines()
@@ -667,4 +671,47 @@ fn chart(
     }
     let _ = writeln!(s, "</svg>");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STAT: &str = "cpu  1592906 6 790946 3100112 225546 0 223118 215442 0 0\n\
+                        cpu0 726186 3 422436 1533646 179918 0 98827 103319 0 0\n\
+                        cpu1 866719 2 368510 1566465 45627 0 124290 112122 0 0\n\
+                        intr 12345\n";
+
+    #[test]
+    fn steal_is_read_per_cpu() {
+        assert_eq!(
+            parse_cpu_ticks(STAT, 0),
+            Some((
+                103_319,
+                726_186 + 3 + 422_436 + 1_533_646 + 179_918 + 98_827 + 103_319
+            ))
+        );
+        assert_eq!(parse_cpu_ticks(STAT, 1).map(|t| t.0), Some(112_122));
+        // "cpu1" must not match "cpu10", nor the aggregate line "cpu".
+        assert_eq!(parse_cpu_ticks(STAT, 2), None);
+        assert_eq!(parse_cpu_ticks("cpu0 1 2 3\n", 0), None, "too few fields");
+    }
+
+    #[test]
+    fn stolen_share() {
+        assert_eq!(stolen(Some((10, 100)), Some((30, 300))), 0.1);
+        assert_eq!(stolen(None, Some((30, 300))), 0.0);
+        // No time passed, or the counters went back: nothing is claimed.
+        assert_eq!(stolen(Some((10, 100)), Some((10, 100))), 0.0);
+        assert_eq!(stolen(Some((10, 100)), Some((5, 200))), 0.0);
+    }
+
+    #[test]
+    fn this_machine_reports_its_cpus() {
+        let Ok((server, client)) = two_cpus() else {
+            eprintln!("skipped: the bench needs two CPUs and this process has one");
+            return;
+        };
+        assert!(cpu_ticks(server).is_some() && cpu_ticks(client).is_some());
+    }
 }
