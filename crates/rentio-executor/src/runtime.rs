@@ -298,6 +298,11 @@ where
 
 /// Yields to the other tasks once: the current task goes to the back of
 /// the run queue.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropped before it completes, it has only woken the task
+/// once more than needed.
 pub async fn yield_now() {
     let mut yielded = false;
     std::future::poll_fn(|cx| {

@@ -285,6 +285,11 @@ impl TcpStream {
     /// # Errors
     ///
     /// `TimedOut` after `timeout`, else as `connect`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`connect`](TcpStream::connect): dropping the future, or the
+    /// deadline passing, abandons the attempt and closes its socket.
     pub async fn connect_timeout<A: ToSocketAddrs + ?Sized>(
         addr: &A,
         timeout: Duration,
@@ -387,6 +392,11 @@ impl TcpStream {
     /// # Errors
     ///
     /// As `shutdown(2)`; a peer already gone is not an error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the `shutdown`, which may or may not
+    /// have taken effect; shutting the same side down again is harmless.
     pub async fn shutdown_with(&self, how: net::Shutdown) -> io::Result<()> {
         self.socket.shutdown(how).await
     }

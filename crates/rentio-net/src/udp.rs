@@ -34,6 +34,11 @@ impl UdpSocket {
     /// # Errors
     ///
     /// As `connect(2)`, or the lookup's error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the attempt: the default peer may or
+    /// may not have been set. Connect again to be sure which one it is.
     pub async fn connect<A: ToSocketAddrs + ?Sized>(&self, addr: &A) -> io::Result<()> {
         let mut last = None;
         for addr in resolve(addr).await? {

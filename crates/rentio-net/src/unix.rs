@@ -116,6 +116,10 @@ impl UnixStream {
     /// # Errors
     ///
     /// As [`connect`](UnixStream::connect).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the attempt; the socket is closed.
     pub async fn connect_addr(addr: &SocketAddr) -> io::Result<UnixStream> {
         let raw = to_raw(addr)?;
         let socket = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
@@ -156,6 +160,11 @@ impl UnixStream {
     /// # Errors
     ///
     /// As `shutdown(2)`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the `shutdown`, which may or may not
+    /// have taken effect; shutting the same side down again is harmless.
     pub async fn shutdown_with(&self, how: net::Shutdown) -> io::Result<()> {
         self.socket.shutdown(how).await
     }

@@ -96,6 +96,27 @@ fn unix_streams_by_path_abstract_name_and_pair() {
 }
 
 #[test]
+fn a_unix_stream_half_closes_and_may_shut_down_twice() {
+    each_backend(|| async {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        let (n, _) = a.write_all(b"bye".to_vec()).await;
+        n.unwrap();
+        a.shutdown_with(std::net::Shutdown::Write).await.unwrap();
+        // Again: harmless (its cancel-safety doc relies on it).
+        a.shutdown_with(std::net::Shutdown::Write).await.unwrap();
+        let (n, got) = b.read_to_end(Vec::new()).await;
+        assert_eq!(n.unwrap(), 3);
+        assert_eq!(got, b"bye");
+        // The other direction still works.
+        let (n, _) = b.write_all(b"ok".to_vec()).await;
+        n.unwrap();
+        let (n, got) = a.read_exact(Vec::with_capacity(2)).await;
+        assert_eq!(n.unwrap(), 2);
+        assert_eq!(got, b"ok");
+    });
+}
+
+#[test]
 fn unix_datagrams_with_addresses() {
     each_backend(|| async {
         let pa = temp_path("dgram-a");
