@@ -11,8 +11,9 @@
 //! The machine may be a shared virtual one: a run during which the
 //! hypervisor stole more than 10% (`--max-steal PCT`) of the server's or the
 //! client's CPU, as `/proc/stat` counts it, is repeated up to twice
-//! (`--retries N`), and the least disturbed attempt is kept. Every server
-//! gets the same rule; the table reports the steal of the kept runs.
+//! (`--retries N`) after a pause of 5 s, and the least disturbed attempt is
+//! kept. Every server gets the same rule; the table reports the steal of
+//! the kept runs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -280,7 +281,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                     }
                     if attempt < o.retries {
                         repeated += 1;
-                        eprintln!("xtask: more than {:.0}% stolen; again", o.max_steal * 100.0);
+                        eprintln!(
+                            "xtask: more than {:.0}% stolen; again in {} s",
+                            o.max_steal * 100.0,
+                            RETRY_PAUSE.as_secs()
+                        );
+                        // Steal comes in bursts: let this one pass.
+                        std::thread::sleep(RETRY_PAUSE);
                     }
                 }
                 if let Some(sample) = best {
@@ -297,6 +304,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     eprintln!("xtask: wrote {} and {}", o.out, o.chart);
     Ok(())
 }
+
+/// How long to wait before repeating a disturbed run.
+const RETRY_PAUSE: Duration = Duration::from_secs(5);
 
 /// One run of `server` at `point`, moving to the next port while the
 /// server cannot listen on this one; with the hypervisor's steal over the
