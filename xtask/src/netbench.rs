@@ -251,11 +251,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 // disturbed attempt counts.
                 let mut best: Option<Sample> = None;
                 for attempt in 0..=o.retries {
-                    port = if port >= LAST_PORT {
-                        FIRST_PORT
-                    } else {
-                        port + 1
-                    };
+                    port = next_port(port);
                     let sample = measure_on_free_port(
                         &o,
                         point,
@@ -305,6 +301,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The port after `port`, wrapping within the servers' range.
+fn next_port(port: u16) -> u16 {
+    if port >= LAST_PORT {
+        FIRST_PORT
+    } else {
+        port + 1
+    }
+}
+
 /// How long to wait before repeating a disturbed run.
 const RETRY_PAUSE: Duration = Duration::from_secs(5);
 
@@ -331,11 +336,7 @@ fn measure_on_free_port(
             Err(Failed::Listen(why)) if attempts < 5 => {
                 eprintln!("xtask: {why}; trying the next port");
                 attempts += 1;
-                *port = if *port >= LAST_PORT {
-                    FIRST_PORT
-                } else {
-                    *port + 1
-                };
+                *port = next_port(*port);
             }
             Err(Failed::Listen(why) | Failed::Other(why)) => return Err(why),
         }
