@@ -8,8 +8,13 @@
 //! |-------|----------------------------------------------------------------|
 //! | 63    | reserved: the value is one of the named constants below        |
 //! | 62    | auxiliary CQE of the op (its `LINK_TIMEOUT`), not its result   |
-//! | 32–61 | generation (30 bits, never 0)                                  |
-//! | 0–31  | slab index                                                     |
+//! | 61    | the op is in the lean table of owned ops, not the slab         |
+//! | 32–60 | generation (29 bits, never 0)                                  |
+//! | 0–31  | index in the slab (or the lean table)                          |
+//!
+//! Each table compares the whole upper half (bits 32–63) with the
+//! generation it stored, so a key of one table never matches a live entry
+//! of the other, and a reserved or auxiliary `user_data` matches neither.
 
 /// Bit 63: the `user_data` is a reserved constant, not an op key.
 pub(crate) const RESERVED: u64 = 1 << 63;
@@ -19,7 +24,11 @@ pub(crate) const CANCEL_USER_DATA: u64 = RESERVED | 1;
 pub(crate) const UNPARK_USER_DATA: u64 = RESERVED | 2;
 /// Bit 62: the CQE is an op's auxiliary completion (its linked timeout).
 pub(crate) const AUX: u64 = 1 << 62;
-const GEN_MASK: u32 = (1 << 30) - 1;
+/// Bit 61: the op is in the lean table (see `crate::lean`).
+pub(crate) const LEAN: u64 = 1 << 61;
+/// [`LEAN`] as the lean table stores it, in its entries' generations.
+pub(crate) const LEAN_GENERATION: u32 = (LEAN >> 32) as u32;
+const GEN_MASK: u32 = (1 << 29) - 1;
 
 /// Identifies one op in a driver: a slab index and a generation.
 ///
@@ -34,7 +43,10 @@ pub struct Key(u64);
 impl Key {
     pub(crate) fn new(index: usize, generation: u32) -> Key {
         debug_assert!(index <= u32::MAX as usize);
-        debug_assert!(generation <= GEN_MASK, "generations wrap at GEN_MASK");
+        debug_assert!(
+            generation & !LEAN_GENERATION <= GEN_MASK,
+            "generations wrap at GEN_MASK"
+        );
         Key((u64::from(generation) << 32) | (index as u32 as u64))
     }
 
@@ -100,6 +112,9 @@ mod tests {
             assert_eq!(ud & RESERVED, 0);
             assert_eq!(Key::from_user_data(ud), Some((key, false)));
             assert_eq!(Key::from_user_data(ud | AUX), Some((key, true)));
+            let lean = Key::new(index, generation | LEAN_GENERATION);
+            assert_eq!(lean.user_data() & !LEAN, ud, "the lean bit is bit 61");
+            assert_eq!(Key::from_user_data(lean.user_data()), Some((lean, false)));
         }
         assert_eq!(Key::from_user_data(CANCEL_USER_DATA), None);
         assert_eq!(Key::from_user_data(UNPARK_USER_DATA), None);

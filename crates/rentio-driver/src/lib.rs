@@ -7,6 +7,7 @@ pub mod coop;
 mod driver;
 mod future;
 mod key;
+mod lean;
 pub mod op;
 mod ops;
 mod poll;

@@ -4,7 +4,8 @@ use std::io;
 use std::task::{Poll, Waker};
 
 use crate::driver::Finished;
-use crate::key::{Key, next_generation};
+use crate::key::{Key, LEAN, next_generation};
+use crate::lean::Lean;
 use crate::op::{ErasedOp, OpCode};
 use crate::slot::Cqe;
 use crate::slot::{CompleteAction, Notify, Slot, State};
@@ -40,6 +41,8 @@ pub struct Stats {
 /// The ops in flight and what the driver owes their owners.
 pub(crate) struct Ops {
     pub(crate) slab: Slots,
+    /// Owned one-shot ops on io_uring (see `crate::lean`).
+    pub(crate) lean: Lean,
     generation: u32,
     /// Keys of `Op` handles pushed with `submit` that made progress (see
     /// `Driver::take_ready`).
@@ -70,6 +73,7 @@ impl Ops {
     pub(crate) fn new(capacity: usize) -> Ops {
         Ops {
             slab: Slots::with_capacity(capacity),
+            lean: Lean::new(),
             generation: 0,
             ready: Vec::new(),
             owned: Vec::new(),
@@ -119,13 +123,19 @@ impl Ops {
         Key::new(index, self.generation)
     }
 
-    /// A new `Submitted` slot for an owned one-shot op, holding `data`;
-    /// returns its key and where the op is.
+    /// An owned one-shot op into the lean table; returns its key and
+    /// where the op is.
+    ///
+    /// # Errors
+    ///
+    /// When the table is full.
     #[inline]
-    pub(crate) fn insert_owned<T: OpCode>(&mut self, data: Box<T>) -> (Key, *mut dyn ErasedOp) {
+    pub(crate) fn insert_lean(
+        &mut self,
+        data: Box<dyn ErasedOp>,
+    ) -> io::Result<(Key, *mut dyn ErasedOp)> {
         self.generation = next_generation(self.generation);
-        let (index, data) = self.slab.insert_owned(self.generation, T::RETURNS_FD, data);
-        (Key::new(index, self.generation), data)
+        self.lean.insert(self.generation, data)
     }
 
     #[inline]
@@ -133,10 +143,15 @@ impl Ops {
         self.slab.get_mut(key.slab_index(), key.generation())
     }
 
-    /// Frees a slot; its parked resources go to the graveyard.
+    /// Frees a slot (or a lean entry); its parked resources go to the
+    /// graveyard.
     #[inline]
     pub(crate) fn remove(&mut self, key: Key) {
-        if self.get_mut(key).is_some() {
+        if key.user_data() & LEAN != 0 {
+            if let Some(data) = self.lean.remove(key) {
+                self.bury(data);
+            }
+        } else if self.get_mut(key).is_some() {
             self.remove_at(key.slab_index());
         }
     }
@@ -157,21 +172,23 @@ impl Ops {
     }
 
     /// The common cases of an op's last CQE, inline and in one lookup:
-    /// an owned one-shot op straight out of the slab onto the finished list
-    /// with the CQE in hand; any other one-shot op's result into its slot,
-    /// waking its owner. `user_data` is taken raw: with the reserved or
-    /// `AUX` bit set, its generation half is above any live generation, so
-    /// it misses. Returns whether the CQE was handled; if not, nothing
-    /// changed and [`Ops::complete`] takes it.
+    /// an owned one-shot op straight out of the lean table onto the
+    /// finished list with the CQE in hand; any other one-shot op's result
+    /// into its slot, waking its owner. `user_data` is taken raw: with the
+    /// reserved or `AUX` bit set, its generation half matches no live
+    /// generation, so it misses. Returns whether the CQE was handled; if
+    /// not, nothing changed and [`Ops::complete`] takes it.
     #[inline(always)]
     pub(crate) fn complete_last(&mut self, user_data: u64, cqe: Cqe) -> bool {
         let index = user_data as u32 as usize;
-        let Some(slot) = self.slab.get_raw(index, (user_data >> 32) as u32) else {
-            return false;
-        };
-        let key = Key::from_raw(user_data);
-        if slot.fast {
-            let data = Some(self.slab.take_fast(index));
+        let upper = (user_data >> 32) as u32;
+        if user_data & LEAN != 0 {
+            let Some(data) = self.lean.take(index, upper) else {
+                // Stale or not ours: nothing to do, and nothing else will.
+                return true;
+            };
+            let key = Key::from_raw(user_data);
+            let data = Some(data);
             // Written in place, from registers (see `reserve`).
             let len = self.finished.len();
             match self.finished.spare_capacity_mut().first_mut() {
@@ -184,6 +201,10 @@ impl Ops {
             }
             return true;
         }
+        let Some(slot) = self.slab.get_mut(index, upper) else {
+            return false;
+        };
+        let key = Key::from_raw(user_data);
         if slot.pending != 1 || !matches!(slot.state, State::Submitted) {
             return false;
         }
@@ -286,7 +307,7 @@ impl Ops {
     }
 
     /// Makes room for `n` more entries on the `finished` list before a
-    /// reap, so that the fast path writes each entry in place: one built on
+    /// reap, so that the lean path writes each entry in place: one built on
     /// the stack and copied (as `Vec::push` does around its grow call) is
     /// read back with 16-byte loads of 8-byte stores, which stall on store
     /// forwarding.
@@ -386,11 +407,18 @@ impl Ops {
             .iter()
             .filter(|(_, slot)| slot.pending > 0)
             .map(|(index, slot)| Key::new(index, slot.generation))
+            .chain(self.lean.keys())
+    }
+
+    /// Ops in the slab and the lean table.
+    pub(crate) fn len(&self) -> usize {
+        self.slab.len() + self.lean.len()
     }
 
     /// Leaks every slot the kernel may still use: called before the ring
     /// closes, when waiting longer is not an option.
     pub(crate) fn leak_in_flight(&mut self) {
+        self.stats.leaked_at_drop += self.lean.leak_all();
         for slot in self.slab.iter_mut() {
             // A finished op nobody took: an fd it produced is closed.
             if let State::Completed(cqe) = slot.state

@@ -119,11 +119,6 @@ pub(crate) struct Slot {
     /// Pushed through the low-level face: progress without a waker puts
     /// the key on a ready list.
     pub(crate) notify: Notify,
-    /// Set by `Slots::insert_owned` and cleared by any other access: an
-    /// owned one-shot op untouched since its push (one CQE owed,
-    /// `Submitted`, no waker, no extras), which its CQE can free without
-    /// checking each of those.
-    pub(crate) fast: bool,
     pub(crate) state: State,
     pub(crate) waker: Option<Waker>,
     /// The waker this slot's op was last woken with, kept (never woken)
@@ -162,7 +157,6 @@ impl Slot {
             pending,
             returns_fd,
             notify,
-            fast: false,
             state: State::Submitted,
             waker: None,
             spare: None,

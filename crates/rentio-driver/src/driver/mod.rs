@@ -244,7 +244,7 @@ impl Driver {
 
     /// Ops in the slab (in flight, or completed and not yet taken).
     pub fn ops_in_slab(&self) -> usize {
-        self.inner.core.borrow().ops.slab.len()
+        self.inner.core.borrow().ops.len()
     }
 
     /// Deadlines the readiness backend keeps (timeouts and link timeouts,
@@ -305,14 +305,14 @@ impl Driver {
         {
             c.ops.check_poisoned()?;
             op.check()?;
-            // Into the slot first: the SQE points into the box's heap
-            // memory, and the slot is where the box stays.
-            let (key, data) = c.ops.insert_owned(Box::new(op));
-            // SAFETY: `data` points at the `T` just boxed into the slot,
+            // Into the lean table first: the SQE points into the box's heap
+            // memory, and the table is where the box stays.
+            let (key, data) = c.ops.insert_lean(Box::new(op))?;
+            // SAFETY: `data` points at the `T` just boxed into the table,
             // and the reference ends before this borrow of the core does.
             // Meanwhile `push_with` may make room (enter and reap), but no
             // CQE can name this key before its SQE is published and a reap
-            // never inserts, so nothing else touches the slot or the box.
+            // never inserts, so nothing else touches the entry or the box.
             let op = unsafe { &mut *data.cast::<T>() };
             let pushed =
                 uring.push_with(&mut c.ops, || op.uring_entry().user_data(key.user_data()));
@@ -513,7 +513,9 @@ impl Driver {
         let c = &mut *core;
         let result = match &mut c.backend {
             BackendImpl::Uring(uring) => {
-                if c.ops.get_mut(key).is_some_and(|slot| slot.pending > 0) {
+                if c.ops.lean.contains(key)
+                    || c.ops.get_mut(key).is_some_and(|slot| slot.pending > 0)
+                {
                     uring.push_cancel(&mut c.ops, key)
                 } else {
                     Ok(())

@@ -1,0 +1,192 @@
+//! The lean table: owned one-shot ops on io_uring, the common case of
+//! [`Driver::push`](crate::Driver::push), kept apart from the slab.
+//!
+//! Such an op needs nothing a [`Slot`](crate::slot::Slot) carries beside
+//! the op itself: no waker, no state (its one CQE is its result), no
+//! extras, no count of CQEs owed. An entry is the op and a generation, 24
+//! bytes, so pushing one and taking it back at its CQE write and read a
+//! few words instead of a whole slot. Keys of this table carry
+//! [`LEAN`](crate::key::LEAN), which the generations stored here include:
+//! a key of the slab never matches an entry here, nor the reverse.
+//!
+//! An op that needs more (a cancel asked for it, the driver shuts down)
+//! stays here: a cancel only pushes an `AsyncCancel` naming the key, and
+//! the op comes back, cancelled or not, at its one CQE like any other.
+
+use std::io;
+
+use crate::key::{Key, LEAN_GENERATION};
+use crate::op::ErasedOp;
+
+const NONE: u32 = u32::MAX;
+
+pub(crate) struct Lean {
+    entries: Vec<Entry>,
+    /// Head of the free list (an index into `entries`), or `NONE`.
+    free: u32,
+}
+
+struct Entry {
+    /// The op's generation, with `LEAN_GENERATION` set; 0 while vacant.
+    generation: u32,
+    /// Next vacant entry, while this one is vacant.
+    next_free: u32,
+    /// The op, while it is in flight.
+    data: Option<Box<dyn ErasedOp>>,
+}
+
+impl Lean {
+    pub(crate) fn new() -> Lean {
+        Lean {
+            entries: Vec::new(),
+            free: NONE,
+        }
+    }
+
+    /// Stores `data` under `generation` (a slab generation: not 0, without
+    /// `LEAN_GENERATION`); returns its key and where the op is.
+    ///
+    /// # Errors
+    ///
+    /// When the table already holds `u32::MAX` entries.
+    #[inline]
+    pub(crate) fn insert(
+        &mut self,
+        generation: u32,
+        data: Box<dyn ErasedOp>,
+    ) -> io::Result<(Key, *mut dyn ErasedOp)> {
+        debug_assert!(generation != 0 && generation & LEAN_GENERATION == 0);
+        let generation = generation | LEAN_GENERATION;
+        let index = if self.free != NONE {
+            let index = self.free as usize;
+            let entry = &mut self.entries[index];
+            self.free = entry.next_free;
+            entry.generation = generation;
+            debug_assert!(entry.data.is_none(), "a vacant entry holds no op");
+            // SAFETY: writing a valid `Option` over a valid one. A vacant
+            // entry holds no op (`take` and `remove` took it out), so
+            // nothing is lost by not dropping the old value; were that ever
+            // broken, the old box would leak, never be freed twice.
+            unsafe { std::ptr::write(&mut entry.data, Some(data)) };
+            index
+        } else {
+            self.grow(generation, data)?
+        };
+        let data: *mut dyn ErasedOp = match &mut self.entries[index].data {
+            Some(data) => &mut **data,
+            None => unreachable!("stored just above"),
+        };
+        Ok((Key::new(index, generation), data))
+    }
+
+    #[cold]
+    fn grow(&mut self, generation: u32, data: Box<dyn ErasedOp>) -> io::Result<usize> {
+        let index = self.entries.len();
+        if index >= NONE as usize {
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "rentio-driver: 4 billion owned ops in flight; the table is full",
+            ));
+        }
+        self.entries.push(Entry {
+            generation,
+            next_free: NONE,
+            data: Some(data),
+        });
+        Ok(index)
+    }
+
+    /// Takes the op of the live entry at `index` whose generation is
+    /// `upper` (the upper half of a `user_data`) and frees the entry;
+    /// `None`, changing nothing, if there is none.
+    #[inline(always)]
+    pub(crate) fn take(&mut self, index: usize, upper: u32) -> Option<Box<dyn ErasedOp>> {
+        let entry = self.entries.get_mut(index)?;
+        if entry.generation != upper || upper == 0 {
+            return None;
+        }
+        let data = entry.data.take();
+        entry.generation = 0;
+        entry.next_free = self.free;
+        self.free = index as u32;
+        data
+    }
+
+    /// Takes the op under `key` out, freeing its entry.
+    #[inline]
+    pub(crate) fn remove(&mut self, key: Key) -> Option<Box<dyn ErasedOp>> {
+        self.take(key.slab_index(), key.generation())
+    }
+
+    /// Whether `key` names a live entry.
+    pub(crate) fn contains(&self, key: Key) -> bool {
+        self.entries
+            .get(key.slab_index())
+            .is_some_and(|entry| entry.generation == key.generation() && entry.generation != 0)
+    }
+
+    /// Keys of the live entries: ops in flight.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, entry)| entry.generation != 0)
+            .map(|(index, entry)| Key::new(index, entry.generation))
+    }
+
+    /// Live entries.
+    pub(crate) fn len(&self) -> usize {
+        self.keys().count()
+    }
+
+    /// Leaks the op of every live entry (the ring closes while the kernel
+    /// may still use them); returns how many.
+    pub(crate) fn leak_all(&mut self) -> u64 {
+        let mut leaked = 0;
+        for entry in &mut self.entries {
+            if entry.generation != 0 {
+                std::mem::forget(entry.data.take());
+                entry.generation = 0;
+                leaked += 1;
+            }
+        }
+        self.entries.clear();
+        self.free = NONE;
+        leaked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::Nop;
+
+    #[test]
+    fn entries_are_reused_and_stale_generations_miss() {
+        let mut lean = Lean::new();
+        let (a, _) = lean.insert(1, Box::new(Nop)).unwrap();
+        let (b, _) = lean.insert(2, Box::new(Nop)).unwrap();
+        assert_eq!(lean.len(), 2);
+        assert!(lean.contains(a) && lean.contains(b));
+        assert!(
+            a.generation() & LEAN_GENERATION != 0,
+            "lean keys carry the bit"
+        );
+        assert!(lean.take(a.slab_index(), 1).is_none(), "no lean bit");
+        assert!(lean.take(a.slab_index(), 0).is_none(), "generation 0");
+        assert!(lean.take(a.slab_index(), a.generation()).is_some());
+        assert!(!lean.contains(a));
+        assert!(
+            lean.take(a.slab_index(), a.generation()).is_none(),
+            "taken once"
+        );
+        let (c, _) = lean.insert(3, Box::new(Nop)).unwrap();
+        assert_eq!(c.slab_index(), a.slab_index(), "the freed index is reused");
+        assert!(lean.remove(a).is_none(), "the old key misses the new op");
+        assert!(lean.take(99, c.generation()).is_none(), "out of range");
+        assert_eq!(lean.keys().collect::<Vec<_>>(), vec![c, b]);
+        assert!(lean.remove(c).is_some());
+        assert_eq!(lean.leak_all(), 1);
+        assert_eq!(lean.len(), 0);
+    }
+}
