@@ -13,7 +13,7 @@
 //! stays here: a cancel only pushes an `AsyncCancel` naming the key, and
 //! the op comes back, cancelled or not, at its one CQE like any other.
 
-use std::io;
+use std::ptr::NonNull;
 
 use crate::key::{Key, LEAN_GENERATION};
 use crate::op::ErasedOp;
@@ -31,8 +31,11 @@ struct Entry {
     generation: u32,
     /// Next vacant entry, while this one is vacant.
     next_free: u32,
-    /// The op, while it is in flight.
-    data: Option<Box<dyn ErasedOp>>,
+    /// The op, while it is in flight: a `Box` turned into its pointer
+    /// (`Box::into_raw`), so that the SQE can be built through the pointer
+    /// while the entry holds it. An entry dropped with an op in it leaks
+    /// the op: the kernel may still use it.
+    data: Option<NonNull<dyn ErasedOp>>,
 }
 
 impl Lean {
@@ -48,52 +51,43 @@ impl Lean {
     ///
     /// # Errors
     ///
-    /// When the table already holds `u32::MAX` entries.
+    /// `data` comes back when the table already holds `u32::MAX - 1`
+    /// entries.
     #[inline]
     pub(crate) fn insert(
         &mut self,
         generation: u32,
         data: Box<dyn ErasedOp>,
-    ) -> io::Result<(Key, *mut dyn ErasedOp)> {
+    ) -> Result<(Key, NonNull<dyn ErasedOp>), Box<dyn ErasedOp>> {
         debug_assert!(generation != 0 && generation & LEAN_GENERATION == 0);
         let generation = generation | LEAN_GENERATION;
-        let index = if self.free != NONE {
+        let (index, entry) = if self.free != NONE {
             let index = self.free as usize;
             let entry = &mut self.entries[index];
-            self.free = entry.next_free;
-            entry.generation = generation;
             debug_assert!(entry.data.is_none(), "a vacant entry holds no op");
-            // SAFETY: writing a valid `Option` over a valid one. A vacant
-            // entry holds no op (`take` and `remove` took it out), so
-            // nothing is lost by not dropping the old value; were that ever
-            // broken, the old box would leak, never be freed twice.
-            unsafe { std::ptr::write(&mut entry.data, Some(data)) };
-            index
+            self.free = entry.next_free;
+            (index, entry)
+        } else if self.entries.len() < NONE as usize {
+            self.grow()
         } else {
-            self.grow(generation, data)?
+            return Err(data);
         };
-        let data: *mut dyn ErasedOp = match &mut self.entries[index].data {
-            Some(data) => &mut **data,
-            None => unreachable!("stored just above"),
-        };
+        let data = NonNull::from(Box::leak(data));
+        entry.generation = generation;
+        entry.data = Some(data);
         Ok((Key::new(index, generation), data))
     }
 
+    /// A new vacant entry at the end, for the caller to fill.
     #[cold]
-    fn grow(&mut self, generation: u32, data: Box<dyn ErasedOp>) -> io::Result<usize> {
+    fn grow(&mut self) -> (usize, &mut Entry) {
         let index = self.entries.len();
-        if index >= NONE as usize {
-            return Err(io::Error::new(
-                io::ErrorKind::OutOfMemory,
-                "rentio-driver: 4 billion owned ops in flight; the table is full",
-            ));
-        }
         self.entries.push(Entry {
-            generation,
+            generation: 0,
             next_free: NONE,
-            data: Some(data),
+            data: None,
         });
-        Ok(index)
+        (index, &mut self.entries[index])
     }
 
     /// Takes the op of the live entry at `index` whose generation is
@@ -105,11 +99,14 @@ impl Lean {
         if entry.generation != upper || upper == 0 {
             return None;
         }
-        let data = entry.data.take();
+        let data = entry.data.take()?;
         entry.generation = 0;
         entry.next_free = self.free;
         self.free = index as u32;
-        data
+        // SAFETY: the pointer came from `Box::leak` in `insert`, and the
+        // entry gave it up just above, so the box is rebuilt once; the
+        // kernel is done with the op (its CQE is in) or never saw it.
+        Some(unsafe { Box::from_raw(data.as_ptr()) })
     }
 
     /// Takes the op under `key` out, freeing its entry.
@@ -145,7 +142,8 @@ impl Lean {
         let mut leaked = 0;
         for entry in &mut self.entries {
             if entry.generation != 0 {
-                std::mem::forget(entry.data.take());
+                // Dropping the pointer leaks the op.
+                entry.data = None;
                 entry.generation = 0;
                 leaked += 1;
             }
@@ -164,8 +162,8 @@ mod tests {
     #[test]
     fn entries_are_reused_and_stale_generations_miss() {
         let mut lean = Lean::new();
-        let (a, _) = lean.insert(1, Box::new(Nop)).unwrap();
-        let (b, _) = lean.insert(2, Box::new(Nop)).unwrap();
+        let (a, _) = lean.insert(1, Box::new(Nop)).ok().unwrap();
+        let (b, _) = lean.insert(2, Box::new(Nop)).ok().unwrap();
         assert_eq!(lean.len(), 2);
         assert!(lean.contains(a) && lean.contains(b));
         assert!(
@@ -180,7 +178,7 @@ mod tests {
             lean.take(a.slab_index(), a.generation()).is_none(),
             "taken once"
         );
-        let (c, _) = lean.insert(3, Box::new(Nop)).unwrap();
+        let (c, _) = lean.insert(3, Box::new(Nop)).ok().unwrap();
         assert_eq!(c.slab_index(), a.slab_index(), "the freed index is reused");
         assert!(lean.remove(a).is_none(), "the old key misses the new op");
         assert!(lean.take(99, c.generation()).is_none(), "out of range");

@@ -128,14 +128,21 @@ impl Ops {
     ///
     /// # Errors
     ///
-    /// When the table is full.
+    /// When the table is full; the op is then dropped once the driver's
+    /// borrow ends.
     #[inline]
     pub(crate) fn insert_lean(
         &mut self,
         data: Box<dyn ErasedOp>,
-    ) -> io::Result<(Key, *mut dyn ErasedOp)> {
+    ) -> io::Result<(Key, std::ptr::NonNull<dyn ErasedOp>)> {
         self.generation = next_generation(self.generation);
-        self.lean.insert(self.generation, data)
+        self.lean.insert(self.generation, data).map_err(|data| {
+            self.bury(data);
+            io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "rentio-driver: 4 billion owned ops in flight; the table is full",
+            )
+        })
     }
 
     #[inline]

@@ -38,6 +38,12 @@ impl Cqe {
         Cqe((u64::from(flags) << 32) | u64::from(res as u32))
     }
 
+    /// From its one-word form: `res` in the low half, `flags` in the high.
+    #[inline(always)]
+    pub(crate) fn from_word(word: u64) -> Cqe {
+        Cqe(word)
+    }
+
     /// The result: a count or value, or a negative errno.
     #[inline]
     pub(crate) fn res(self) -> i32 {

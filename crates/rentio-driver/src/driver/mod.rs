@@ -307,13 +307,19 @@ impl Driver {
             op.check()?;
             // Into the lean table first: the SQE points into the box's heap
             // memory, and the table is where the box stays.
-            let (key, data) = c.ops.insert_lean(Box::new(op))?;
+            let (key, data) = match c.ops.insert_lean(Box::new(op)) {
+                Ok(inserted) => inserted,
+                Err(e) => {
+                    self.settle(core);
+                    return Err(e);
+                }
+            };
             // SAFETY: `data` points at the `T` just boxed into the table,
             // and the reference ends before this borrow of the core does.
             // Meanwhile `push_with` may make room (enter and reap), but no
             // CQE can name this key before its SQE is published and a reap
             // never inserts, so nothing else touches the entry or the box.
-            let op = unsafe { &mut *data.cast::<T>() };
+            let op = unsafe { data.cast::<T>().as_mut() };
             let pushed =
                 uring.push_with(&mut c.ops, || op.uring_entry().user_data(key.user_data()));
             if let Err(e) = pushed {

@@ -19,7 +19,6 @@ use crate::builder::{Builder, SetupFlags};
 use crate::cause::UringUnavailable;
 use crate::key::{CANCEL_USER_DATA, Key, UNPARK_USER_DATA};
 use crate::ops::Ops;
-use crate::slot::Cqe;
 use crate::unpark::ParkState;
 use ring::{Ring, Setup};
 
@@ -290,15 +289,13 @@ impl Uring {
         let mut reaped = 0;
         loop {
             let mut rearm = false;
-            let (mut head, tail) = self.ring.cq_window();
-            ops.reserve(tail.wrapping_sub(head) as usize);
-            while head != tail {
-                let cqe = self.ring.take_cqe();
-                head = head.wrapping_add(1);
-                reaped += 1;
-                let user_data = cqe.user_data;
-                let last = cqe.flags & crate::op::CQE_F_MORE == 0;
-                let res = Cqe::new(cqe.res, cqe.flags);
+            let (head, tail) = self.ring.cq_window();
+            let n = tail.wrapping_sub(head);
+            ops.reserve(n as usize);
+            reaped += n as usize;
+            for at in 0..n {
+                let (user_data, res) = self.ring.cqe_at(head.wrapping_add(at));
+                let last = res.flags() & crate::op::CQE_F_MORE == 0;
                 if last && ops.complete_last(user_data, res) {
                     continue;
                 }
@@ -312,7 +309,7 @@ impl Uring {
                 }
             }
             // Nothing above enters the ring; the slots go back at once.
-            self.ring.release_cqes();
+            self.ring.release_cqes_to(tail);
             if rearm {
                 self.unpark_armed = false;
                 self.arm_unpark(ops)?;

@@ -25,6 +25,8 @@ use std::sync::atomic::{AtomicU32, Ordering, fence};
 use std::time::Duration;
 
 use io_uring::squeue;
+
+use crate::slot::Cqe;
 use rustix::io_uring::{
     IORING_OFF_CQ_RING, IORING_OFF_SQ_RING, IORING_OFF_SQES, IoringEnterFlags, IoringFeatureFlags,
     IoringRegisterOp, IoringSetupFlags, IoringSqFlags, io_uring_getevents_arg, io_uring_params,
@@ -408,7 +410,7 @@ impl Ring {
     }
 
     /// Our CQ head and the kernel's tail: the CQEs in `head..tail` are
-    /// ready to be read with [`cqe`](Ring::cqe).
+    /// ready to be read with [`cqe_at`](Ring::cqe_at).
     #[inline]
     pub(crate) fn cq_window(&self) -> (u32, u32) {
         // SAFETY: an aligned `u32` of the mapping, written by the kernel;
@@ -417,23 +419,41 @@ impl Ring {
         (self.cq_head, tail)
     }
 
-    /// Copies out the CQE at our head and moves our head past it; the
-    /// kernel gets the slot back with the next
-    /// [`release_cqes`](Ring::release_cqes). The caller has seen that head
-    /// inside the window of [`cq_window`](Ring::cq_window).
-    #[inline]
-    pub(crate) fn take_cqe(&mut self) -> RawCqe {
-        let head = self.cq_head;
-        let index = (head & self.cq_mask) as usize;
+    /// The CQE at position `at` of the CQ: its `user_data`, and its result
+    /// and flags as one word, read with one load (they sit side by side).
+    /// The caller has seen `at` inside the window of
+    /// [`cq_window`](Ring::cq_window), at or past our head; our head moves
+    /// with [`release_cqes_to`](Ring::release_cqes_to).
+    #[inline(always)]
+    pub(crate) fn cqe_at(&self, at: u32) -> (u64, Cqe) {
+        let index = (at & self.cq_mask) as usize;
         // SAFETY: `index` is within the CQE array, and the kernel wrote this
         // CQE before the tail the window was read with (`Acquire`); it does
-        // not touch the slot until the published head passes it.
-        let cqe = unsafe { self.cqes.add(index).read() };
-        self.cq_head = head.wrapping_add(1);
-        cqe
+        // not touch the slot until the published head passes it. `res` and
+        // `flags` are the aligned second word of the `repr(C)` CQE.
+        let (user_data, word) = unsafe {
+            let cqe = self.cqes.add(index);
+            let words = cqe.cast::<u64>();
+            (words.read(), words.add(1).read())
+        };
+        // `res` is the first of the two in memory; `Cqe` keeps it low.
+        let word = if cfg!(target_endian = "little") {
+            word
+        } else {
+            word.rotate_left(32)
+        };
+        (user_data, Cqe::from_word(word))
     }
 
-    /// Hands the slots of the CQEs taken so far back to the kernel: one
+    /// Moves our head to `head` (past the CQEs read with
+    /// [`cqe_at`](Ring::cqe_at)) and hands their slots back to the kernel.
+    #[inline]
+    pub(crate) fn release_cqes_to(&mut self, head: u32) {
+        self.cq_head = head;
+        self.release_cqes();
+    }
+
+    /// Hands the slots of the CQEs before our head back to the kernel: one
     /// store for a whole batch.
     #[inline]
     pub(crate) fn release_cqes(&self) {
@@ -442,12 +462,16 @@ impl Ring {
         unsafe { (*self.cq_khead).store(self.cq_head, Ordering::Release) };
     }
 
-    /// [`take_cqe`](Ring::take_cqe) and [`release_cqes`](Ring::release_cqes).
+    /// The CQE at our head, whose slot goes back to the kernel at once.
     #[cfg(test)]
     pub(crate) fn pop_cqe(&mut self) -> RawCqe {
-        let cqe = self.take_cqe();
-        self.release_cqes();
-        cqe
+        let (user_data, cqe) = self.cqe_at(self.cq_head);
+        self.release_cqes_to(self.cq_head.wrapping_add(1));
+        RawCqe {
+            user_data,
+            res: cqe.res(),
+            flags: cqe.flags(),
+        }
     }
 
     /// `io_uring_enter`; with a `timeout`, waits at most that long
