@@ -2,9 +2,10 @@
 //! through `rentio-driver` against a bare `io-uring` crate loop with the
 //! same ring flags and batch size. The ratio bare/rentio is the figure of
 //! merit (target >= 0.8). Two rentio faces run: `rentio` pushes ops the
-//! driver owns and takes them back by key (`Driver::push`,
-//! `Driver::completions`); `rentio_handle` keeps each op in an `Op` handle
-//! (`Driver::submit`, `Op::try_complete`).
+//! driver owns, a batch under one borrow as the bare loop does, and takes
+//! them back by key (`Driver::batch`, `Driver::completions`);
+//! `rentio_handle` keeps each op in an `Op` handle (`Driver::submit`,
+//! `Op::try_complete`).
 //!
 //! Run: `cargo bench -p rentio-benches --bench nop` (or `cargo xtask micro`).
 //! On a shared machine, `--bench nop_ab` measures the same ratio with the

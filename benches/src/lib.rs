@@ -56,13 +56,17 @@ pub mod nop {
         }
     }
 
-    /// `TOTAL` NOPs pushed for the driver to keep (`Driver::push`) and taken
-    /// back with `Driver::completions`.
+    /// `TOTAL` NOPs pushed for the driver to keep (`Driver::batch`, as the
+    /// bare loop pushes a batch under one `submission()`) and taken back
+    /// with `Driver::completions`.
     pub fn rentio_loop(driver: &Driver, batch: usize) {
         let mut done = 0;
         while done < TOTAL {
-            for _ in 0..batch {
-                driver.push(Nop).expect("push");
+            {
+                let mut pushes = driver.batch();
+                for _ in 0..batch {
+                    pushes.push(Nop).expect("push");
+                }
             }
             let mut left = batch;
             while left > 0 {

@@ -21,7 +21,7 @@ mod uring;
 pub use addr::SockAddr;
 pub use builder::{Backend, BackendChoice, Builder, SetupFlags, resolve_choice};
 pub use cause::UringUnavailable;
-pub use driver::{Driver, Finished};
+pub use driver::{Batch, Driver, Finished};
 pub use future::{Multi, Op};
 pub use key::Key;
 pub use op::{Completion, Interest, OpCode, Readiness};

@@ -173,7 +173,7 @@ impl Ops {
 
     /// The op's resources are dropped once the driver's borrow ends.
     #[cold]
-    fn bury(&mut self, data: Box<dyn ErasedOp>) {
+    pub(crate) fn bury(&mut self, data: Box<dyn ErasedOp>) {
         self.graveyard.push(data);
         self.dirty = true;
     }

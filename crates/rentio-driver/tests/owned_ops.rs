@@ -9,8 +9,8 @@ use std::io::Write as _;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use rentio_driver::op::{Nop, Read, Recv, Send};
-use rentio_driver::{Driver, Finished, Key};
+use rentio_driver::op::{Nop, PollMulti, Read, Recv, Send, SendMsg};
+use rentio_driver::{Driver, Finished, Interest, Key};
 use support::{Tracked, each_backend, socketpair, tick_until};
 
 /// Ticks until `want` ops came back, collecting them.
@@ -246,4 +246,80 @@ fn a_tick_never_parks_with_a_finished_op_to_hand_out() {
         driver.completions(|_| got += 1);
         assert!(got >= 1, "the NOP came back");
     });
+}
+
+#[test]
+fn a_batch_pushes_every_kind_of_op_and_drops_refused_ones_after_it() {
+    each_backend(|driver| {
+        let (a, b) = socketpair();
+        let (bufs, freed): (Vec<Tracked>, Vec<_>) =
+            (0..libc::UIO_MAXIOV + 1).map(|_| Tracked::new(1)).unzip();
+        let mut keys = Vec::new();
+        {
+            let mut batch = driver.batch();
+            for _ in 0..40 {
+                keys.push(batch.push(Nop).unwrap());
+            }
+            // The readiness backend's way and the fallback's, in a batch.
+            keys.push(
+                batch
+                    .push(Send::new(b.as_raw_fd(), b"ping".to_vec()))
+                    .unwrap(),
+            );
+            let recv = batch.push(Recv::new(a.as_raw_fd(), Vec::with_capacity(8)));
+            keys.push(recv.unwrap());
+            // Refused: a multishot op, and a message of too many buffers.
+            let multi = batch.push(PollMulti::new(a.as_raw_fd(), Interest::Read));
+            assert_eq!(multi.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+            let refused = batch.push(SendMsg::new(b.as_raw_fd(), bufs, None));
+            assert_eq!(
+                refused.unwrap_err().kind(),
+                std::io::ErrorKind::InvalidInput
+            );
+            assert!(
+                !freed.iter().any(|f| f.get()),
+                "a refused op drops only once the batch has"
+            );
+        }
+        assert!(freed.iter().all(|f| f.get()), "the refused op was dropped");
+        let done = collect(driver, keys.len());
+        let mut got: Vec<Key> = done.iter().map(Finished::key).collect();
+        for f in done {
+            let f = match f.output::<Send<Vec<u8>>>() {
+                Ok((n, _)) => {
+                    assert_eq!(n.unwrap(), 4);
+                    continue;
+                }
+                Err(f) => f,
+            };
+            match f.output::<Recv<Vec<u8>>>() {
+                Ok((n, buf)) => assert_eq!(&buf[..n.unwrap()], b"ping"),
+                Err(f) => f.output::<Nop>().unwrap().unwrap(),
+            }
+        }
+        got.sort_by_key(|k| k.user_data());
+        keys.sort_by_key(|k| k.user_data());
+        assert_eq!(got, keys, "each key exactly once");
+        assert_eq!(driver.ops_in_slab(), 0, "every slot freed");
+    });
+}
+
+#[test]
+fn a_batch_larger_than_the_sq_submits_early_and_loses_none() {
+    support::each_backend_with(
+        |b| {
+            b.entries(4);
+        },
+        |driver| {
+            let keys: Vec<Key> = {
+                let mut batch = driver.batch();
+                (0..50).map(|_| batch.push(Nop).unwrap()).collect()
+            };
+            let done = collect(driver, keys.len());
+            assert_eq!(done.len(), keys.len());
+            if driver.backend() == rentio_driver::Backend::Uring {
+                assert!(driver.stats().sq_full_submits > 0, "the SQ filled up");
+            }
+        },
+    );
 }

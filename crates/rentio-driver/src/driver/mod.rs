@@ -34,7 +34,7 @@ use crate::uring::Uring;
 mod core;
 mod owned;
 
-pub use owned::Finished;
+pub use owned::{Batch, Finished};
 use owned::{Handing, run_ready_owned};
 
 /// A dropped op's resources, if it still had them.
@@ -295,64 +295,27 @@ impl Driver {
     #[inline]
     pub fn push<T: OpCode>(&self, op: T) -> io::Result<Key> {
         let mut core = self.inner.core.borrow_mut();
-        let c = &mut *core;
-        // The common case, in one borrow and one slot lookup: a one-shot
-        // op the ring has.
-        if let BackendImpl::Uring(uring) = &mut c.backend
-            && uring.opcodes.contains(T::CODE)
-            && !op.is_multishot()
-            && !op.is_empty_read()
-        {
-            c.ops.check_poisoned()?;
-            op.check()?;
-            // Into the lean table first: the SQE points into the box's heap
-            // memory, and the table is where the box stays.
-            let (key, data) = match c.ops.insert_lean(Box::new(op)) {
-                Ok(inserted) => inserted,
-                Err(e) => {
-                    self.settle(core);
-                    return Err(e);
-                }
-            };
-            // SAFETY: `data` points at the `T` just boxed into the table,
-            // and the reference ends before this borrow of the core does.
-            // Meanwhile `push_with` may make room (enter and reap), but no
-            // CQE can name this key before its SQE is published and a reap
-            // never inserts, so nothing else touches the entry or the box.
-            let op = unsafe { data.cast::<T>().as_mut() };
-            let pushed =
-                uring.push_with(&mut c.ops, || op.uring_entry().user_data(key.user_data()));
-            if let Err(e) = pushed {
-                c.ops.remove(key);
-                self.settle(core);
-                return Err(e);
-            }
-            op.pushed();
-            self.settle(core);
-            return Ok(key);
-        }
-        let mut op = op;
-        let how = Push {
-            notify: Notify::Owned,
-            ..Push::default()
-        };
-        let result = c.push(&mut op, how);
-        if let Ok(key) = result {
-            // A readiness op tries its syscall at once.
-            if self.inner.backend == Backend::Poll {
-                c.try_io(key, &mut op);
-            }
-            if let Some(slot) = c.ops.get_mut(key) {
-                let done = matches!(slot.state, crate::slot::State::Completed(_));
-                slot.data = Some(Box::new(op));
-                // Finished while being pushed (an immediate syscall).
-                if done {
-                    c.ops.finish_owned(key);
-                }
-            }
-        }
+        let result = core.push_owned(op);
         self.settle(core);
         result
+    }
+
+    /// A batch of [`push`](Driver::push)es under one borrow of the driver:
+    /// what each push checks of the driver (its backend, the ring's
+    /// opcodes, poisoning) and the end of each borrow are paid once per
+    /// batch. Wakers woken and resources freed meanwhile (a full SQ is
+    /// submitted and reaped to make room) wait until the batch drops.
+    ///
+    /// # Panics
+    ///
+    /// The batch holds the driver: any other call on the driver (through
+    /// any handle) while the batch lives panics, as a second
+    /// `RefCell::borrow_mut` does. Push, then drop the batch.
+    pub fn batch(&self) -> Batch<'_> {
+        Batch {
+            driver: self,
+            core: std::mem::ManuallyDrop::new(self.inner.core.borrow_mut()),
+        }
     }
 
     /// Hands back every op pushed with [`Driver::push`] that finished

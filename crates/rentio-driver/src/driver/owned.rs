@@ -2,10 +2,122 @@
 //! [`Driver::completions`](super::Driver::completions) that run outside its
 //! borrow of the core.
 
-use super::{Core, Driver};
+use std::cell::RefMut;
+use std::io;
+use std::mem::ManuallyDrop;
+
+use super::{BackendImpl, Core, Driver, Push};
 use crate::key::Key;
 use crate::op::{ErasedOp, OpCode};
-use crate::slot::Cqe;
+use crate::slot::{Cqe, Notify, State};
+
+impl Core {
+    /// [`Driver::push`] inside a borrow of the core. On error the op is
+    /// buried, so it drops only once the borrow ends.
+    #[inline]
+    pub(super) fn push_owned<T: OpCode>(&mut self, op: T) -> io::Result<Key> {
+        let c = self;
+        // The common case: a one-shot op the ring has, into the lean table.
+        let BackendImpl::Uring(uring) = &mut c.backend else {
+            return c.push_owned_slow(op);
+        };
+        if !uring.opcodes.contains(T::CODE) || op.is_multishot() || op.is_empty_read() {
+            return c.push_owned_slow(op);
+        }
+        if let Err(e) = c.ops.check_poisoned().and_then(|()| op.check()) {
+            c.ops.bury(Box::new(op));
+            return Err(e);
+        }
+        // Into the lean table first: the SQE points into the box's heap
+        // memory, and the table is where the box stays.
+        let (key, data) = c.ops.insert_lean(Box::new(op))?;
+        // SAFETY: `data` points at the `T` just boxed into the table, and
+        // the reference ends before this borrow of the core does.
+        // Meanwhile `push_with` may make room (enter and reap), but no CQE
+        // can name this key before its SQE is published and a reap never
+        // inserts, so nothing else touches the entry or the box.
+        let op = unsafe { data.cast::<T>().as_mut() };
+        let pushed = uring.push_with(&mut c.ops, || op.uring_entry().user_data(key.user_data()));
+        if let Err(e) = pushed {
+            c.ops.remove(key);
+            return Err(e);
+        }
+        op.pushed();
+        Ok(key)
+    }
+
+    /// [`push_owned`](Core::push_owned) for everything but the common case:
+    /// the readiness backend, a fallback for an opcode the ring lacks,
+    /// an empty read, or a multishot op (refused).
+    #[inline(never)]
+    fn push_owned_slow<T: OpCode>(&mut self, mut op: T) -> io::Result<Key> {
+        let how = Push {
+            notify: Notify::Owned,
+            ..Push::default()
+        };
+        let key = match self.push(&mut op, how) {
+            Ok(key) => key,
+            Err(e) => {
+                self.ops.bury(Box::new(op));
+                return Err(e);
+            }
+        };
+        // A readiness op tries its syscall at once.
+        if matches!(self.backend, BackendImpl::Poll(_)) {
+            self.try_io(key, &mut op);
+        }
+        match self.ops.get_mut(key) {
+            Some(slot) => {
+                let done = matches!(slot.state, State::Completed(_));
+                slot.data = Some(Box::new(op));
+                // Finished while being pushed (an immediate syscall).
+                if done {
+                    self.ops.finish_owned(key);
+                }
+            }
+            None => self.ops.bury(Box::new(op)),
+        }
+        Ok(key)
+    }
+}
+
+/// A batch of pushes under one borrow of the driver, from
+/// [`Driver::batch`]. Dropping it ends the borrow.
+pub struct Batch<'a> {
+    pub(super) driver: &'a Driver,
+    /// Taken once, in `drop`.
+    pub(super) core: ManuallyDrop<RefMut<'a, Core>>,
+}
+
+impl Batch<'_> {
+    /// [`Driver::push`] within the batch.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Driver::push`]: the driver owns the op.
+    ///
+    /// # Errors
+    ///
+    /// As [`Driver::push`]. On error the op is dropped once the batch is.
+    #[inline]
+    pub fn push<T: OpCode>(&mut self, op: T) -> io::Result<Key> {
+        self.core.push_owned(op)
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        // SAFETY: `core` is taken here only, once, and never used after.
+        let core = unsafe { ManuallyDrop::take(&mut self.core) };
+        self.driver.settle(core);
+    }
+}
+
+impl std::fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch").finish_non_exhaustive()
+    }
+}
 
 /// Readiness backend: owned ops whose fd became ready run their syscall;
 /// those that finish move to the `finished` list.
