@@ -3,7 +3,7 @@
 use std::io;
 use std::task::{Poll, Waker};
 
-use crate::driver::Finished;
+use crate::driver::FinishedList;
 use crate::key::{Key, LEAN, next_generation};
 use crate::lean::Lean;
 use crate::op::{ErasedOp, OpCode};
@@ -52,7 +52,7 @@ pub(crate) struct Ops {
     pub(crate) owned: Vec<Key>,
     /// Owned ops that finished, out of the slab already, in the order they
     /// finished: what `Driver::completions` hands out.
-    pub(crate) finished: Vec<Finished>,
+    pub(crate) finished: FinishedList,
     /// The three lists' total length when the last tick ended: more than that
     /// means news the caller has not seen, so the next tick must not park.
     pub(crate) ready_seen: usize,
@@ -77,7 +77,7 @@ impl Ops {
             generation: 0,
             ready: Vec::new(),
             owned: Vec::new(),
-            finished: Vec::new(),
+            finished: FinishedList::new(),
             ready_seen: 0,
             wake: Vec::new(),
             graveyard: Vec::new(),
@@ -194,18 +194,8 @@ impl Ops {
                 // Stale or not ours: nothing to do, and nothing else will.
                 return true;
             };
-            let key = Key::from_raw(user_data);
-            let data = Some(data);
-            // Written in place, from registers (see `reserve`).
-            let len = self.finished.len();
-            match self.finished.spare_capacity_mut().first_mut() {
-                Some(spare) => {
-                    spare.write(Finished { key, data, cqe });
-                    // SAFETY: the element at `len` was just initialized.
-                    unsafe { self.finished.set_len(len + 1) };
-                }
-                None => self.finished.push(Finished { key, data, cqe }),
-            }
+            // Written in place, from registers.
+            self.finished.push(Key::from_raw(user_data), data, cqe);
             return true;
         }
         let Some(slot) = self.slab.get_mut(index, upper) else {
@@ -314,15 +304,10 @@ impl Ops {
     }
 
     /// Makes room for `n` more entries on the `finished` list before a
-    /// reap, so that the lean path writes each entry in place: one built on
-    /// the stack and copied (as `Vec::push` does around its grow call) is
-    /// read back with 16-byte loads of 8-byte stores, which stall on store
-    /// forwarding.
+    /// reap (see [`FinishedList::reserve`]).
     #[inline]
     pub(crate) fn reserve(&mut self, n: usize) {
-        if self.finished.capacity() - self.finished.len() < n {
-            self.finished.reserve(n);
-        }
+        self.finished.reserve(n);
     }
 
     /// Moves a finished owned op out of the slab onto the `finished` list.
@@ -332,11 +317,7 @@ impl Ops {
     #[inline]
     pub(crate) fn finish_owned(&mut self, key: Key) {
         if let Some((data, cqe)) = self.take_owned(key) {
-            self.finished.push(Finished {
-                key,
-                data: Some(data),
-                cqe,
-            });
+            self.finished.push(key, data, cqe);
         }
     }
 

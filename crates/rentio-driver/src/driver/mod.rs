@@ -34,8 +34,9 @@ use crate::uring::Uring;
 mod core;
 mod owned;
 
+pub(crate) use owned::FinishedList;
+use owned::run_ready_owned;
 pub use owned::{Batch, Finished};
-use owned::{Handing, run_ready_owned};
 
 /// A dropped op's resources, if it still had them.
 type Parked = Option<Box<dyn ErasedOp>>;
@@ -325,42 +326,25 @@ impl Driver {
     /// ops or cancel others; those show up in a later call. If `f` panics,
     /// the ops it has not had yet stay queued, in order, for the next call.
     pub fn completions(&self, mut f: impl FnMut(Finished)) {
-        let list = {
-            let mut core = self.inner.core.borrow_mut();
-            if !core.ops.owned.is_empty() {
-                run_ready_owned(&mut core);
-            }
-            // The owned list is taken; what is left of the news the last
-            // tick saw is on the other lists (a `ready_seen` above that
-            // would hide the next news, and `poll` would park on it).
-            let ops = &mut core.ops;
-            ops.ready_seen = ops.ready_seen.min(ops.ready.len() + ops.owned.len());
-            // An empty list keeps its allocation for the next reap.
-            let list = if ops.finished.is_empty() {
-                Vec::new()
-            } else {
-                std::mem::take(&mut ops.finished)
-            };
-            self.settle(core);
-            list
-        };
-        if list.is_empty() {
-            return;
+        let mut core = self.inner.core.borrow_mut();
+        if !core.ops.owned.is_empty() {
+            run_ready_owned(&mut core);
         }
-        // No borrow is held while `f` runs; if it panics, what it has not
-        // had yet goes back to the front of the list for the next call.
-        let mut list = list;
-        let len = list.len();
-        // SAFETY: a length of 0 is always valid; `Handing` owns elements
-        // `0..len` from here and hands each out once (see its doc).
-        unsafe { list.set_len(0) };
-        let mut handing = Handing {
-            driver: self,
-            list,
-            len,
-            next: 0,
-        };
-        while let Some(finished) = handing.next() {
+        // The owned list is taken; what is left of the news the last tick
+        // saw is on the other lists (a `ready_seen` above that would hide
+        // the next news, and `poll` would park on it).
+        let ops = &mut core.ops;
+        ops.ready_seen = ops.ready_seen.min(ops.ready.len() + ops.owned.len());
+        self.settle(core);
+        // One op at a time, with no borrow held while `f` runs: it may
+        // push, cancel, or panic, and what it has not had stays queued.
+        // (Taking one frees nothing and wakes nobody: nothing to settle.)
+        loop {
+            // A statement of its own: the borrow ends with it.
+            let next = self.inner.core.borrow_mut().ops.finished.take_next();
+            let Some(finished) = next else {
+                return;
+            };
             f(finished);
         }
     }

@@ -141,59 +141,92 @@ pub(super) fn run_ready_owned(core: &mut Core) {
     }
 }
 
-/// The finished ops of one `completions` call. While they are handed out
-/// the list's length is 0 and its elements `next..len` are the ones still
-/// owed to the caller (those before `next` were moved out), so a panic in
-/// the callback neither loses nor drops twice.
-pub(super) struct Handing<'a> {
-    pub(super) driver: &'a Driver,
-    pub(super) list: Vec<Finished>,
-    pub(super) len: usize,
-    pub(super) next: usize,
+/// Owned ops that finished, in the order they did, owed to the caller of
+/// [`Driver::completions`], which hands them out one at a time from the
+/// front without moving the rest: elements `0..handed` of the list were
+/// handed out (moved out, so their slots are dead bytes), `handed..len`
+/// are owed. Once all are handed out the list is emptied, keeping its
+/// allocation.
+pub(crate) struct FinishedList {
+    list: Vec<Finished>,
+    handed: usize,
 }
 
-impl Handing<'_> {
-    /// The next op to hand out.
+impl FinishedList {
+    pub(crate) fn new() -> FinishedList {
+        FinishedList {
+            list: Vec::new(),
+            handed: 0,
+        }
+    }
+
+    /// Ops owed.
     #[inline]
-    pub(super) fn next(&mut self) -> Option<Finished> {
-        if self.next == self.len {
+    pub(crate) fn len(&self) -> usize {
+        self.list.len() - self.handed
+    }
+
+    /// Makes room for `n` more ops, so that [`push`](FinishedList::push)
+    /// writes each in place: one built on the stack and copied (as
+    /// `Vec::push` does around its grow call) is read back with 16-byte
+    /// loads of 8-byte stores, which stall on store forwarding.
+    #[inline]
+    pub(crate) fn reserve(&mut self, n: usize) {
+        if self.list.capacity() - self.list.len() < n {
+            self.list.reserve(n);
+        }
+    }
+
+    /// Queues an op at the back, built in its slot from its parts (see
+    /// [`reserve`](FinishedList::reserve)). A grow copies the dead slots
+    /// too, as bytes; nothing drops them.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, key: Key, data: Box<dyn ErasedOp>, cqe: Cqe) {
+        let data = Some(data);
+        let len = self.list.len();
+        match self.list.spare_capacity_mut().first_mut() {
+            Some(spare) => {
+                spare.write(Finished { key, data, cqe });
+                // SAFETY: the element at `len` was just initialized.
+                unsafe { self.list.set_len(len + 1) };
+            }
+            None => self.list.push(Finished { key, data, cqe }),
+        }
+    }
+
+    /// The op at the front, if one is owed; when none is, the list is
+    /// emptied.
+    #[inline]
+    pub(crate) fn take_next(&mut self) -> Option<Finished> {
+        if self.handed == self.list.len() {
+            if self.handed != 0 {
+                // SAFETY: every element was moved out; a length of 0 drops
+                // none of them again.
+                unsafe { self.list.set_len(0) };
+                self.handed = 0;
+            }
             return None;
         }
-        // SAFETY: `next < len`, and elements `next..len` are initialized
-        // and owned by nobody else (the list's length is 0); `next` moves
-        // past this one before anyone can see it again.
-        let finished = unsafe { self.list.as_ptr().add(self.next).read() };
-        self.next += 1;
+        // SAFETY: `handed < len`: the element is initialized and owed, and
+        // `handed` moves past it before anyone can see it again.
+        let finished = unsafe { self.list.as_ptr().add(self.handed).read() };
+        self.handed += 1;
         Some(finished)
     }
 }
 
-impl Drop for Handing<'_> {
+impl Drop for FinishedList {
     fn drop(&mut self) {
-        let rest = self.len - self.next;
-        if rest > 0 {
-            // `f` panicked: what it did not get moves to the front.
-            // SAFETY: elements `next..len` are initialized and within the
-            // allocation; `copy` allows the overlap; after it, elements
-            // `0..rest` are those, each owned once.
-            unsafe {
-                let base = self.list.as_mut_ptr();
-                std::ptr::copy(base.add(self.next), base, rest);
-                self.list.set_len(rest);
-            }
-        }
-        // If the core is borrowed, the list drops what it still holds.
-        let Ok(mut core) = self.driver.inner.core.try_borrow_mut() else {
-            return;
-        };
-        let finished = &mut core.ops.finished;
-        if !self.list.is_empty() {
-            // ... and goes first next time.
-            self.list.append(finished);
-            std::mem::swap(finished, &mut self.list);
-        } else if finished.is_empty() {
-            // Give the list's allocation back for the next call.
-            std::mem::swap(finished, &mut self.list);
+        let owed = self.len();
+        // SAFETY: elements `handed..len` are initialized and owed; the
+        // length goes to 0 first, so the `Vec` drops none of the elements
+        // and a panicking drop below leaks the rest rather than dropping
+        // any twice.
+        unsafe {
+            let rest =
+                std::ptr::slice_from_raw_parts_mut(self.list.as_mut_ptr().add(self.handed), owed);
+            self.list.set_len(0);
+            std::ptr::drop_in_place(rest);
         }
     }
 }
