@@ -323,3 +323,38 @@ fn a_batch_larger_than_the_sq_submits_early_and_loses_none() {
         },
     );
 }
+
+#[test]
+fn a_stale_key_cancels_nothing_and_handles_and_owned_ops_do_not_mix() {
+    each_backend(|driver| {
+        // An owned op finishes; the next one may take its place (and index).
+        let stale = driver.push(Nop).unwrap();
+        collect(driver, 1);
+        let (a, b) = socketpair();
+        let recv = driver
+            .push(Recv::new(a.as_raw_fd(), Vec::with_capacity(8)))
+            .unwrap();
+        // An op handle beside it, whose key may share the index too.
+        let mut handle = driver.submit(Nop).unwrap();
+        assert_ne!(Some(stale), handle.key());
+        assert_ne!(stale, recv);
+        // Cancelling the finished op's key touches neither.
+        driver.cancel(stale).unwrap();
+        let done = tick_until(driver, 200, || handle.try_complete().is_some());
+        assert!(done, "the handle's NOP finished");
+        for _ in 0..3 {
+            driver.poll(Some(Duration::from_millis(10))).unwrap();
+            driver.completions(|f| panic!("{:?} came back; the recv waits", f.key()));
+        }
+        // The recv is still live: its peer's bytes complete it.
+        use std::io::Write as _;
+        std::os::unix::net::UnixStream::from(b)
+            .write_all(b"late")
+            .unwrap();
+        let f = collect(driver, 1).pop().unwrap();
+        assert_eq!(f.key(), recv);
+        let (n, buf) = f.output::<Recv<Vec<u8>>>().unwrap();
+        assert_eq!(&buf[..n.unwrap()], b"late");
+        assert_eq!(driver.ops_in_slab(), 0);
+    });
+}
