@@ -8,13 +8,14 @@
 //! |-------|----------------------------------------------------------------|
 //! | 63    | reserved: the value is one of the named constants below        |
 //! | 62    | auxiliary CQE of the op (its `LINK_TIMEOUT`), not its result   |
-//! | 61    | the op is in the lean table of owned ops, not the slab         |
-//! | 32–60 | generation (29 bits, never 0)                                  |
-//! | 0–31  | index in the slab (or the lean table)                          |
+//! | 32–61 | generation (30 bits, never 0)                                  |
+//! | 31    | the op is in the lean table of owned ops, not the slab         |
+//! | 0–30  | index in the slab (or the lean table)                          |
 //!
 //! Each table compares the whole upper half (bits 32–63) with the
-//! generation it stored, so a key of one table never matches a live entry
-//! of the other, and a reserved or auxiliary `user_data` matches neither.
+//! generation it stored, so a reserved or auxiliary `user_data` matches no
+//! live entry. Neither table grows past [`MAX_INDEX`] entries, so a key of
+//! the lean table, read as a slab index, is out of the slab's range.
 
 /// Bit 63: the `user_data` is a reserved constant, not an op key.
 pub(crate) const RESERVED: u64 = 1 << 63;
@@ -24,11 +25,12 @@ pub(crate) const CANCEL_USER_DATA: u64 = RESERVED | 1;
 pub(crate) const UNPARK_USER_DATA: u64 = RESERVED | 2;
 /// Bit 62: the CQE is an op's auxiliary completion (its linked timeout).
 pub(crate) const AUX: u64 = 1 << 62;
-/// Bit 61: the op is in the lean table (see `crate::lean`).
-pub(crate) const LEAN: u64 = 1 << 61;
-/// [`LEAN`] as the lean table stores it, in its entries' generations.
-pub(crate) const LEAN_GENERATION: u32 = (LEAN >> 32) as u32;
-const GEN_MASK: u32 = (1 << 29) - 1;
+/// Bit 31: the op is in the lean table (see `crate::lean`).
+pub(crate) const LEAN: u64 = 1 << 31;
+/// The most entries the slab, or the lean table, holds: indices stay
+/// below [`LEAN`].
+pub(crate) const MAX_INDEX: usize = (1 << 31) - 1;
+const GEN_MASK: u32 = (1 << 30) - 1;
 
 /// Identifies one op in a driver: a slab index and a generation.
 ///
@@ -43,10 +45,7 @@ pub struct Key(u64);
 impl Key {
     pub(crate) fn new(index: usize, generation: u32) -> Key {
         debug_assert!(index <= u32::MAX as usize);
-        debug_assert!(
-            generation & !LEAN_GENERATION <= GEN_MASK,
-            "generations wrap at GEN_MASK"
-        );
+        debug_assert!(generation <= GEN_MASK, "generations wrap at GEN_MASK");
         Key((u64::from(generation) << 32) | (index as u32 as u64))
     }
 
@@ -106,14 +105,14 @@ mod tests {
 
     #[test]
     fn user_data_round_trips_and_never_looks_reserved() {
-        for (index, generation) in [(0, 1), (7, GEN_MASK), (u32::MAX as usize, 12345)] {
+        for (index, generation) in [(0, 1), (7, GEN_MASK), (MAX_INDEX - 1, 12345)] {
             let key = Key::new(index, generation);
             let ud = key.user_data();
             assert_eq!(ud & RESERVED, 0);
             assert_eq!(Key::from_user_data(ud), Some((key, false)));
             assert_eq!(Key::from_user_data(ud | AUX), Some((key, true)));
-            let lean = Key::new(index, generation | LEAN_GENERATION);
-            assert_eq!(lean.user_data() & !LEAN, ud, "the lean bit is bit 61");
+            let lean = Key::new(index | LEAN as usize, generation);
+            assert_eq!(lean.user_data() & !LEAN, ud, "the lean bit is bit 31");
             assert_eq!(Key::from_user_data(lean.user_data()), Some((lean, false)));
         }
         assert_eq!(Key::from_user_data(CANCEL_USER_DATA), None);

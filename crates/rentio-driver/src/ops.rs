@@ -114,13 +114,23 @@ impl Ops {
     }
 
     /// A new slot in `Submitted` state.
+    ///
+    /// # Errors
+    ///
+    /// When the slab is full.
     #[inline]
-    pub(crate) fn insert<T: OpCode>(&mut self, pending: u8, notify: Notify) -> Key {
+    pub(crate) fn insert<T: OpCode>(&mut self, pending: u8, notify: Notify) -> io::Result<Key> {
         self.generation = next_generation(self.generation);
-        let index = self
+        let Some(index) = self
             .slab
-            .insert(self.generation, T::RETURNS_FD, pending, notify);
-        Key::new(index, self.generation)
+            .insert(self.generation, T::RETURNS_FD, pending, notify)
+        else {
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "rentio-driver: 2 billion ops in flight; the slab is full",
+            ));
+        };
+        Ok(Key::new(index, self.generation))
     }
 
     /// An owned one-shot op into the lean table; returns its key and
@@ -140,7 +150,7 @@ impl Ops {
             self.bury(data);
             io::Error::new(
                 io::ErrorKind::OutOfMemory,
-                "rentio-driver: 4 billion owned ops in flight; the table is full",
+                "rentio-driver: 2 billion owned ops in flight; the table is full",
             )
         })
     }
@@ -190,7 +200,7 @@ impl Ops {
         let index = user_data as u32 as usize;
         let upper = (user_data >> 32) as u32;
         if user_data & LEAN != 0 {
-            let Some(data) = self.lean.take(index, upper) else {
+            let Some(data) = self.lean.take(user_data as u32, upper) else {
                 // Stale or not ours: nothing to do, and nothing else will.
                 return true;
             };
@@ -494,7 +504,7 @@ mod tests {
         #[test]
         fn lifecycle_matches_the_model(pending in 1u8..3, multishot in any::<bool>(), events in proptest::collection::vec(event(), 0..12)) {
             let mut ops = Ops::new(4);
-            let key = ops.insert::<Nop>(pending, Notify::Waker);
+            let key = ops.insert::<Nop>(pending, Notify::Waker).unwrap();
             if multishot {
                 ops.get_mut(key).unwrap().set_multi();
             }

@@ -9,6 +9,7 @@
 
 use std::task::Waker;
 
+use crate::key::MAX_INDEX;
 use crate::op::ErasedOp;
 use crate::slot::{Extra, Notify, Slot, State};
 
@@ -36,7 +37,7 @@ impl Slots {
     }
 
     /// Stores a new `Submitted` slot (`generation` is not 0) and returns
-    /// its index.
+    /// its index; `None` when the slab already holds `MAX_INDEX` slots.
     #[inline]
     pub(crate) fn insert(
         &mut self,
@@ -44,8 +45,11 @@ impl Slots {
         returns_fd: bool,
         pending: u8,
         notify: Notify,
-    ) -> usize {
+    ) -> Option<usize> {
         debug_assert_ne!(generation, 0);
+        if self.free == NONE && self.entries.len() >= MAX_INDEX {
+            return None;
+        }
         self.len += 1;
         if self.free != NONE {
             let index = self.free as usize;
@@ -59,11 +63,11 @@ impl Slots {
             entry.returns_fd = returns_fd;
             entry.notify = notify;
             entry.state = State::Submitted;
-            index
+            Some(index)
         } else {
             self.entries
                 .push(Slot::new(generation, returns_fd, pending, notify));
-            self.entries.len() - 1
+            Some(self.entries.len() - 1)
         }
     }
 
@@ -140,15 +144,15 @@ mod tests {
     #[test]
     fn freed_slots_are_reused_and_stale_generations_miss() {
         let mut slots = Slots::with_capacity(2);
-        let a = slots.insert(1, false, 0, Notify::Waker);
-        let b = slots.insert(2, false, 0, Notify::Waker);
+        let a = slots.insert(1, false, 0, Notify::Waker).unwrap();
+        let b = slots.insert(2, false, 0, Notify::Waker).unwrap();
         assert_eq!(slots.len(), 2);
         assert!(slots.get_mut(a, 1).is_some());
         assert!(slots.get_mut(a, 2).is_none(), "wrong generation");
         assert!(matches!(slots.remove(a), (None, None)));
         assert!(slots.get_mut(a, 1).is_none(), "freed");
         assert!(slots.get_mut(a, 0).is_none(), "generation 0 never matches");
-        let c = slots.insert(3, false, 0, Notify::Waker);
+        let c = slots.insert(3, false, 0, Notify::Waker).unwrap();
         assert_eq!(c, a, "the freed index is reused");
         assert!(
             slots.get_mut(c, 1).is_none(),

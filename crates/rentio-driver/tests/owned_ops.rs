@@ -358,3 +358,57 @@ fn a_stale_key_cancels_nothing_and_handles_and_owned_ops_do_not_mix() {
         assert_eq!(driver.ops_in_slab(), 0);
     });
 }
+
+#[test]
+fn one_call_hands_out_only_what_was_owed_when_it_began() {
+    each_backend(|driver| {
+        driver.push(Nop).unwrap();
+        let finished = tick_until(driver, 200, || driver.ops_in_slab() == 0);
+        assert!(finished, "the NOP finished");
+        // Each op handed out pushes another, which on readiness finishes
+        // at once: this call must still end after the one it owed.
+        let mut calls = 0;
+        let mut pushed = Vec::new();
+        driver.completions(|f| {
+            f.output::<Nop>().unwrap().unwrap();
+            calls += 1;
+            pushed.push(driver.push(Nop).unwrap());
+        });
+        assert_eq!(calls, 1, "one owed, one handed out");
+        let back = collect(driver, 1);
+        assert_eq!(back[0].key(), pushed[0], "the pushed one comes next time");
+    });
+}
+
+#[test]
+fn a_tick_inside_the_callback_does_not_hide_later_news() {
+    each_backend(|driver| {
+        for _ in 0..3 {
+            driver.push(Nop).unwrap();
+        }
+        let finished = tick_until(driver, 200, || driver.ops_in_slab() == 0);
+        assert!(finished, "the NOPs finished");
+        driver.poll(Some(Duration::ZERO)).unwrap();
+        let mut seen = 0;
+        driver.completions(|_| {
+            seen += 1;
+            if seen == 1 {
+                // Ends a tick with two still queued: they count as seen.
+                driver.poll(Some(Duration::ZERO)).unwrap();
+            }
+        });
+        assert_eq!(seen, 3);
+        // An op that finishes now is news: the next tick must not park
+        // on it.
+        let key = driver.push(Nop).unwrap();
+        let parks = driver.stats().parks;
+        driver.poll(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(
+            driver.stats().parks,
+            parks,
+            "the tick parked with news queued"
+        );
+        let back = collect(driver, 1);
+        assert_eq!(back[0].key(), key);
+    });
+}

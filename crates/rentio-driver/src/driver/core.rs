@@ -37,7 +37,7 @@ impl Core {
         let link_timeout = how.link_timeout;
         let on_ring =
             matches!(&core.backend, BackendImpl::Uring(uring) if uring.opcodes.contains(T::CODE));
-        let key = core.ops.insert::<T>(u8::from(on_ring), how.notify);
+        let key = core.ops.insert::<T>(u8::from(on_ring), how.notify)?;
         if data.is_empty_read() {
             if let Some(slot) = core.ops.get_mut(key) {
                 slot.pending = 0;

@@ -243,7 +243,10 @@ impl Driver {
         self.inner.core.borrow().ops.stats
     }
 
-    /// Ops in the slab (in flight, or completed and not yet taken).
+    /// Ops the driver tracks: in flight, or completed and not yet taken
+    /// (owned ops that finished, queued for `completions`, are not
+    /// counted). Counting the owned ops in flight scans their table: for
+    /// tests and diagnostics, not a hot path.
     pub fn ops_in_slab(&self) -> usize {
         self.inner.core.borrow().ops.len()
     }
@@ -335,18 +338,29 @@ impl Driver {
         // the next news, and `poll` would park on it).
         let ops = &mut core.ops;
         ops.ready_seen = ops.ready_seen.min(ops.ready.len() + ops.owned.len());
+        // Those owed now, and no more: ops that finish while `f` runs wait
+        // for the next call, so a callback that keeps pushing ops that
+        // finish at once cannot keep this call going.
+        let owed = ops.finished.len();
         self.settle(core);
         // One op at a time, with no borrow held while `f` runs: it may
         // push, cancel, or panic, and what it has not had stays queued.
         // (Taking one frees nothing and wakes nobody: nothing to settle.)
-        loop {
+        for _ in 0..owed {
             // A statement of its own: the borrow ends with it.
             let next = self.inner.core.borrow_mut().ops.finished.take_next();
             let Some(finished) = next else {
-                return;
+                // A `completions` inside `f` handed out the rest.
+                break;
             };
             f(finished);
         }
+        // What finished meanwhile is news the caller has not seen, even if
+        // `f` ended a tick (which marks what is queued as seen).
+        let mut core = self.inner.core.borrow_mut();
+        let ops = &mut core.ops;
+        ops.ready_seen = ops.ready_seen.min(ops.ready.len() + ops.owned.len());
+        ops.finished.empty_if_all_handed();
     }
 
     /// A multishot op, as a stream of completions (see [`Multi`]).

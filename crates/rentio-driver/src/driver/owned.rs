@@ -173,8 +173,30 @@ impl FinishedList {
     #[inline]
     pub(crate) fn reserve(&mut self, n: usize) {
         if self.list.capacity() - self.list.len() < n {
-            self.list.reserve(n);
+            self.make_room(n);
         }
+    }
+
+    /// Room for `n` more: the dead slots of ops handed out go first (the
+    /// owed ones move to the front), and the list grows only if that is
+    /// not enough, so a list never emptied (its callback keeps queueing)
+    /// stays as long as what it owes.
+    #[cold]
+    fn make_room(&mut self, n: usize) {
+        if self.handed > 0 {
+            let owed = self.len();
+            // SAFETY: elements `handed..len` are initialized and within the
+            // allocation; `copy` allows the overlap; after it, elements
+            // `0..owed` are those, each owned once, and the dead slots past
+            // them are not counted.
+            unsafe {
+                let base = self.list.as_mut_ptr();
+                std::ptr::copy(base.add(self.handed), base, owed);
+                self.list.set_len(owed);
+            }
+            self.handed = 0;
+        }
+        self.list.reserve(n);
     }
 
     /// Queues an op at the back, built in its slot from its parts (see
@@ -190,7 +212,22 @@ impl FinishedList {
                 // SAFETY: the element at `len` was just initialized.
                 unsafe { self.list.set_len(len + 1) };
             }
-            None => self.list.push(Finished { key, data, cqe }),
+            None => {
+                self.make_room(1);
+                self.list.push(Finished { key, data, cqe });
+            }
+        }
+    }
+
+    /// Empties the list, keeping its allocation, once every op in it was
+    /// handed out.
+    #[inline]
+    pub(crate) fn empty_if_all_handed(&mut self) {
+        if self.handed == self.list.len() && self.handed != 0 {
+            // SAFETY: every element was moved out; a length of 0 drops none
+            // of them again.
+            unsafe { self.list.set_len(0) };
+            self.handed = 0;
         }
     }
 
@@ -199,12 +236,7 @@ impl FinishedList {
     #[inline]
     pub(crate) fn take_next(&mut self) -> Option<Finished> {
         if self.handed == self.list.len() {
-            if self.handed != 0 {
-                // SAFETY: every element was moved out; a length of 0 drops
-                // none of them again.
-                unsafe { self.list.set_len(0) };
-                self.handed = 0;
-            }
+            self.empty_if_all_handed();
             return None;
         }
         // SAFETY: `handed < len`: the element is initialized and owed, and
@@ -219,9 +251,9 @@ impl Drop for FinishedList {
     fn drop(&mut self) {
         let owed = self.len();
         // SAFETY: elements `handed..len` are initialized and owed; the
-        // length goes to 0 first, so the `Vec` drops none of the elements
-        // and a panicking drop below leaks the rest rather than dropping
-        // any twice.
+        // length goes to 0 first, so the `Vec` drops none of the elements,
+        // and `drop_in_place` drops each of the owed ones once (going on
+        // past one that panics).
         unsafe {
             let rest =
                 std::ptr::slice_from_raw_parts_mut(self.list.as_mut_ptr().add(self.handed), owed);

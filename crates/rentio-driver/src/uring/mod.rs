@@ -293,12 +293,17 @@ impl Uring {
             let n = tail.wrapping_sub(head);
             ops.reserve(n as usize);
             reaped += n as usize;
-            for at in 0..n {
-                let (user_data, res) = self.ring.cqe_at(head.wrapping_add(at));
+            let mut at = head;
+            while at != tail {
+                let (user_data, res) = self.ring.cqe_at(at);
+                at = at.wrapping_add(1);
                 let last = res.flags() & crate::op::CQE_F_MORE == 0;
                 if last && ops.complete_last(user_data, res) {
                     continue;
                 }
+                // The long way may run a waker's `clone`; should it panic,
+                // the CQEs up to this one are not reaped again.
+                self.ring.consume_to(at);
                 match Key::from_user_data(user_data) {
                     Some((key, aux)) => ops.complete(key, res, last, aux),
                     None if user_data == UNPARK_USER_DATA => {

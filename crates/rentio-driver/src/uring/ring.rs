@@ -446,6 +446,13 @@ impl Ring {
     }
 
     /// Moves our head to `head` (past the CQEs read with
+    /// [`cqe_at`](Ring::cqe_at)) without telling the kernel yet.
+    #[inline]
+    pub(crate) fn consume_to(&mut self, head: u32) {
+        self.cq_head = head;
+    }
+
+    /// Moves our head to `head` (past the CQEs read with
     /// [`cqe_at`](Ring::cqe_at)) and hands their slots back to the kernel.
     #[inline]
     pub(crate) fn release_cqes_to(&mut self, head: u32) {
