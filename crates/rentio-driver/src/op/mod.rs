@@ -141,6 +141,10 @@ pub enum Readiness {
 ///   [`complete`](OpCode::complete).
 /// - [`complete`](OpCode::complete) only trusts the kernel's count for what
 ///   it marks initialized (it never reads past the count).
+///
+/// The driver calls the other methods (all but `complete`) while it holds
+/// its own state borrowed: they must not call into the driver, which would
+/// panic as a second `RefCell::borrow_mut` does.
 pub unsafe trait OpCode: 'static {
     /// What the op's future resolves to.
     type Output;
