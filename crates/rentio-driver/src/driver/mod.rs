@@ -305,9 +305,9 @@ impl Driver {
     }
 
     /// A batch of [`push`](Driver::push)es under one borrow of the driver:
-    /// what each push checks of the driver (its backend, the ring's
-    /// opcodes, poisoning) and the end of each borrow are paid once per
-    /// batch. Wakers woken and resources freed meanwhile (a full SQ is
+    /// taking the borrow and settling after it (running the wakers and
+    /// dropping what the pushes freed) are paid once per batch, not per
+    /// push. Wakers woken and resources freed meanwhile (a full SQ is
     /// submitted and reaped to make room) wait until the batch drops.
     ///
     /// # Panics
