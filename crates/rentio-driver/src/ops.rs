@@ -449,28 +449,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::op::{Nop, Readiness};
-
-    /// Parked resources that count their owners.
-    struct Tracked {
-        _count: std::rc::Rc<()>,
-    }
-
-    // SAFETY: a NOP's SQE carries no pointer.
-    unsafe impl OpCode for Tracked {
-        type Output = ();
-        const CODE: u8 = io_uring::opcode::Nop::CODE;
-
-        fn uring_entry(&mut self) -> io_uring::squeue::Entry {
-            io_uring::opcode::Nop::new().build()
-        }
-
-        fn readiness(&self) -> Readiness {
-            Readiness::Immediate
-        }
-
-        fn complete(self, _: crate::op::Completion) {}
-    }
+    use crate::op::Nop;
+    use crate::op::testing::Tracked;
 
     #[derive(Clone, Debug)]
     enum Event {

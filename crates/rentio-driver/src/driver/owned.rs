@@ -346,83 +346,61 @@ const _: () = assert!(std::mem::size_of::<Finished>() == 32);
 
 #[cfg(test)]
 mod tests {
-    use std::cell::Cell;
     use std::rc::Rc;
 
     use super::*;
-    use crate::op::{Completion, Readiness};
+    use crate::op::testing::Tracked;
 
-    /// An op that counts its drops.
-    struct Counted(Rc<Cell<usize>>);
-
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.0.set(self.0.get() + 1);
-        }
+    fn push(list: &mut FinishedList, n: usize, count: &Rc<()>) {
+        let op = Tracked {
+            _count: count.clone(),
+        };
+        list.push(Key::new(n, 1), Box::new(op), Cqe::new(n as i32, 0));
     }
 
-    // SAFETY: a NOP's SQE carries no pointer.
-    unsafe impl OpCode for Counted {
-        type Output = ();
-        const CODE: u8 = io_uring::opcode::Nop::CODE;
-
-        fn uring_entry(&mut self) -> io_uring::squeue::Entry {
-            io_uring::opcode::Nop::new().build()
-        }
-
-        fn readiness(&self) -> Readiness {
-            Readiness::Immediate
-        }
-
-        fn complete(self, _: Completion) {}
-    }
-
-    fn push(list: &mut FinishedList, n: usize, drops: &Rc<Cell<usize>>) {
-        list.push(
-            Key::new(n, 1),
-            Box::new(Counted(drops.clone())),
-            Cqe::new(n as i32, 0),
-        );
+    /// Ops alive that were pushed with `count`.
+    fn alive(count: &Rc<()>) -> usize {
+        Rc::strong_count(count) - 1
     }
 
     #[test]
     fn ops_come_out_in_order_through_compaction_and_drop_once() {
-        let drops = Rc::new(Cell::new(0));
+        let count = Rc::new(());
         let mut list = FinishedList::new();
         for n in 0..3 {
-            push(&mut list, n, &drops);
+            push(&mut list, n, &count);
         }
         let first = list.take_next().unwrap();
         assert_eq!(first.raw_result(), 0);
         drop(first);
-        assert_eq!((list.len(), drops.get()), (2, 1));
+        assert_eq!((list.len(), alive(&count)), (2, 2));
         // Room for many more: the handed-out slot is reclaimed, the owed
         // ones move to the front, in order.
         list.reserve(1000);
         for n in 3..6 {
-            push(&mut list, n, &drops);
+            push(&mut list, n, &count);
         }
         let order: Vec<i32> = (0..3)
             .map(|_| list.take_next().unwrap().raw_result())
             .collect();
         assert_eq!(order, vec![1, 2, 3]);
-        assert_eq!((list.len(), drops.get()), (2, 4));
+        assert_eq!((list.len(), alive(&count)), (2, 2));
         // Dropped with two owed and four handed out: each op once.
         drop(list);
-        assert_eq!(drops.get(), 6);
+        assert_eq!(alive(&count), 0);
     }
 
     #[test]
     fn an_emptied_list_keeps_its_allocation() {
-        let drops = Rc::new(Cell::new(0));
+        let count = Rc::new(());
         let mut list = FinishedList::new();
         for n in 0..4 {
-            push(&mut list, n, &drops);
+            push(&mut list, n, &count);
         }
         let capacity = list.list.capacity();
         while list.take_next().is_some() {}
         assert_eq!((list.len(), list.handed, list.list.len()), (0, 0, 0));
         assert_eq!(list.list.capacity(), capacity);
-        assert_eq!(drops.get(), 4);
+        assert_eq!(alive(&count), 0);
     }
 }

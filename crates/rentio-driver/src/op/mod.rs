@@ -300,3 +300,31 @@ pub(crate) fn spare_iovecs_of<B: rentio_buf::IoVecBufMut>(bufs: &mut B) -> Vec<l
         })
         .collect()
 }
+
+/// Ops for the driver's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Completion, OpCode, Readiness};
+
+    /// A NOP that holds a clone of an `Rc`: the count tells how many are
+    /// alive, so a test sees when the driver drops one.
+    pub(crate) struct Tracked {
+        pub(crate) _count: std::rc::Rc<()>,
+    }
+
+    // SAFETY: a NOP's SQE carries no pointer.
+    unsafe impl OpCode for Tracked {
+        type Output = ();
+        const CODE: u8 = io_uring::opcode::Nop::CODE;
+
+        fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+            io_uring::opcode::Nop::new().build()
+        }
+
+        fn readiness(&self) -> Readiness {
+            Readiness::Immediate
+        }
+
+        fn complete(self, _: Completion) {}
+    }
+}
