@@ -6,13 +6,15 @@
 //!
 //! Run: `cargo bench -p rentio-benches --bench nop_ab [-- --rounds N]`
 //! (default 21 rounds of a million NOPs per variant and batch size);
-//! `--variant bare|rentio|handle [--batch N]` runs one variant alone (for
+//! `--variant bare|rentio|push|handle [--batch N]` runs one variant alone (for
 //! `perf` or `valgrind --tool=callgrind`).
 
 use std::time::{Duration, Instant};
 
 use rentio_benches::median;
-use rentio_benches::nop::{TOTAL, bare_loop, bare_ring, rentio_handle_loop, rentio_loop};
+use rentio_benches::nop::{
+    TOTAL, bare_loop, bare_ring, rentio_handle_loop, rentio_loop, rentio_push_loop,
+};
 use rentio_driver::{BackendChoice, Driver};
 
 /// The value after `name` on the command line.
@@ -87,13 +89,14 @@ fn main() {
         .build()
         .expect("rentio io_uring driver");
     let mut ring = bare_ring();
-    // `--variant bare|rentio|handle` runs one variant alone.
+    // `--variant bare|rentio|push|handle` runs one variant alone.
     if let Some(variant) = arg("--variant") {
         for &batch in &batches {
             for _ in 0..rounds {
                 match variant.as_str() {
                     "bare" => bare_loop(&mut ring, batch),
                     "rentio" => rentio_loop(&driver, batch),
+                    "push" => rentio_push_loop(&driver, batch),
                     _ => rentio_handle_loop(&driver, batch),
                 }
             }
@@ -105,16 +108,21 @@ fn main() {
         // Warm up each variant once.
         bare_loop(&mut ring, batch);
         rentio_loop(&driver, batch);
+        rentio_push_loop(&driver, batch);
         rentio_handle_loop(&driver, batch);
         let mut bare = Samples::default();
         let mut owned = Samples::default();
+        let mut pushed = Samples::default();
         let mut handle = Samples::default();
-        let (mut owned_ratio, mut handle_ratio) = (Vec::new(), Vec::new());
+        let (mut owned_ratio, mut push_ratio, mut handle_ratio) =
+            (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..rounds {
             let b = bare.run(|| bare_loop(&mut ring, batch));
             let o = owned.run(|| rentio_loop(&driver, batch));
+            let p = pushed.run(|| rentio_push_loop(&driver, batch));
             let h = handle.run(|| rentio_handle_loop(&driver, batch));
             owned_ratio.push(b / o);
+            push_ratio.push(b / p);
             handle_ratio.push(b / h);
         }
         println!("batch {batch}, medians:");
@@ -123,6 +131,11 @@ fn main() {
             "  rentio         {}; bare/rentio        {:.3}",
             owned.summary(),
             median(&mut owned_ratio)
+        );
+        println!(
+            "  rentio_push    {}; bare/rentio_push   {:.3}",
+            pushed.summary(),
+            median(&mut push_ratio)
         );
         println!(
             "  rentio_handle  {}; bare/rentio_handle {:.3}",

@@ -68,17 +68,35 @@ pub mod nop {
                     pushes.push(Nop).expect("push");
                 }
             }
-            let mut left = batch;
-            while left > 0 {
-                driver.poll(None).expect("poll");
-                driver.completions(|finished| {
-                    black_box(finished.output::<Nop>())
-                        .expect("a Nop")
-                        .expect("nop");
-                    left -= 1;
-                    done += 1;
-                });
+            take_back(driver, batch);
+            done += batch;
+        }
+    }
+
+    /// [`rentio_loop`] with each NOP pushed on its own (`Driver::push`).
+    pub fn rentio_push_loop(driver: &Driver, batch: usize) {
+        let mut done = 0;
+        while done < TOTAL {
+            for _ in 0..batch {
+                driver.push(Nop).expect("push");
             }
+            take_back(driver, batch);
+            done += batch;
+        }
+    }
+
+    /// Ticks until `n` NOPs came back through `Driver::completions`.
+    #[inline(always)]
+    fn take_back(driver: &Driver, n: usize) {
+        let mut left = n;
+        while left > 0 {
+            driver.poll(None).expect("poll");
+            driver.completions(|finished| {
+                black_box(finished.output::<Nop>())
+                    .expect("a Nop")
+                    .expect("nop");
+                left -= 1;
+            });
         }
     }
 

@@ -14,7 +14,7 @@ use crate::slot::{Cqe, Notify, State};
 impl Core {
     /// [`Driver::push`] inside a borrow of the core. On error the op is
     /// buried, so it drops only once the borrow ends.
-    #[inline]
+    #[inline(always)]
     pub(super) fn push_owned<T: OpCode>(&mut self, op: T) -> io::Result<Key> {
         let c = self;
         // The common case: a one-shot op the ring has, into the lean table.
