@@ -453,20 +453,14 @@ impl Ring {
     }
 
     /// Moves our head to `head` (past the CQEs read with
-    /// [`cqe_at`](Ring::cqe_at)) and hands their slots back to the kernel.
+    /// [`cqe_at`](Ring::cqe_at)) and hands their slots back to the kernel:
+    /// one store for a whole batch.
     #[inline]
     pub(crate) fn release_cqes_to(&mut self, head: u32) {
         self.cq_head = head;
-        self.release_cqes();
-    }
-
-    /// Hands the slots of the CQEs before our head back to the kernel: one
-    /// store for a whole batch.
-    #[inline]
-    pub(crate) fn release_cqes(&self) {
         // SAFETY: an aligned `u32` of the mapping; `Release` keeps the reads
         // of the taken CQEs before their slots go back to the kernel.
-        unsafe { (*self.cq_khead).store(self.cq_head, Ordering::Release) };
+        unsafe { (*self.cq_khead).store(head, Ordering::Release) };
     }
 
     /// The CQE at our head, whose slot goes back to the kernel at once.
