@@ -172,7 +172,12 @@ impl Wheel {
     /// Puts entry `index` in the slot its deadline calls for.
     fn link(&mut self, index: u32) {
         let when = self.entries[index as usize].when;
-        let when = when.clamp(self.elapsed + 1, self.elapsed + MAX_SPAN);
+        // Saturating: at the last tick there is no later one, and a timer
+        // for it fires at that tick.
+        let when = when.clamp(
+            self.elapsed.saturating_add(1),
+            self.elapsed.saturating_add(MAX_SPAN),
+        );
         let level = level_for(self.elapsed, when);
         let slot = ((when >> (level as u32 * SLOT_BITS)) % SLOTS as u64) as usize;
         let head = self.levels[level].slots[slot].head;
@@ -222,11 +227,14 @@ impl Wheel {
             let rotated = lvl.occupied.rotate_right(now_slot);
             let slot = ((rotated.trailing_zeros() + now_slot) % SLOTS as u32) as usize;
             let level_start = now & !(level_range - 1);
+            // No overflow: the sum stays below `level_start + level_range`,
+            // that is at most `now | (level_range - 1)`.
             let mut deadline = level_start + slot as u64 * slot_range;
             if deadline <= now {
                 // Only the top level wraps (a far deadline parked at its
-                // end): that slot belongs to the level's next turn.
-                deadline += level_range;
+                // end): that slot belongs to the level's next turn, which
+                // at the end of the tick range is its last tick.
+                deadline = deadline.saturating_add(level_range);
             }
             return Some((level, slot, deadline));
         }
@@ -316,6 +324,29 @@ mod tests {
         }
         assert_eq!(fired.len(), 1);
         assert_eq!(wheel.elapsed(), far);
+    }
+
+    #[test]
+    fn the_last_ticks_saturate_instead_of_overflowing() {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut wheel = Wheel::new();
+        let mut fired = Vec::new();
+        wheel.advance(u64::MAX - 10, &mut fired);
+        wheel.insert(u64::MAX - 5, waker(1, &log));
+        wheel.insert(u64::MAX, waker(2, &log));
+        let mut steps = 0;
+        while let Some(next) = wheel.next_expiration() {
+            wheel.advance(next, &mut fired);
+            steps += 1;
+            assert!(steps < 100, "no progress");
+        }
+        assert_eq!(fired.len(), 2);
+        assert_eq!(wheel.elapsed(), u64::MAX);
+        // At the last tick, a timer for it (or "later") is due at once.
+        wheel.insert(u64::MAX, waker(3, &log));
+        assert_eq!(wheel.next_expiration(), Some(u64::MAX));
+        wheel.advance(u64::MAX, &mut fired);
+        assert_eq!((fired.len(), wheel.len()), (3, 0));
     }
 
     proptest! {
