@@ -60,7 +60,7 @@ impl Timers {
     /// When the next timer is due, if any.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let tick = self.wheel.next_expiration()?;
-        Some(self.start + Duration::from_millis(tick))
+        Some(after(self.start, Duration::from_millis(tick)))
     }
 
     /// Timers registered.
@@ -110,15 +110,15 @@ pub(crate) fn fire_due(timers: &RefCell<Timers>, now: Instant) -> usize {
 
 /// Waits until `duration` has passed.
 ///
+/// A `duration` past what an [`Instant`] can hold (`Duration::MAX`) waits
+/// until a far future, about 30 years away, as tokio's does: in practice
+/// forever, without a panic.
+///
 /// # Panics
 ///
 /// When first polled outside a runtime.
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(
-        Instant::now()
-            .checked_add(duration)
-            .unwrap_or_else(far_future),
-    )
+    sleep_until(after(Instant::now(), duration))
 }
 
 /// Waits until `deadline`.
@@ -133,8 +133,17 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     }
 }
 
+/// About 30 years from now, tokio's stand-in for "never": far enough that
+/// no timer set to it fires, near enough that any platform's `Instant`
+/// holds it.
 fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86400 * 365 * 30)
+}
+
+/// `at + duration`, or [`far_future`] where that is past what an `Instant`
+/// holds (`Duration::MAX`, say): the one way timers advance an instant.
+fn after(at: Instant, duration: Duration) -> Instant {
+    at.checked_add(duration).unwrap_or_else(far_future)
 }
 
 /// The future of [`sleep`] and [`sleep_until`].
@@ -234,7 +243,8 @@ impl From<Elapsed> for std::io::Error {
     }
 }
 
-/// Runs `future` for at most `duration`.
+/// Runs `future` for at most `duration` (`Duration::MAX` saturates as in
+/// [`sleep`]).
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future,
@@ -304,6 +314,10 @@ pub enum MissedTickBehavior {
 
 /// Ticks every `period`, the first tick at once.
 ///
+/// A tick that would fall past what an [`Instant`] can hold (a `period` of
+/// `Duration::MAX`) is put in a far future, about 30 years away, as
+/// tokio's is: such an interval ticks once and then stays pending.
+///
 /// # Panics
 ///
 /// If `period` is zero.
@@ -367,17 +381,17 @@ impl Interval {
         }
         let tick = self.next;
         let now = Instant::now();
-        let mut next = tick + self.period;
+        let mut next = after(tick, self.period);
         if next <= now {
             next = match self.missed {
                 MissedTickBehavior::Burst => next,
-                MissedTickBehavior::Delay => now + self.period,
+                MissedTickBehavior::Delay => after(now, self.period),
                 MissedTickBehavior::Skip => {
                     let behind = now.duration_since(tick).as_nanos();
                     let period = self.period.as_nanos().max(1);
                     let steps = behind / period + 1;
                     let steps = u32::try_from(steps).unwrap_or(u32::MAX);
-                    tick + self.period.saturating_mul(steps)
+                    after(tick, self.period.saturating_mul(steps))
                 }
             };
         }
