@@ -1,7 +1,7 @@
 //! Timers at their edges: durations too long for an `Instant` saturate to a
-//! far future (as tokio's do) instead of panicking. Assertions count polls
-//! and ticks; the only waits are short sleeps that must end, under a
-//! generous guard.
+//! far future (as tokio's do) instead of panicking, and a `Sleep` moved to
+//! another runtime registers there. Assertions count polls and ticks; the
+//! only waits are short sleeps that must end, under a generous guard.
 
 #![cfg(not(loom))]
 #![allow(clippy::unwrap_used)]
@@ -13,9 +13,9 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use rentio_executor::time::{self, Instant, MissedTickBehavior};
-use rentio_executor::{spawn_blocking, yield_now};
-use support::each_backend;
+use rentio_executor::time::{self, Instant, MissedTickBehavior, Sleep};
+use rentio_executor::{Runtime, spawn_blocking, yield_now};
+use support::{backends, each_backend};
 
 /// Only reached if a timer that must fire is lost.
 const GUARD: Duration = Duration::from_secs(10);
@@ -110,4 +110,78 @@ fn sleep_and_timeout_of_duration_max_work() {
             time::timeout(GUARD, s).await.unwrap();
         });
     });
+}
+
+/// Runs `sleep` on `rt` against a [`GUARD`] timer polled first, so that a
+/// sleep whose timer was lost (and which only notices its deadline when the
+/// guard wakes the task) loses: whether `sleep` won.
+fn finishes_before_the_guard(rt: &Runtime, mut sleep: Pin<Box<Sleep>>) -> bool {
+    rt.block_on(async {
+        let mut guard = Box::pin(time::sleep(GUARD));
+        poll_fn(|cx| {
+            if guard.as_mut().poll(cx).is_ready() {
+                Poll::Ready(false)
+            } else if sleep.as_mut().poll(cx).is_ready() {
+                Poll::Ready(true)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    })
+}
+
+/// Polls `sleep` once on `rt`: it must be pending.
+fn register_on(rt: &Runtime, sleep: &mut Pin<Box<Sleep>>) {
+    rt.block_on(async {
+        assert!(!poll_once(sleep).await, "the sleep is not due yet");
+    });
+}
+
+#[test]
+fn a_sleep_polled_on_a_dropped_runtime_completes_on_the_next() {
+    for choice in backends() {
+        let a = Runtime::builder().backend(choice).build().unwrap();
+        let mut sleep = Box::pin(time::sleep(Duration::from_millis(10)));
+        register_on(&a, &mut sleep);
+        assert_eq!(a.timers(), 1);
+        drop(a);
+        let b = Runtime::builder().backend(choice).build().unwrap();
+        assert!(
+            finishes_before_the_guard(&b, sleep),
+            "{choice:?}: the sleep's timer never fired on runtime B"
+        );
+        assert_eq!(b.timers(), 0);
+    }
+}
+
+#[test]
+fn a_sleep_moved_to_another_live_runtime_leaves_nothing_on_the_first() {
+    for choice in backends() {
+        let a = Runtime::builder().backend(choice).build().unwrap();
+        let b = Runtime::builder().backend(choice).build().unwrap();
+        let mut sleep = Box::pin(time::sleep(Duration::from_millis(10)));
+        register_on(&a, &mut sleep);
+        register_on(&b, &mut sleep);
+        assert_eq!(a.timers(), 0, "{choice:?}: the timer left runtime A");
+        assert_eq!(b.timers(), 1, "{choice:?}: the timer is on runtime B");
+        assert!(
+            finishes_before_the_guard(&b, sleep),
+            "{choice:?}: the sleep's timer never fired on runtime B"
+        );
+        assert_eq!((a.timers(), b.timers()), (0, 0));
+    }
+}
+
+#[test]
+fn a_sleep_polled_outside_any_runtime_keeps_its_registration() {
+    let rt = Runtime::new().unwrap();
+    let mut sleep = Box::pin(time::sleep(Duration::from_secs(60)));
+    register_on(&rt, &mut sleep);
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    assert!(sleep.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(rt.timers(), 1);
+    drop(sleep);
+    assert_eq!(rt.timers(), 0);
 }

@@ -148,6 +148,10 @@ fn after(at: Instant, duration: Duration) -> Instant {
 
 /// The future of [`sleep`] and [`sleep_until`].
 ///
+/// Its timer lives on the runtime that polls it: first polled on one
+/// runtime and then on another (the first may be gone), it moves its timer
+/// to the second.
+///
 /// # Cancel safety
 ///
 /// Dropping it cancels the timer (O(1)); nothing else is lost.
@@ -193,14 +197,20 @@ impl Future for Sleep {
             this.cancel();
             return Poll::Ready(());
         }
-        if let Some((shared, key)) = &this.entry
-            && shared.timers.borrow_mut().wheel.set_waker(*key, cx.waker())
-        {
-            return Poll::Pending;
+        if let Some((shared, key)) = &this.entry {
+            // Polled on another runtime than the one it waits on (which may
+            // be gone and never fire): move to this one. Outside any
+            // runtime, keep waiting where it is.
+            let moved = context::with_current(|current| current.id != shared.id).unwrap_or(false);
+            if !moved && shared.timers.borrow_mut().wheel.set_waker(*key, cx.waker()) {
+                return Poll::Pending;
+            }
         }
-        let Some(shared) = context::current().or_else(|| this.entry.take().map(|(s, _)| s)) else {
+        let current = context::current();
+        let Some(shared) = current.or_else(|| this.entry.as_ref().map(|(s, _)| s.clone())) else {
             panic!("rentio: a timer was polled outside a runtime");
         };
+        this.cancel();
         let key = {
             let mut timers = shared.timers.borrow_mut();
             let tick = timers.tick_at_or_after(this.deadline);
