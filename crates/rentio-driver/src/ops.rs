@@ -36,6 +36,13 @@ pub struct Stats {
     /// Readiness backend: syscalls that found their fd not ready
     /// (`EAGAIN`), after which the op waited for an edge.
     pub would_block: u64,
+    /// Queued SQEs pointed at fd `-1` because their fd was released while
+    /// the kernel would not take them (see [`Driver::release_fd`]).
+    ///
+    /// [`Driver::release_fd`]: crate::Driver::release_fd
+    pub sqes_retargeted: u64,
+    /// Closes that waited for blocking-pool jobs using the fd to finish.
+    pub closes_deferred: u64,
 }
 
 /// The ops in flight and what the driver owes their owners.

@@ -126,6 +126,32 @@ pub enum Syscall {
 unsafe impl Send for Syscall {}
 
 impl Syscall {
+    /// The fd the syscall acts on, if any (an `*at` call's directory fd
+    /// only when it is a real fd, not `AT_FDCWD`): the number the driver
+    /// must keep from being closed and reused while a pool thread runs
+    /// the call (invariant 11).
+    pub fn fd(&self) -> Option<RawFd> {
+        let fd = match *self {
+            Syscall::Nop | Syscall::Socket { .. } => return None,
+            Syscall::Read { fd, .. }
+            | Syscall::Write { fd, .. }
+            | Syscall::Readv { fd, .. }
+            | Syscall::Writev { fd, .. }
+            | Syscall::Recv { fd, .. }
+            | Syscall::Send { fd, .. }
+            | Syscall::RecvMsg { fd, .. }
+            | Syscall::SendMsg { fd, .. }
+            | Syscall::Accept { fd, .. }
+            | Syscall::Connect { fd, .. }
+            | Syscall::SocketError { fd }
+            | Syscall::Shutdown { fd, .. }
+            | Syscall::Close { fd }
+            | Syscall::Fsync { fd, .. } => fd,
+            Syscall::OpenAt { dirfd, .. } | Syscall::Statx { dirfd, .. } => dirfd,
+        };
+        (fd >= 0).then_some(fd)
+    }
+
     /// Runs the syscall; a non-negative result is returned as `u32`
     /// (transfer lengths are clamped to `u32::MAX` by the ops).
     ///

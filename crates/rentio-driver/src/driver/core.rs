@@ -2,7 +2,7 @@
 //! backend or the blocking pool, and retrying readiness ops.
 
 use std::io;
-use std::sync::Arc;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use io_uring::opcode;
@@ -13,7 +13,6 @@ use crate::key::{AUX, Key};
 use crate::op::{ErasedOp, Interest, OpCode, Readiness};
 use crate::ops::Ops;
 use crate::poll::{self, PollBackend, WaitKind};
-use crate::pool::{Pool, Sink};
 use crate::slot::{Cqe, State};
 use crate::sys;
 use crate::uring::Uring;
@@ -158,12 +157,59 @@ impl Core {
         self.sink.drain_into(&mut self.pool_results);
         let n = self.pool_results.len();
         for (user_data, result) in self.pool_results.drain(..) {
+            if let Some(at) = self.pool_fds.iter().position(|&(u, _)| u == user_data) {
+                self.pool_fds.swap_remove(at);
+            }
             if let Some((key, _)) = Key::from_user_data(user_data) {
                 self.ops
                     .complete(key, Cqe::from_result(result), true, false);
             }
         }
+        if !self.closing.is_empty() {
+            // Closes that waited for the pool: those whose fd no job uses
+            // any more happen now (the fds drop here).
+            let pool_fds = &self.pool_fds;
+            self.closing
+                .retain(|fd| pool_fds.iter().any(|&(_, f)| f == fd.as_raw_fd()));
+        }
         n
+    }
+
+    /// Whether a blocking-pool job in flight acts on `fd`.
+    pub(super) fn pool_uses(&self, fd: RawFd) -> bool {
+        self.pool_fds.iter().any(|&(_, f)| f == fd)
+    }
+
+    /// Before `fd`'s owner closes it or hands it back (invariant 11): on
+    /// io_uring, what is queued for it reaches the kernel (which then
+    /// holds the file); on readiness it leaves the poller and its waiters
+    /// fail. `false`: an SQ thread would not take the queued SQEs, and the
+    /// fd must stay open.
+    pub(super) fn release(&mut self, fd: RawFd) -> bool {
+        match &mut self.backend {
+            BackendImpl::Uring(uring) => uring.release_fd(&mut self.ops, fd),
+            BackendImpl::Poll(poll) => {
+                poll.deregister(&mut self.ops, fd);
+                true
+            }
+        }
+    }
+
+    /// Closes `fd` once nothing may act on its number: after
+    /// [`release`](Core::release), and after the pool jobs that use it
+    /// (the close waits in `closing` for those; it never blocks).
+    pub(super) fn close(&mut self, fd: OwnedFd) {
+        if !self.release(fd.as_raw_fd()) {
+            // Leaked, not closed: an SQE that names it is still queued.
+            std::mem::forget(fd);
+            return;
+        }
+        if self.pool_uses(fd.as_raw_fd()) {
+            self.ops.stats.closes_deferred += 1;
+            self.closing.push(fd);
+        } else {
+            drop(fd);
+        }
     }
 
     /// io_uring without the op's opcode: run its syscall like the
@@ -174,7 +220,7 @@ impl Core {
                 run_now(&mut self.ops, key, data);
                 Ok(())
             }
-            _ => run_blocking(&mut self.ops, &self.pool, &self.sink, key, data.syscall()),
+            _ => self.run_blocking(key, data.syscall()),
         }
     }
 
@@ -204,7 +250,7 @@ impl Core {
                 if poll.ensure(fd)? {
                     set_state(ops, key, State::Ready);
                 } else {
-                    run_blocking(ops, &self.pool, &self.sink, key, data.syscall())?;
+                    self.run_blocking(key, data.syscall())?;
                 }
             }
             Readiness::Immediate => run_now(ops, key, data),
@@ -212,7 +258,7 @@ impl Core {
                 poll.deregister(ops, fd);
                 run_now(ops, key, data);
             }
-            Readiness::Blocking => run_blocking(ops, &self.pool, &self.sink, key, data.syscall())?,
+            Readiness::Blocking => self.run_blocking(key, data.syscall())?,
             Readiness::Poll {
                 fd,
                 interest,
@@ -287,19 +333,22 @@ fn set_state(ops: &mut Ops, key: Key, state: State) {
     }
 }
 
-fn run_blocking(
-    ops: &mut Ops,
-    pool: &Pool,
-    sink: &Arc<Sink>,
-    key: Key,
-    syscall: sys::Syscall,
-) -> io::Result<()> {
-    ops.stats.pool_jobs += 1;
-    pool.run_syscall(syscall, key.user_data(), sink.clone())?;
-    if let Some(slot) = ops.get_mut(key) {
-        slot.pending += 1;
+impl Core {
+    /// Sends an op's syscall to the blocking pool. The op stays in the
+    /// slab, owing one completion, until the pool reports back; the fd it
+    /// names is noted so that a close of that fd waits for the job.
+    fn run_blocking(&mut self, key: Key, syscall: sys::Syscall) -> io::Result<()> {
+        self.ops.stats.pool_jobs += 1;
+        self.pool
+            .run_syscall(syscall, key.user_data(), self.sink.clone())?;
+        if let Some(fd) = syscall.fd() {
+            self.pool_fds.push((key.user_data(), fd));
+        }
+        if let Some(slot) = self.ops.get_mut(key) {
+            slot.pending += 1;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn run_now<T: OpCode>(ops: &mut Ops, key: Key, data: &mut T) {

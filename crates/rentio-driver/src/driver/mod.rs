@@ -13,7 +13,7 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
@@ -59,6 +59,9 @@ struct Inner {
     shutdown_budget: std::cell::Cell<Duration>,
     /// Ops dropped while `core` was borrowed, handled at the next tick.
     deferred: RefCell<Vec<(Key, Parked)>>,
+    /// Fds closed while `core` was borrowed (inside a [`Batch`]): closed
+    /// when the borrow ends, after their release (invariant 11).
+    deferred_closes: RefCell<Vec<OwnedFd>>,
     park: Arc<ParkState>,
     backend: Backend,
     fallback: Option<String>,
@@ -72,6 +75,11 @@ struct Core {
     sink: Arc<Sink>,
     pool: Pool,
     pool_results: Vec<(u64, io::Result<u32>)>,
+    /// Blocking-pool jobs in flight that act on an fd: their `user_data`
+    /// and the fd, so that a close of the fd waits for them.
+    pool_fds: Vec<(u64, RawFd)>,
+    /// Fds whose close waits for pool jobs that act on them.
+    closing: Vec<OwnedFd>,
 }
 
 enum BackendImpl {
@@ -136,6 +144,9 @@ impl Driver {
 
     fn with_poll(builder: &Builder, pool: Pool, fallback: Option<String>) -> io::Result<Driver> {
         let (backend, park) = PollBackend::new(builder.reactor)?;
+        if let Some(why) = &fallback {
+            warn_fallback(why);
+        }
         Ok(Driver::assemble(
             BackendImpl::Poll(backend),
             park,
@@ -163,8 +174,11 @@ impl Driver {
                     sink,
                     pool: pool.clone(),
                     pool_results: Vec::new(),
+                    pool_fds: Vec::new(),
+                    closing: Vec::new(),
                 }),
                 deferred: RefCell::new(Vec::new()),
+                deferred_closes: RefCell::new(Vec::new()),
                 shutdown_budget: std::cell::Cell::new(SHUTDOWN_BUDGET),
                 park,
                 backend: kind,
@@ -378,6 +392,7 @@ impl Driver {
     /// than an interruption.
     pub fn poll(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.run_deferred_drops();
+        self.run_deferred_closes();
         let mut core = self.inner.core.borrow_mut();
         let c = &mut *core;
         let timeout = if c.drain_pool() > 0 {
@@ -501,33 +516,66 @@ impl Driver {
         result
     }
 
-    /// Closes `fd` now, after the ops already pushed for it have reached
-    /// the kernel: on io_uring, SQEs still queued in this tick are submitted
-    /// first (each then holds the file it names, so none can land on a new
-    /// fd that reuses the number); on readiness the fd leaves the poller
-    /// first. Errors of the close are dropped, as `OwnedFd`'s drop does.
+    /// Closes `fd` once no op can act on its number any more (invariant
+    /// 11): on io_uring, SQEs still queued in this tick are submitted
+    /// first (each then holds the file it names, so none can land on a
+    /// new file that reuses the number); on readiness the fd leaves the
+    /// poller and the ops waiting on it fail with `EBADF`; a blocking-pool
+    /// job still using the fd delays the close until it reports back.
+    /// Inside a [`Batch`], the close waits for the batch to end. Errors of
+    /// the close are dropped, as `OwnedFd`'s drop does.
     pub fn close(&self, fd: OwnedFd) {
-        if let Ok(mut core) = self.inner.core.try_borrow_mut() {
-            let c = &mut *core;
-            match &mut c.backend {
-                BackendImpl::Uring(uring) => {
-                    let _ = uring.submit_queued(&mut c.ops);
-                }
-                BackendImpl::Poll(poll) => poll.deregister(&mut c.ops, fd.as_raw_fd()),
+        match self.inner.core.try_borrow_mut() {
+            Ok(mut core) => {
+                core.close(fd);
+                self.settle(core);
             }
-            self.settle(core);
+            // A batch (or the driver's own code) holds the core: closing
+            // now would skip the release, so the close waits for the
+            // borrow to end.
+            Err(_) => self.inner.deferred_closes.borrow_mut().push(fd),
         }
-        drop(fd);
     }
 
-    /// Tells the readiness backend that `fd` is about to be closed by other
-    /// means than a [`Close`](crate::op::Close) op, so it is removed from the
-    /// poller first. A no-op on io_uring.
-    pub fn deregister_fd(&self, fd: RawFd) {
+    /// Releases `fd` before its owner closes it by other means or hands it
+    /// back as a raw or std fd (`into_raw_fd`, `into_std`): what
+    /// [`close`](Driver::close) does before it closes, and also waits for
+    /// blocking-pool jobs still using the fd to finish (they run a
+    /// syscall that does not block for long: file IO, or a non-blocking
+    /// socket call). Afterwards no op of this driver acts on the number;
+    /// ops still waiting on it have failed with `EBADF`.
+    ///
+    /// # Panics
+    ///
+    /// Inside a [`Batch`] (see [`Driver::batch`]).
+    pub fn release_fd(&self, fd: RawFd) {
         let mut core = self.inner.core.borrow_mut();
-        let core = &mut *core;
-        if let BackendImpl::Poll(poll) = &mut core.backend {
-            poll.deregister(&mut core.ops, fd);
+        if !core.release(fd) {
+            // An SQ thread that takes nothing is a stuck ring; the queued
+            // SQEs are as good as gone, but say so.
+            tracing::warn!(
+                fd,
+                "rentio-driver: the SQ thread did not take the SQEs queued for a released fd"
+            );
+        }
+        while core.pool_uses(fd) {
+            if core.drain_pool() == 0 {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        }
+        self.settle(core);
+    }
+
+    /// Closes what [`close`](Driver::close) deferred while the core was
+    /// borrowed.
+    #[inline]
+    fn run_deferred_closes(&self) {
+        if self.inner.deferred_closes.borrow().is_empty() {
+            return;
+        }
+        let fds = std::mem::take(&mut *self.inner.deferred_closes.borrow_mut());
+        for fd in fds {
+            self.close(fd);
         }
     }
 
@@ -661,9 +709,24 @@ impl Driver {
     /// which the readiness backend must stop watching before it closes.
     pub(crate) fn forget_unpushed(&self, readiness: Readiness) {
         if let Readiness::Close(fd) = readiness {
-            self.deregister_fd(fd);
+            self.release_fd(fd);
         }
     }
+}
+
+/// Says once per process, as a `tracing` warning, why `Auto` fell back
+/// to readiness (the reason stays on [`Driver::fallback_reason`]). Every
+/// driver of a process falls back for the same reason, so one line says
+/// it; a subscriber (for example `tracing_subscriber::fmt::init()`) shows
+/// it.
+fn warn_fallback(why: &str) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            reason = why,
+            "rentio: io_uring is unavailable ({why}); using the readiness backend"
+        );
+    });
 }
 
 /// How an op is pushed.
@@ -692,6 +755,9 @@ impl Drop for Inner {
         // in the kernel's hands, so it is leaked, never freed.
         std::mem::forget(std::mem::take(self.deferred.get_mut()));
         let core = self.core.get_mut();
+        for fd in std::mem::take(self.deferred_closes.get_mut()) {
+            core.close(fd);
+        }
         if let BackendImpl::Uring(uring) = &mut core.backend {
             uring.cancel_all(&mut core.ops);
         }
@@ -713,6 +779,12 @@ impl Drop for Inner {
             core.drain_pool();
         }
         core.ops.leak_in_flight();
+        // A pool job that never reported back may still use these numbers.
+        if core.pool_fds.is_empty() {
+            core.closing.clear();
+        } else {
+            std::mem::forget(std::mem::take(&mut core.closing));
+        }
         // Wakers and resources freed along the way go now, before the ring
         // closes (they hold no kernel memory).
         core.ops.wake.clear();

@@ -110,6 +110,8 @@ impl Drop for Batch<'_> {
         // SAFETY: `core` is taken here only, once, and never used after.
         let core = unsafe { ManuallyDrop::take(&mut self.core) };
         self.driver.settle(core);
+        // Closes asked for while the batch held the driver.
+        self.driver.run_deferred_closes();
     }
 }
 

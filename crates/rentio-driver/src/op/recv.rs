@@ -43,8 +43,8 @@ impl<B: IoBufMut> Recv<B> {
         }
     }
 
-    /// Marks a read from a stream socket (TCP, Unix stream), whose short
-    /// result means the socket was drained. On the readiness backend the
+    /// Marks a read from a TCP socket, whose short result means the
+    /// socket was drained. On the readiness backend the
     /// driver then remembers, per fd, that it is drained, and the next such
     /// read waits for the fd's next read edge instead of first trying a
     /// `recv` bound to fail with `EAGAIN` (tokio clears a stream's
@@ -53,7 +53,10 @@ impl<B: IoBufMut> Recv<B> {
     /// first again. io_uring ignores it: its recv goes out with the next
     /// enter, by when a reply has mostly come (`IORING_RECVSEND_POLL_FIRST`
     /// measured slower there). Do not use it on a datagram socket, where a
-    /// short read drains nothing.
+    /// short read drains nothing, nor on a Unix stream: its read stops
+    /// early after a message that carried fds (`SCM_RIGHTS`), or at one
+    /// whose credentials differ, with more data queued behind it, and a
+    /// read that waited for an edge would then wait forever.
     #[must_use]
     pub fn poll_first(mut self) -> Recv<B> {
         self.poll_first = true;

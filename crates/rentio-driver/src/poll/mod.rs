@@ -3,8 +3,9 @@
 //!
 //! An fd is registered once, the first time an op needs it, for both read
 //! and write edges, and set `O_NONBLOCK`; it stays registered until a
-//! `Close` op (or [`Driver::deregister_fd`](crate::Driver::deregister_fd))
-//! removes it before the fd is closed. An op tries its syscall first and
+//! `Close` op (or [`Driver::release_fd`](crate::Driver::release_fd), or
+//! [`Driver::close`](crate::Driver::close)) removes it before the fd is
+//! closed; ops still waiting on it then fail with `EBADF` (never retry). An op tries its syscall first and
 //! waits only on `EAGAIN`: with edge-triggered events an fd that reported
 //! `EAGAIN` is guaranteed a new edge when it becomes ready again. The one
 //! exception is a stream read (`OpCode::poll_first`) on an fd the driver
@@ -61,6 +62,11 @@ struct FdEntry {
     read_sticky: bool,
     readers: Vec<(Key, WaitKind)>,
     writers: Vec<(Key, WaitKind)>,
+    /// Ops woken to retry their syscall on this fd that may not have run
+    /// it yet (`State::Ready`): if the fd is released first, they must
+    /// fail rather than run the syscall on a number that may be reused.
+    /// Keys of ops that have moved on are pruned as the list grows.
+    woken: Vec<Key>,
 }
 
 /// Hashes an fd with one multiply (Fibonacci hashing). Fds are small
@@ -188,16 +194,19 @@ impl PollBackend {
         waiters.push((key, kind));
     }
 
-    /// Removes `fd` from the poller (before it is closed) and makes its
-    /// waiters try again, so they see the closed fd's error.
+    /// Removes `fd` from the poller before its owner closes it or hands it
+    /// back (invariant 11), and fails every op still waiting on it (or
+    /// woken and not yet retried) with `EBADF`: none of them may run its
+    /// syscall again, since the number may soon name another file.
     pub(crate) fn deregister(&mut self, ops: &mut Ops, fd: RawFd) {
         if let Some(entry) = self.fds.remove(&fd) {
             if entry.pollable {
                 // `fd` is still open here: deregister runs before the close.
                 self.source.delete(fd);
             }
-            for (key, kind) in entry.readers.into_iter().chain(entry.writers) {
-                wake(ops, key, kind, libc::POLLNVAL as u32);
+            let waiters = entry.readers.into_iter().chain(entry.writers);
+            for key in waiters.map(|(key, _)| key).chain(entry.woken) {
+                fail_released(ops, key);
             }
         }
     }
@@ -270,10 +279,20 @@ impl PollBackend {
             if event.readable {
                 entry.may_read = true;
                 entry.read_sticky |= event.read_sticky;
-                wake_all(ops, &mut entry.readers, libc::POLLIN as u32);
+                wake_all(
+                    ops,
+                    &mut entry.readers,
+                    &mut entry.woken,
+                    libc::POLLIN as u32,
+                );
             }
             if event.writable {
-                wake_all(ops, &mut entry.writers, libc::POLLOUT as u32);
+                wake_all(
+                    ops,
+                    &mut entry.writers,
+                    &mut entry.woken,
+                    libc::POLLOUT as u32,
+                );
             }
         }
         self.ready = ready;
@@ -359,11 +378,22 @@ fn wake(ops: &mut Ops, key: Key, kind: WaitKind, events: u32) {
 }
 
 /// Wakes a list of waiters; multishot ones whose op is still running stay.
-fn wake_all(ops: &mut Ops, list: &mut Vec<(Key, WaitKind)>, events: u32) {
+/// Ops woken to retry go on `woken` until they have run their syscall.
+fn wake_all(ops: &mut Ops, list: &mut Vec<(Key, WaitKind)>, woken: &mut Vec<Key>, events: u32) {
+    if !woken.is_empty() {
+        // Those that ran their syscall since have moved on.
+        woken.retain(|&key| {
+            ops.get_mut(key)
+                .is_some_and(|slot| matches!(slot.state, State::Ready))
+        });
+    }
     let mut kept = 0;
     for i in 0..list.len() {
         let (key, kind) = list[i];
         wake(ops, key, kind, events);
+        if kind == WaitKind::Retry {
+            woken.push(key);
+        }
         let live = kind == WaitKind::PollMulti
             && ops
                 .get_mut(key)
@@ -375,6 +405,22 @@ fn wake_all(ops: &mut Ops, list: &mut Vec<(Key, WaitKind)>, events: u32) {
         }
     }
     list.truncate(kept);
+}
+
+/// Ends an op whose fd was released while it waited: with `EBADF`, the
+/// error a syscall on a closed fd gives, and never a retry. A multishot
+/// poll ends too (a completion without `F_MORE`).
+fn fail_released(ops: &mut Ops, key: Key) {
+    let Some(slot) = ops.get_mut(key) else {
+        return;
+    };
+    let cqe = Cqe::new(-libc::EBADF, 0);
+    if slot.multi().is_some_and(|multi| !multi.finished) {
+        let action = slot.transition_to_completed(cqe);
+        ops.apply(key, action);
+    } else if slot.pending == 0 && matches!(slot.state, State::Submitted | State::Ready) {
+        ops.complete(key, cqe, false, false);
+    }
 }
 
 fn far_future() -> Instant {

@@ -8,7 +8,7 @@
 //! neither `IORING_SQ_TASKRUN` nor `IORING_SQ_CQ_OVERFLOW` is set.
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +32,9 @@ const IORING_ENTER_SQ_WAKEUP: u32 = 1 << 1;
 const IORING_ENTER_SQ_WAIT: u32 = 1 << 2;
 const IORING_SQ_CQ_OVERFLOW: u32 = 1 << 1;
 const IORING_SQ_TASKRUN: u32 = 1 << 2;
+/// How many times a flush enters before it gives up (each try reaps and
+/// yields first, so an SQ thread or a full CQ has time to make room).
+const SUBMIT_TRIES: u32 = 100_000;
 
 /// The ring and what the driver learned when it set it up.
 pub(crate) struct Uring {
@@ -199,28 +202,47 @@ impl Uring {
         ))
     }
 
-    /// Submits the SQEs queued so far (no wait); the CQEs are reaped by the
-    /// next tick.
+    /// Submits every SQE queued so far (no wait for completions; the
+    /// CQEs are reaped by the next tick), looping until the SQ is empty:
+    /// an enter may take only some of them, or none (`EBUSY` while the CQ
+    /// overflow backlog is full, `EAGAIN` when the kernel is short of
+    /// memory, `EINTR`), and each try first reaps to make room. With an SQ
+    /// thread, waits until the thread has taken them.
     pub(crate) fn submit_queued(&mut self, ops: &mut Ops) -> io::Result<()> {
+        for attempt in 0..SUBMIT_TRIES {
+            if self.ring.sq_pending() == 0 {
+                return Ok(());
+            }
+            if attempt > 0 {
+                self.reap(ops)?;
+                std::thread::yield_now();
+            }
+            self.enter(ops, 0, None)?;
+        }
         if self.ring.sq_pending() == 0 {
             return Ok(());
         }
-        self.enter(ops, 0, None)?;
-        if self.flags.contains(SetupFlags::SQPOLL) {
-            // The SQ thread consumes them on its own time; the caller (a
-            // close) needs them consumed now.
-            for _ in 0..100_000 {
-                if self.ring.sq_pending() == 0 {
-                    return Ok(());
-                }
-                std::thread::yield_now();
-            }
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "rentio-driver: the SQ thread did not take the queued SQEs",
-            ));
+        Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "rentio-driver: the kernel did not take the queued SQEs",
+        ))
+    }
+
+    /// Before `fd`'s owner closes it or hands it back (invariant 11):
+    /// submits what is queued, so each SQE naming `fd` holds its file from
+    /// here to its CQE. If the SQ cannot be emptied, the queued SQEs that
+    /// name `fd` are pointed at `-1` instead and fail with `EBADF`.
+    /// Returns `false` only if neither worked (an SQ thread that will not
+    /// take them): the fd must then stay open.
+    pub(crate) fn release_fd(&mut self, ops: &mut Ops, fd: RawFd) -> bool {
+        if self.submit_queued(ops).is_ok() {
+            return true;
         }
-        Ok(())
+        if self.flags.contains(SetupFlags::SQPOLL) {
+            return false;
+        }
+        ops.stats.sqes_retargeted += self.ring.retarget_queued(fd) as u64;
+        true
     }
 
     /// One tick: submit what is queued, then, if `timeout` is not zero and

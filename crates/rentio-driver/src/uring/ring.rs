@@ -19,7 +19,7 @@
 use std::ffi::c_void;
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering, fence};
 use std::time::Duration;
@@ -377,6 +377,44 @@ impl Ring {
         true
     }
 
+    /// Points every queued SQE (pushed, not yet consumed by the kernel)
+    /// that names `fd` at `-1` instead, so it fails with `EBADF` rather
+    /// than act on whatever file the number names by the time it is
+    /// submitted. The fallback of a release whose flush failed; returns
+    /// how many SQEs it changed. Only for a ring without an SQ thread,
+    /// which could be reading the entries meanwhile.
+    pub(crate) fn retarget_queued(&mut self, fd: RawFd) -> usize {
+        // SAFETY: an aligned `u32` of the mapping, written by the kernel.
+        let head = unsafe { (*self.sq_head).load(Ordering::Acquire) };
+        let mut changed = 0;
+        let mut at = head;
+        while at != self.sq_tail {
+            let index = (at & self.sq_mask) as usize;
+            at = at.wrapping_add(1);
+            // SAFETY: `index` is within the SQE array, and slots from the
+            // kernel's head to our tail are ours: the kernel reads them only
+            // when an enter submits them, and no SQ thread runs (the
+            // caller's contract). An `Entry` is a `repr(C)` SQE whose
+            // `flags` byte is at offset 1 and `fd` at offset 4.
+            let sqe = unsafe { self.sqes.add(index).cast::<u8>() };
+            // SAFETY: as above, byte 1 of the SQE.
+            let flags = unsafe { sqe.add(1).read() };
+            if flags & IOSQE_FIXED_FILE != 0 {
+                // A registered file's index, not an fd number.
+                continue;
+            }
+            // SAFETY: as above; bytes 4..8 of the 8-aligned SQE.
+            let field = unsafe { sqe.add(4).cast::<i32>() };
+            // SAFETY: as above.
+            if unsafe { field.read() } == fd {
+                // SAFETY: as above.
+                unsafe { field.write(-1) };
+                changed += 1;
+            }
+        }
+        changed
+    }
+
     /// Free SQ slots.
     #[inline]
     pub(crate) fn sq_room(&self) -> u32 {
@@ -562,6 +600,8 @@ impl Drop for Ring {
     }
 }
 
+/// `IOSQE_FIXED_FILE`: the SQE's `fd` is an index into registered files.
+const IOSQE_FIXED_FILE: u8 = 1 << 0;
 const PROBE_OPS: usize = 256;
 const IO_URING_OP_SUPPORTED: u16 = 1;
 
