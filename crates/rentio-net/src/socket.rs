@@ -29,6 +29,11 @@ pub struct Socket {
     fd: Option<OwnedFd>,
     raw: RawFd,
     driver: OnceCell<Driver>,
+    /// A short read means the socket was drained (TCP), so reads are
+    /// hinted with `Recv::poll_first`. Not so on a Unix stream, where a
+    /// read stops early at a message that carried fds or other
+    /// credentials while more data waits behind it.
+    short_read_drains: bool,
 }
 
 impl Socket {
@@ -54,6 +59,24 @@ impl Socket {
             fd: Some(fd),
             raw,
             driver,
+            short_read_drains: false,
+        }
+    }
+
+    /// Marks a TCP stream's socket: a short read drains it (see
+    /// `short_read_drains`).
+    pub(crate) fn with_short_reads_draining(mut self) -> Socket {
+        self.short_read_drains = true;
+        self
+    }
+
+    /// A stream read, hinted where a short read means drained.
+    fn stream_recv<T: IoBufMut>(&self, buf: T) -> Recv<T> {
+        let recv = Recv::new(self.raw, buf);
+        if self.short_read_drains {
+            recv.poll_first()
+        } else {
+            recv
         }
     }
 
@@ -85,10 +108,12 @@ impl Socket {
         }
     }
 
-    /// Gives up the fd (removed from the poller first).
+    /// Gives up the fd, released by its driver first (invariant 11): SQEs
+    /// queued for it are submitted and it leaves the poller, so no op of
+    /// this socket acts on the number once the caller owns it.
     pub(crate) fn into_fd(mut self) -> OwnedFd {
         if let Some(driver) = self.driver.get() {
-            driver.deregister_fd(self.raw);
+            driver.release_fd(self.raw);
         }
         match self.fd.take() {
             Some(fd) => fd,
@@ -104,13 +129,14 @@ impl Socket {
         }
     }
 
-    /// A stream socket's read: marked so (`Recv::poll_first`), since a
-    /// short read drains a stream. The readiness backend then waits for
-    /// the next edge instead of trying a `recv` bound to fail, when the
-    /// socket was drained since its last edge.
+    /// A stream socket's read. On TCP it is marked so
+    /// (`Recv::poll_first`), since a short read drains the socket: the
+    /// readiness backend then waits for the next edge instead of trying a
+    /// `recv` bound to fail, when the socket was drained since its last
+    /// edge. A Unix stream's read tries its `recv` until one says `EAGAIN`.
     pub(crate) async fn recv_stream<T: IoBufMut>(&self, buf: T) -> BufResult<usize, T> {
         match self.driver() {
-            Ok(driver) => driver.op(Recv::new(self.raw, buf).poll_first()).await,
+            Ok(driver) => driver.op(self.stream_recv(buf)).await,
             Err(e) => (Err(e), buf),
         }
     }
@@ -148,7 +174,7 @@ impl Socket {
         match self.driver() {
             Ok(driver) => {
                 let (result, buf) = driver
-                    .op(Recv::new(self.raw, buf).poll_first())
+                    .op(self.stream_recv(buf))
                     .with_link_timeout(timeout)
                     .await;
                 (result.map_err(timed_out), buf)
@@ -165,7 +191,7 @@ impl Socket {
     ) -> BufResult<usize, T> {
         match self.driver() {
             Ok(driver) => {
-                let op = driver.op(Recv::new(self.raw, buf).poll_first());
+                let op = driver.op(self.stream_recv(buf));
                 cancellable(&driver, op, handle).await
             }
             Err(e) => (Err(e), buf),

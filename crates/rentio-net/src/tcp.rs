@@ -250,7 +250,7 @@ pub struct TcpStream {
 impl TcpStream {
     fn from_socket(socket: Socket) -> TcpStream {
         TcpStream {
-            socket: Rc::new(socket),
+            socket: Rc::new(socket.with_short_reads_draining()),
         }
     }
 
@@ -506,6 +506,33 @@ impl FromRawFd for TcpStream {
 
 impl IntoRawFd for TcpListener {
     fn into_raw_fd(self) -> RawFd {
-        self.socket.into_fd().into_raw_fd()
+        OwnedFd::from(self).into_raw_fd()
+    }
+}
+
+/// Gives the fd up, released by the driver first (no op of the listener
+/// acts on it afterwards).
+impl From<TcpListener> for OwnedFd {
+    fn from(listener: TcpListener) -> OwnedFd {
+        listener.socket.into_fd()
+    }
+}
+
+impl IntoRawFd for TcpStream {
+    fn into_raw_fd(self) -> RawFd {
+        OwnedFd::from(self).into_raw_fd()
+    }
+}
+
+/// Gives the fd up, released by the driver first (no op of the stream
+/// acts on it afterwards).
+impl From<TcpStream> for OwnedFd {
+    fn from(stream: TcpStream) -> OwnedFd {
+        match stream.into_std() {
+            Ok(std) => std.into(),
+            // Halves share the socket, and `reunite` drops one before it
+            // makes a stream: a stream's socket is never shared.
+            Err(_) => unreachable!("a TcpStream never shares its socket"),
+        }
     }
 }

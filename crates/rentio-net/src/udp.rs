@@ -2,7 +2,7 @@
 
 use std::io;
 use std::net::{self, SocketAddr};
-use std::os::fd::OwnedFd;
+use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 
 use rentio_buf::{BufResult, IoBuf, IoBufMut};
 use rentio_driver::SockAddr;
@@ -156,6 +156,20 @@ impl UdpSocket {
 }
 
 fd_traits!(UdpSocket, socket);
+
+/// Gives the fd up, released by the driver first (no op of the socket
+/// acts on it afterwards).
+impl From<UdpSocket> for OwnedFd {
+    fn from(socket: UdpSocket) -> OwnedFd {
+        socket.socket.into_fd()
+    }
+}
+
+impl IntoRawFd for UdpSocket {
+    fn into_raw_fd(self) -> RawFd {
+        OwnedFd::from(self).into_raw_fd()
+    }
+}
 
 impl From<OwnedFd> for UdpSocket {
     fn from(fd: OwnedFd) -> UdpSocket {
