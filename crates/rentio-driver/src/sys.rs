@@ -360,12 +360,18 @@ fn socket_error(fd: RawFd) -> io::Result<u32> {
     }
 }
 
-/// Clamps a buffer length to what one SQE (and one transfer) can carry.
-///
-/// The kernel caps a single transfer at `MAX_RW_COUNT` anyway; a longer
-/// buffer gives a short count, which callers already handle.
+/// The most one transfer moves: the kernel's `MAX_RW_COUNT`
+/// (`INT_MAX` rounded down to a page), which `read(2)`, `write(2)` and
+/// their kin cap every count at.
+pub(crate) const MAX_RW_COUNT: u32 = (i32::MAX as u32) & !4095;
+
+/// Clamps a buffer length to what one transfer moves ([`MAX_RW_COUNT`]),
+/// on both backends alike. A syscall caps the count itself, but io_uring
+/// refuses a socket transfer over `INT_MAX` with `EINVAL`, so the ring
+/// must never be asked for more; a longer buffer gives a short count,
+/// which callers already handle.
 pub(crate) fn clamp_len(len: usize) -> u32 {
-    u32::try_from(len).unwrap_or(u32::MAX)
+    u32::try_from(len).map_or(MAX_RW_COUNT, |len| len.min(MAX_RW_COUNT))
 }
 
 /// Sets `O_NONBLOCK` on `fd`, for the readiness backend.

@@ -11,8 +11,8 @@ use crate::sys::{Syscall, clamp_len};
 /// Reads into the spare capacity of a buffer (it appends after the
 /// initialized part), at an offset or at the file's current position.
 ///
-/// The length is clamped to `u32::MAX`: a larger buffer gives a short
-/// count. A buffer with no spare capacity reads 0 bytes.
+/// The length is clamped to `MAX_RW_COUNT` (2 GiB less a page), as the
+/// kernel caps any transfer: a larger buffer gives a short count. A buffer with no spare capacity reads 0 bytes.
 ///
 /// # Kernel support
 ///

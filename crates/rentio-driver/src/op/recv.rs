@@ -10,6 +10,10 @@ use crate::sys::{Syscall, clamp_len};
 
 /// Receives from a socket into the spare capacity of a buffer.
 ///
+/// The length is clamped to `MAX_RW_COUNT` (2 GiB less a page): io_uring
+/// refuses more with `EINVAL`, and `recv(2)` caps it there, so a larger
+/// buffer gives a short count on both backends.
+///
 /// # Kernel support
 ///
 /// `IORING_OP_RECV`, Linux 5.6. On readiness: `recv` with `MSG_DONTWAIT`,

@@ -11,6 +11,10 @@ use crate::sys::{Syscall, clamp_len};
 /// Sends the initialized part of a buffer on a socket, always with
 /// `MSG_NOSIGNAL`: a reset peer is an `EPIPE` error, never `SIGPIPE`.
 ///
+/// The length is clamped to `MAX_RW_COUNT` (2 GiB less a page): io_uring
+/// refuses more with `EINVAL`, and `send(2)` caps it there, so a larger
+/// buffer gives a short count on both backends.
+///
 /// # Kernel support
 ///
 /// `IORING_OP_SEND`, Linux 5.6. On readiness: `send` with `MSG_DONTWAIT`,

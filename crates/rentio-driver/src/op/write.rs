@@ -11,7 +11,8 @@ use crate::sys::{Syscall, clamp_len};
 /// Writes the initialized part of a buffer, at an offset or at the file's
 /// current position.
 ///
-/// The length is clamped to `u32::MAX`: a larger buffer gives a short count.
+/// The length is clamped to `MAX_RW_COUNT` (2 GiB less a page), as the
+/// kernel caps any transfer: a larger buffer gives a short count.
 ///
 /// # Kernel support
 ///
