@@ -17,6 +17,15 @@ use syn::{Expr, ExprLit, ItemFn, Lit, Meta, Token};
 /// through the thread-per-core launcher; the body then returns `()`),
 /// `backend = "auto" | "uring" | "poll"`, `entries = N` (ring size).
 ///
+/// A runtime that cannot start (a forced io_uring the kernel refuses, an
+/// unknown `RENTIO_DRIVER`) is never a panic. If `main` returns
+/// `Result<_, E>` with `E: From<std::io::Error>` (`io::Result<()>`,
+/// `Box<dyn Error>`, anyhow's), it returns the builder's error converted;
+/// otherwise it prints `error: ...` with the reason to stderr and exits
+/// with status 1. With `threads`, every thread whose runtime cannot start
+/// prints its error and the process exits with status 1 (a body that
+/// panicked goes on panicking).
+///
 /// ```ignore
 /// #[rentio::main(backend = "uring", entries = 256)]
 /// async fn main() -> std::io::Result<()> {
@@ -155,6 +164,101 @@ fn string(expr: &Expr) -> syn::Result<String> {
     }
 }
 
+/// The body of a one-thread `main`. The user's block becomes a future
+/// first, so none of the expansion's names are in its scope. A runtime
+/// that cannot start is not a panic: `main` returns the error when its
+/// return type is `Result<_, E>` with `E: From<io::Error>`, else prints it
+/// and exits with status 1. Which of the two is chosen by the return type,
+/// through autoref method resolution: the `Result` impl is on the helper,
+/// the fallback on a reference to it, so the first applies wherever its
+/// bounds hold. The helpers live in the error arm, out of the body's
+/// sight, and their `__Rentio` names keep them from shadowing a type the
+/// return type names.
+fn main_one(output: &syn::ReturnType, body: &syn::Block, builder: &TokenStream2) -> TokenStream2 {
+    let exit = quote! {
+        ::std::eprintln!("error: cannot start the rentio runtime: {}", error);
+        ::std::process::exit(1)
+    };
+    let on_error = match output {
+        // `()`, and types that cannot be named in `PhantomData` (`!`,
+        // `impl Trait`): no `Result` to return.
+        syn::ReturnType::Default => exit,
+        syn::ReturnType::Type(_, ty)
+            if matches!(**ty, syn::Type::Never(_) | syn::Type::ImplTrait(_)) =>
+        {
+            exit
+        }
+        syn::ReturnType::Type(_, ty) => quote! {
+            struct __RentioStartError<R>(::core::marker::PhantomData<R>);
+            trait __RentioReturnIt {
+                type Output;
+                fn __rentio_fail(&self, error: ::std::io::Error) -> Self::Output;
+            }
+            impl<T, E: ::core::convert::From<::std::io::Error>> __RentioReturnIt
+                for __RentioStartError<::core::result::Result<T, E>>
+            {
+                type Output = ::core::result::Result<T, E>;
+                fn __rentio_fail(&self, error: ::std::io::Error) -> Self::Output {
+                    ::core::result::Result::Err(::core::convert::From::from(error))
+                }
+            }
+            trait __RentioExit {
+                type Output;
+                fn __rentio_fail(&self, error: ::std::io::Error) -> Self::Output;
+            }
+            impl<R> __RentioExit for &__RentioStartError<R> {
+                type Output = R;
+                fn __rentio_fail(&self, error: ::std::io::Error) -> R {
+                    #exit
+                }
+            }
+            (&__RentioStartError::<#ty>(::core::marker::PhantomData)).__rentio_fail(error)
+        },
+    };
+    quote! {
+        let body = async move #body;
+        #builder
+        match builder.build() {
+            ::core::result::Result::Ok(runtime) => runtime.block_on(body),
+            ::core::result::Result::Err(error) => { #on_error }
+        }
+    }
+}
+
+/// The body of `main(threads = n)`: a runtime per thread. A runtime that
+/// cannot start prints its error; then a panicking body's panic goes on,
+/// or else the process exits with status 1.
+fn main_threads(n: usize, body: &syn::Block, builder: &TokenStream2) -> TokenStream2 {
+    quote! {
+        let body = || async move #body;
+        #builder
+        let results = ::rentio::tpc::Launcher::new()
+            .threads(#n)
+            .builder(builder)
+            .run(move |_core| body());
+        let mut failed = false;
+        let mut panic = ::core::option::Option::None;
+        for (core, result) in results.into_iter().enumerate() {
+            match result {
+                ::core::result::Result::Ok(()) => {}
+                ::core::result::Result::Err(::rentio::tpc::CoreError::Io(error)) => {
+                    ::std::eprintln!("error: cannot start the rentio runtime of core {}: {}", core, error);
+                    failed = true;
+                }
+                ::core::result::Result::Err(::rentio::tpc::CoreError::Panic(payload)) => {
+                    panic.get_or_insert(payload);
+                }
+            }
+        }
+        if let ::core::option::Option::Some(payload) = panic {
+            ::std::panic::resume_unwind(payload);
+        }
+        if failed {
+            ::std::process::exit(1);
+        }
+    }
+}
+
 fn expand(args: TokenStream2, item: TokenStream2, kind: Kind) -> syn::Result<TokenStream2> {
     let options = parse_options(args, kind)?;
     let mut func: ItemFn = syn::parse2(item)?;
@@ -194,6 +298,11 @@ fn expand(args: TokenStream2, item: TokenStream2, kind: Kind) -> syn::Result<Tok
     let new_body = match kind {
         Kind::Main => {
             let backend = options.backend.map(|b| quote!(builder.backend(#b);));
+            let builder = quote! {
+                let mut builder = ::rentio::Builder::new();
+                #backend
+                #entries
+            };
             match options.threads {
                 Some((n, span)) if n > 1 => {
                     if !matches!(output, syn::ReturnType::Default) {
@@ -202,20 +311,9 @@ fn expand(args: TokenStream2, item: TokenStream2, kind: Kind) -> syn::Result<Tok
                             "with `threads` above 1 the body runs on every thread and must return ()",
                         ));
                     }
-                    quote! {
-                        let mut builder = ::rentio::Builder::new();
-                        #backend
-                        #entries
-                        ::rentio::__private::main_threads(#n, builder, || async move #body)
-                    }
+                    main_threads(n, body, &builder)
                 }
-                _ => quote! {
-                    let mut builder = ::rentio::Builder::new();
-                    #backend
-                    #entries
-                    let body = async move #body;
-                    ::rentio::__private::main_one(&builder, body)
-                },
+                _ => main_one(output, body, &builder),
             }
         }
         Kind::Test => {
