@@ -18,11 +18,13 @@ use crate::loom::{Mutex, lock};
 /// or was aborted (or its runtime shut down). Dropping it detaches the
 /// task, which keeps running. It is `Send` only if the output is.
 ///
+/// Like tokio's and monoio's, it is not `#[must_use]`: detaching is
+/// common, so `rentio::spawn(fut);` as a statement is fine.
+///
 /// # Cancel safety
 ///
 /// Dropping the future returned by awaiting (the handle itself) detaches
 /// the task; the output, if any, is dropped.
-#[must_use = "dropping a JoinHandle detaches the task"]
 pub struct JoinHandle<T> {
     /// `None` once the output was taken: the handle lets go of the task
     /// (its bit and its reference) at once, which keeps a handle one
