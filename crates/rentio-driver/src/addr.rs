@@ -52,16 +52,26 @@ impl SockAddr {
         &self.storage
     }
 
-    pub(crate) fn as_ptr(&self) -> *const libc::sockaddr {
-        (&raw const self.storage).cast()
-    }
-
     pub(crate) fn as_mut_ptr(&mut self) -> *mut libc::sockaddr {
         (&raw mut self.storage).cast()
     }
 
-    pub(crate) fn len_mut(&mut self) -> *mut libc::socklen_t {
-        &raw mut self.len
+    /// Pointers to the storage and the length of the address at `this`,
+    /// made without a reference, so they stay valid however the
+    /// [`KernelBox`](crate::op::KernelBox) that holds it moves.
+    ///
+    /// # Safety
+    ///
+    /// - `this` points to a live `SockAddr`.
+    pub(crate) unsafe fn raw_parts(
+        this: *mut SockAddr,
+    ) -> (*mut libc::sockaddr, *mut libc::socklen_t) {
+        // SAFETY: the caller's pointer is live; `&raw mut` on its fields
+        // makes no reference.
+        let storage = unsafe { &raw mut (*this).storage };
+        // SAFETY: as above.
+        let len = unsafe { &raw mut (*this).len };
+        (storage.cast(), len)
     }
 
     /// The address as an IP socket address, if it is one.

@@ -5,7 +5,7 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 use io_uring::{opcode, squeue, types};
 
-use super::{Completion, Interest, OpCode, Readiness};
+use super::{Completion, Interest, KernelBox, OpCode, Readiness};
 use crate::addr::SockAddr;
 use crate::sys::Syscall;
 
@@ -23,7 +23,7 @@ use crate::sys::Syscall;
 #[derive(Debug)]
 pub struct Accept {
     fd: RawFd,
-    addr: Box<SockAddr>,
+    addr: KernelBox<SockAddr>,
     flags: i32,
 }
 
@@ -32,7 +32,7 @@ impl Accept {
     pub fn new(fd: RawFd) -> Accept {
         Accept {
             fd,
-            addr: Box::new(SockAddr::empty()),
+            addr: KernelBox::new(SockAddr::empty()),
             flags: libc::SOCK_CLOEXEC,
         }
     }
@@ -46,21 +46,18 @@ impl Accept {
     }
 }
 
-// SAFETY: the address and its length are boxed, so they stay put when the
-// op moves.
+// SAFETY: the address and its length are in a `KernelBox`, so they stay
+// put, and pointers to them stay valid, when the op moves.
 unsafe impl OpCode for Accept {
     type Output = io::Result<(OwnedFd, SockAddr)>;
     const CODE: u8 = opcode::Accept::CODE;
     const RETURNS_FD: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {
-        opcode::Accept::new(
-            types::Fd(self.fd),
-            self.addr.as_mut_ptr(),
-            self.addr.len_mut(),
-        )
-        .flags(self.flags)
-        .build()
+        let (addr, len) = self.addr_parts();
+        opcode::Accept::new(types::Fd(self.fd), addr, len)
+            .flags(self.flags)
+            .build()
     }
 
     fn readiness(&self) -> Readiness {
@@ -68,10 +65,11 @@ unsafe impl OpCode for Accept {
     }
 
     fn syscall(&mut self) -> Syscall {
+        let (addr, len) = self.addr_parts();
         Syscall::Accept {
             fd: self.fd,
-            addr: self.addr.as_mut_ptr(),
-            len: self.addr.len_mut(),
+            addr,
+            len,
             flags: self.flags,
         }
     }
@@ -81,6 +79,14 @@ unsafe impl OpCode for Accept {
         // SAFETY: the kernel just created this fd for us and nobody else
         // holds it.
         let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
-        Ok((fd, *self.addr))
+        // SAFETY: the op has completed: nothing writes the address now.
+        Ok((fd, *unsafe { self.addr.get() }))
+    }
+}
+
+impl Accept {
+    fn addr_parts(&self) -> (*mut libc::sockaddr, *mut libc::socklen_t) {
+        // SAFETY: the box holds a live `SockAddr` while `self` lives.
+        unsafe { SockAddr::raw_parts(self.addr.as_ptr()) }
     }
 }

@@ -5,7 +5,7 @@ use std::os::fd::RawFd;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{Completion, Interest, OpCode, Readiness};
+use super::{Completion, Interest, KernelBox, OpCode, Readiness};
 use crate::addr::SockAddr;
 use crate::sys::Syscall;
 
@@ -21,7 +21,7 @@ use crate::sys::Syscall;
 #[derive(Debug)]
 pub struct Connect {
     fd: RawFd,
-    addr: Box<SockAddr>,
+    addr: KernelBox<SockAddr>,
     started: bool,
 }
 
@@ -30,19 +30,21 @@ impl Connect {
     pub fn new(fd: RawFd, addr: SockAddr) -> Connect {
         Connect {
             fd,
-            addr: Box::new(addr),
+            addr: KernelBox::new(addr),
             started: false,
         }
     }
 }
 
-// SAFETY: the address is boxed, so it stays put when the op moves.
+// SAFETY: the address is in a `KernelBox`, so it stays put, and pointers
+// to it stay valid, when the op moves.
 unsafe impl OpCode for Connect {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::Connect::CODE;
 
     fn uring_entry(&mut self) -> squeue::Entry {
-        opcode::Connect::new(types::Fd(self.fd), self.addr.as_ptr(), self.addr.len()).build()
+        let (addr, len) = self.addr_parts();
+        opcode::Connect::new(types::Fd(self.fd), addr, len).build()
     }
 
     fn readiness(&self) -> Readiness {
@@ -60,15 +62,27 @@ unsafe impl OpCode for Connect {
         if std::mem::replace(&mut self.started, true) {
             Syscall::SocketError { fd: self.fd }
         } else {
+            let (addr, len) = self.addr_parts();
             Syscall::Connect {
                 fd: self.fd,
-                addr: self.addr.as_ptr(),
-                len: self.addr.len(),
+                addr,
+                len,
             }
         }
     }
 
     fn complete(self, completion: Completion) -> io::Result<()> {
         completion.result.map(drop)
+    }
+}
+
+impl Connect {
+    /// The address for the kernel, and its length.
+    fn addr_parts(&self) -> (*const libc::sockaddr, libc::socklen_t) {
+        // SAFETY: the box holds a live `SockAddr` while `self` lives.
+        let (addr, len) = unsafe { SockAddr::raw_parts(self.addr.as_ptr()) };
+        // SAFETY: `len` points into the live box; the kernel only reads the
+        // address, so nothing writes the length.
+        (addr.cast_const(), unsafe { len.read() })
     }
 }

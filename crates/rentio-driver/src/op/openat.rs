@@ -1,6 +1,6 @@
 //! `IORING_OP_OPENAT`: openat(2) a path.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -8,7 +8,7 @@ use std::path::Path;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{Completion, OpCode, Readiness};
+use super::{Completion, KernelBox, OpCode, Readiness};
 use crate::sys::Syscall;
 
 /// Opens a file (always `O_CLOEXEC`).
@@ -23,7 +23,7 @@ use crate::sys::Syscall;
 #[derive(Debug)]
 pub struct OpenAt {
     dirfd: RawFd,
-    path: CString,
+    path: KernelBox<CStr>,
     flags: i32,
     mode: u32,
 }
@@ -47,7 +47,7 @@ impl OpenAt {
     pub fn at(dirfd: RawFd, path: impl AsRef<Path>, flags: i32, mode: u32) -> io::Result<OpenAt> {
         Ok(OpenAt {
             dirfd,
-            path: c_path(path.as_ref())?,
+            path: KernelBox::from_box(c_path(path.as_ref())?.into_boxed_c_str()),
             flags: flags | libc::O_CLOEXEC,
             mode,
         })
@@ -59,14 +59,15 @@ pub(crate) fn c_path(path: &Path) -> io::Result<CString> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
-// SAFETY: the path is a CString, whose bytes are on the heap.
+// SAFETY: the path is in a `KernelBox`: on the heap, and pointers to it
+// stay valid when the op moves.
 unsafe impl OpCode for OpenAt {
     type Output = io::Result<OwnedFd>;
     const CODE: u8 = opcode::OpenAt::CODE;
     const RETURNS_FD: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {
-        opcode::OpenAt::new(types::Fd(self.dirfd), self.path.as_ptr())
+        opcode::OpenAt::new(types::Fd(self.dirfd), self.path.as_ptr().cast())
             .flags(self.flags)
             .mode(self.mode)
             .build()
@@ -79,7 +80,7 @@ unsafe impl OpCode for OpenAt {
     fn syscall(&mut self) -> Syscall {
         Syscall::OpenAt {
             dirfd: self.dirfd,
-            path: self.path.as_ptr(),
+            path: self.path.as_ptr().cast(),
             flags: self.flags,
             mode: self.mode,
         }

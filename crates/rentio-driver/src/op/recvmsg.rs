@@ -6,7 +6,7 @@ use std::os::fd::RawFd;
 use io_uring::{opcode, squeue, types};
 use rentio_buf::IoVecBufMut;
 
-use super::{Completion, Interest, OpCode, Readiness, spare_iovecs_of};
+use super::{Completion, Interest, KernelBox, OpCode, Readiness, spare_iovecs_of};
 use crate::addr::SockAddr;
 use crate::sys::Syscall;
 
@@ -20,7 +20,7 @@ use crate::sys::Syscall;
 pub struct RecvMsg<B> {
     fd: RawFd,
     bufs: B,
-    msg: Box<MsgState>,
+    msg: KernelBox<MsgState>,
     flags: i32,
 }
 
@@ -38,16 +38,24 @@ impl<B: IoVecBufMut> RecvMsg<B> {
         let iovecs = spare_iovecs_of(&mut bufs);
         // SAFETY: msghdr is plain old data; zero is a valid empty header.
         let hdr: libc::msghdr = unsafe { std::mem::zeroed() };
-        let mut msg = Box::new(MsgState {
+        let msg = KernelBox::new(MsgState {
             hdr,
             addr: SockAddr::empty(),
             iovecs,
         });
-        let state = &mut *msg;
-        state.hdr.msg_name = state.addr.as_mut_ptr().cast();
-        state.hdr.msg_namelen = state.addr.len();
-        state.hdr.msg_iov = state.iovecs.as_mut_ptr();
-        state.hdr.msg_iovlen = state.iovecs.len();
+        let state = msg.as_ptr();
+        // SAFETY: `state` points to the live state just boxed, and nothing
+        // else has a pointer to it yet; `&raw mut` makes no reference.
+        let (name, namelen) = unsafe { SockAddr::raw_parts(&raw mut (*state).addr) };
+        // SAFETY: as above; the header's fields are plain data, written in
+        // place through the pointer (the iovec array is the Vec's heap
+        // memory, which never moves or resizes).
+        unsafe {
+            (*state).hdr.msg_name = name.cast();
+            (*state).hdr.msg_namelen = namelen.read();
+            (*state).hdr.msg_iov = (*state).iovecs.as_mut_ptr();
+            (*state).hdr.msg_iovlen = (*state).iovecs.len();
+        }
         RecvMsg {
             fd,
             bufs,
@@ -65,15 +73,16 @@ impl<B> std::fmt::Debug for RecvMsg<B> {
     }
 }
 
-// SAFETY: the header, address and iovec array live in a Box (and the Vec's
-// heap memory, never resized), so they stay put when the op moves; the
-// iovecs point into the buffers' spare capacity.
+// SAFETY: the header, address and iovec array live in a `KernelBox` (and
+// the Vec's heap memory, never resized), so they stay put, and pointers to
+// them stay valid, when the op moves; the iovecs point into the buffers'
+// spare capacity.
 unsafe impl<B: IoVecBufMut> OpCode for RecvMsg<B> {
     type Output = (io::Result<(usize, SockAddr)>, B);
     const CODE: u8 = opcode::RecvMsg::CODE;
 
     fn uring_entry(&mut self) -> squeue::Entry {
-        opcode::RecvMsg::new(types::Fd(self.fd), &raw mut self.msg.hdr)
+        opcode::RecvMsg::new(types::Fd(self.fd), self.hdr())
             .flags(self.flags as u32)
             .build()
     }
@@ -85,7 +94,7 @@ unsafe impl<B: IoVecBufMut> OpCode for RecvMsg<B> {
     fn syscall(&mut self) -> Syscall {
         Syscall::RecvMsg {
             fd: self.fd,
-            msg: &raw mut self.msg.hdr,
+            msg: self.hdr(),
             flags: self.flags,
         }
     }
@@ -96,11 +105,21 @@ unsafe impl<B: IoVecBufMut> OpCode for RecvMsg<B> {
                 // SAFETY: the kernel filled `n` bytes of the spare parts in
                 // order.
                 unsafe { self.bufs.set_iovec_init(n as usize) };
-                let addr =
-                    SockAddr::from_raw(*self.msg.addr.as_storage(), self.msg.hdr.msg_namelen);
+                // SAFETY: the op has completed: nothing writes the state.
+                let state = unsafe { self.msg.get() };
+                let addr = SockAddr::from_raw(*state.addr.as_storage(), state.hdr.msg_namelen);
                 (Ok((n as usize, addr)), self.bufs)
             }
             Err(e) => (Err(e), self.bufs),
         }
+    }
+}
+
+impl<B> RecvMsg<B> {
+    /// The header for the kernel, made without a reference.
+    fn hdr(&self) -> *mut libc::msghdr {
+        // SAFETY: the box holds a live state while `self` lives; `&raw mut`
+        // makes no reference.
+        unsafe { &raw mut (*self.msg.as_ptr()).hdr }
     }
 }

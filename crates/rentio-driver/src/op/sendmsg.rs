@@ -6,7 +6,7 @@ use io_uring::{opcode, squeue, types};
 use rentio_buf::{BufResult, IoVecBuf};
 
 use super::writev::iovecs_of;
-use super::{Completion, Interest, OpCode, Readiness};
+use super::{Completion, Interest, KernelBox, OpCode, Readiness};
 use crate::addr::SockAddr;
 use crate::sys::Syscall;
 
@@ -20,7 +20,7 @@ use crate::sys::Syscall;
 pub struct SendMsg<B> {
     fd: RawFd,
     bufs: B,
-    msg: Box<MsgState>,
+    msg: KernelBox<MsgState>,
 }
 
 struct MsgState {
@@ -34,18 +34,25 @@ impl<B: IoVecBuf> SendMsg<B> {
     pub fn new(fd: RawFd, bufs: B, addr: Option<SockAddr>) -> SendMsg<B> {
         // SAFETY: msghdr is plain old data; zero is a valid empty header.
         let hdr: libc::msghdr = unsafe { std::mem::zeroed() };
-        let mut msg = Box::new(MsgState {
+        let msg = KernelBox::new(MsgState {
             hdr,
             addr,
             iovecs: iovecs_of(&bufs),
         });
-        let state = &mut *msg;
-        if let Some(addr) = state.addr.as_mut() {
-            state.hdr.msg_name = addr.as_mut_ptr().cast();
-            state.hdr.msg_namelen = addr.len();
+        let state = msg.as_ptr();
+        // SAFETY: `state` points to the live state just boxed, and nothing
+        // else has a pointer to it yet; the address and the header's fields
+        // are reached in place through it (the iovec array is the Vec's
+        // heap memory, which never moves or resizes).
+        unsafe {
+            if let Some(addr) = &mut (*state).addr {
+                let (name, namelen) = SockAddr::raw_parts(addr);
+                (*state).hdr.msg_name = name.cast();
+                (*state).hdr.msg_namelen = namelen.read();
+            }
+            (*state).hdr.msg_iov = (*state).iovecs.as_mut_ptr();
+            (*state).hdr.msg_iovlen = (*state).iovecs.len();
         }
-        state.hdr.msg_iov = state.iovecs.as_mut_ptr();
-        state.hdr.msg_iovlen = state.iovecs.len();
         SendMsg { fd, bufs, msg }
     }
 }
@@ -54,13 +61,13 @@ impl<B> std::fmt::Debug for SendMsg<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SendMsg")
             .field("fd", &self.fd)
-            .field("addr", &self.msg.addr)
             .finish_non_exhaustive()
     }
 }
 
-// SAFETY: the header, address and iovecs are boxed (or a never-resized
-// Vec's heap memory); the iovecs point into the buffers' initialized parts.
+// SAFETY: the header, address and iovecs are in a `KernelBox` (or a
+// never-resized Vec's heap memory), so pointers to them stay valid when the
+// op moves; the iovecs point into the buffers' initialized parts.
 unsafe impl<B: IoVecBuf> OpCode for SendMsg<B> {
     type Output = BufResult<usize, B>;
     const CODE: u8 = opcode::SendMsg::CODE;
@@ -76,7 +83,7 @@ unsafe impl<B: IoVecBuf> OpCode for SendMsg<B> {
     }
 
     fn uring_entry(&mut self) -> squeue::Entry {
-        opcode::SendMsg::new(types::Fd(self.fd), &raw const self.msg.hdr)
+        opcode::SendMsg::new(types::Fd(self.fd), self.hdr())
             .flags(libc::MSG_NOSIGNAL as u32)
             .build()
     }
@@ -88,12 +95,21 @@ unsafe impl<B: IoVecBuf> OpCode for SendMsg<B> {
     fn syscall(&mut self) -> Syscall {
         Syscall::SendMsg {
             fd: self.fd,
-            msg: &raw const self.msg.hdr,
+            msg: self.hdr(),
             flags: libc::MSG_NOSIGNAL,
         }
     }
 
     fn complete(self, completion: Completion) -> BufResult<usize, B> {
         (completion.result.map(|n| n as usize), self.bufs)
+    }
+}
+
+impl<B> SendMsg<B> {
+    /// The header for the kernel, made without a reference.
+    fn hdr(&self) -> *const libc::msghdr {
+        // SAFETY: the box holds a live state while `self` lives; `&raw
+        // const` makes no reference.
+        unsafe { &raw const (*self.msg.as_ptr()).hdr }
     }
 }

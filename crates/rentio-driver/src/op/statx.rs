@@ -1,6 +1,6 @@
 //! `IORING_OP_STATX`: statx(2) a path or an fd.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::RawFd;
 use std::path::Path;
@@ -8,7 +8,7 @@ use std::path::Path;
 use io_uring::{opcode, squeue, types};
 
 use super::openat::c_path;
-use super::{Completion, OpCode, Readiness};
+use super::{Completion, KernelBox, OpCode, Readiness};
 use crate::sys::Syscall;
 
 /// File metadata (`struct statx`) of a path or an open fd.
@@ -18,10 +18,10 @@ use crate::sys::Syscall;
 /// `IORING_OP_STATX`, Linux 5.6. On readiness: the blocking pool.
 pub struct Statx {
     dirfd: RawFd,
-    path: CString,
+    path: KernelBox<CStr>,
     flags: i32,
     mask: u32,
-    out: Box<libc::statx>,
+    out: KernelBox<libc::statx>,
 }
 
 impl Statx {
@@ -42,11 +42,11 @@ impl Statx {
     fn new(dirfd: RawFd, path: CString, flags: i32) -> Statx {
         Statx {
             dirfd,
-            path,
+            path: KernelBox::from_box(path.into_boxed_c_str()),
             flags,
             mask: libc::STATX_BASIC_STATS,
             // SAFETY: statx is plain old data; zero is a valid value.
-            out: Box::new(unsafe { std::mem::zeroed() }),
+            out: KernelBox::new(unsafe { std::mem::zeroed() }),
         }
     }
 }
@@ -55,12 +55,12 @@ impl std::fmt::Debug for Statx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Statx")
             .field("dirfd", &self.dirfd)
-            .field("path", &self.path)
             .finish_non_exhaustive()
     }
 }
 
-// SAFETY: the path is a CString and the output a Box: both on the heap.
+// SAFETY: the path and the output are in `KernelBox`es: on the heap, and
+// pointers to them stay valid when the op moves.
 unsafe impl OpCode for Statx {
     type Output = io::Result<libc::statx>;
     const CODE: u8 = opcode::Statx::CODE;
@@ -68,8 +68,8 @@ unsafe impl OpCode for Statx {
     fn uring_entry(&mut self) -> squeue::Entry {
         opcode::Statx::new(
             types::Fd(self.dirfd),
-            self.path.as_ptr(),
-            (&raw mut *self.out).cast::<types::statx>(),
+            self.path.as_ptr().cast(),
+            self.out.as_ptr().cast::<types::statx>(),
         )
         .flags(self.flags)
         .mask(self.mask)
@@ -83,15 +83,16 @@ unsafe impl OpCode for Statx {
     fn syscall(&mut self) -> Syscall {
         Syscall::Statx {
             dirfd: self.dirfd,
-            path: self.path.as_ptr(),
+            path: self.path.as_ptr().cast(),
             flags: self.flags,
             mask: self.mask,
-            out: &raw mut *self.out,
+            out: self.out.as_ptr(),
         }
     }
 
     fn complete(self, completion: Completion) -> io::Result<libc::statx> {
         completion.result?;
-        Ok(*self.out)
+        // SAFETY: the op has completed: nothing writes the output now.
+        Ok(*unsafe { self.out.get() })
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use io_uring::types::Timespec;
 use io_uring::{opcode, squeue};
 
-use super::{Completion, OpCode, Readiness};
+use super::{Completion, KernelBox, OpCode, Readiness};
 
 /// Completes after `duration`. Expiry (`ETIME` from the kernel) is
 /// success; a cancelled timeout is an `ECANCELED` error.
@@ -17,7 +17,7 @@ use super::{Completion, OpCode, Readiness};
 #[derive(Debug)]
 pub struct Timeout {
     duration: Duration,
-    timespec: Box<Timespec>,
+    timespec: KernelBox<Timespec>,
 }
 
 impl Timeout {
@@ -25,18 +25,19 @@ impl Timeout {
     pub fn new(duration: Duration) -> Timeout {
         Timeout {
             duration,
-            timespec: Box::new(crate::sys::timespec(duration)),
+            timespec: KernelBox::new(crate::sys::timespec(duration)),
         }
     }
 }
 
-// SAFETY: the timespec is boxed, so it stays put when the op moves.
+// SAFETY: the timespec is in a `KernelBox`, so it stays put, and a pointer
+// to it stays valid, when the op moves.
 unsafe impl OpCode for Timeout {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::Timeout::CODE;
 
     fn uring_entry(&mut self) -> squeue::Entry {
-        opcode::Timeout::new(&*self.timespec).build()
+        opcode::Timeout::new(self.timespec.as_ptr().cast_const()).build()
     }
 
     fn readiness(&self) -> Readiness {
