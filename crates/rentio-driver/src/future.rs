@@ -21,6 +21,13 @@ use crate::op::{Completion, OpCode};
 /// freed when the kernel's last CQE for it arrives; a late fd (from accept,
 /// open, socket) is closed. The result is lost; to keep the buffer, cancel
 /// through [`Driver::cancel`] and await the op instead.
+///
+/// # Lifetime of the driver
+///
+/// An `Op` holds a handle on its [`Driver`], finished or not: the driver
+/// (its ring or poller, its eventfd and its tables) lives until the last
+/// `Op`, [`Multi`] and `Driver` handle is gone, even after the runtime
+/// that made it was dropped. Drop finished ops rather than keeping them.
 #[must_use = "an Op does nothing until polled or submitted"]
 pub struct Op<T: OpCode> {
     driver: Driver,

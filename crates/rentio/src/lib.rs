@@ -47,33 +47,6 @@ pub mod __private {
 
     use crate::{BackendChoice, Builder};
 
-    /// `#[rentio::main]` on one thread.
-    #[track_caller]
-    pub fn main_one<F: Future>(builder: &Builder, body: F) -> F::Output {
-        match builder.build() {
-            Ok(rt) => rt.block_on(body),
-            Err(e) => panic!("rentio: cannot start the runtime: {e}"),
-        }
-    }
-
-    /// `#[rentio::main(threads = n)]`: the body on `n` pinned threads.
-    #[track_caller]
-    pub fn main_threads<F, Fut>(n: usize, builder: Builder, make: F)
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + 'static,
-    {
-        let results = crate::tpc::Launcher::new()
-            .threads(n)
-            .builder(builder)
-            .run(move |_core| make());
-        for (i, result) in results.into_iter().enumerate() {
-            if let Err(e) = result {
-                panic!("rentio: core {i} failed: {e:?}");
-            }
-        }
-    }
-
     /// What a `#[rentio::test]` body may return.
     pub trait TestOutput {
         /// `Err(message)` fails the test.
