@@ -10,6 +10,26 @@
 //! runtimes: an [`Op`] is a `Future` that stores its task's waker in its
 //! slot, so an executor needs nothing more than to call [`Driver::poll`]
 //! when it runs out of work.
+//!
+//! # Who owns an fd number, and until when an op may use it
+//!
+//! The value holding an fd's `OwnedFd` (a socket, a file, a `Close` op)
+//! owns its number; every other op only names it, and may act on it only
+//! while the owner holds it. Once an SQE is submitted the kernel holds a
+//! reference to the file, so that op is safe past the close; a queued SQE,
+//! a readiness op and a blocking-pool job hold nothing but the number,
+//! which the kernel hands to the next file the moment it is closed. So an
+//! owner lets go only through the driver ([`Driver::close`],
+//! [`Driver::release_fd`]), which first:
+//! - on io_uring, submits every queued SQE, looping until the SQ is empty
+//!   (if the kernel will not take them, those naming the fd are pointed at
+//!   fd `-1` and fail with `EBADF`);
+//! - on readiness, removes the fd from the poller and completes the ops
+//!   waiting on it, or woken and not yet retried, with `EBADF`;
+//! - waits for blocking-pool jobs that name the fd (a close is parked in
+//!   `Core::closing` until they report back; `release_fd` waits);
+//! - inside a [`Batch`], which holds the core, defers the close to the
+//!   batch's end.
 
 use std::cell::RefCell;
 use std::io;

@@ -654,6 +654,47 @@ mod tests {
         assert_eq!(ring.cq_window().0, tail, "the slot went back");
     }
 
+    /// The fallback of a release whose flush failed: queued SQEs that name
+    /// the fd are pointed at -1 and fail with EBADF; others, and SQEs on
+    /// registered files, keep their fd.
+    #[test]
+    fn retarget_points_queued_sqes_of_one_fd_at_minus_one() {
+        use io_uring::{opcode, squeue, types};
+        let mut r = ring();
+        let (a, b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+        let buf = [7u8; 1];
+        let send = |fd: RawFd, user_data: u64| {
+            opcode::Send::new(types::Fd(fd), buf.as_ptr(), 1)
+                .build()
+                .user_data(user_data)
+        };
+        let fixed = opcode::Send::new(types::Fixed(a.as_raw_fd() as u32), buf.as_ptr(), 1)
+            .build()
+            .flags(squeue::Flags::FIXED_FILE)
+            .user_data(3);
+        for entry in [send(a.as_raw_fd(), 1), send(b.as_raw_fd(), 2), fixed] {
+            // SAFETY: `buf` outlives the enter and the reap below.
+            assert!(unsafe { r.push(&entry) });
+        }
+        assert_eq!(
+            r.retarget_queued(a.as_raw_fd()),
+            1,
+            "one plain SQE names `a`"
+        );
+        r.enter(3, 3, 1, None).expect("enter");
+        let mut results = Vec::new();
+        for _ in 0..3 {
+            let cqe = r.pop_cqe();
+            results.push((cqe.user_data, cqe.res));
+        }
+        results.sort_unstable();
+        assert_eq!(results[0], (1, -libc::EBADF), "retargeted");
+        assert_eq!(results[1], (2, 1), "another fd's SQE is untouched");
+        // No files are registered: the kernel refuses the index, whatever it is.
+        assert_eq!(results[2].0, 3);
+        assert!(results[2].1 < 0);
+    }
+
     #[test]
     fn a_full_sq_refuses_and_wraps_around() {
         let mut r = ring();
