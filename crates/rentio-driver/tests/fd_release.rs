@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::task::{Context, Waker};
 use std::time::Duration;
 
-use rentio_driver::op::{Read, Recv, Send};
+use rentio_driver::op::{Close, Read, Recv, Send};
 use rentio_driver::{Backend, Driver, Pool, PoolConfig};
 use support::each_backend_with;
 
@@ -220,52 +220,72 @@ fn a_close_waits_for_pool_jobs_on_the_fd() {
                 eprintln!("skipped on io_uring: it sends no op that names an fd to the pool");
                 return;
             }
-            let dir =
-                std::env::temp_dir().join(format!("rentio-fd-release-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            let path = dir.join(format!("{}.txt", driver.backend()));
-            std::fs::write(&path, b"file bytes").unwrap();
-            let file = std::fs::File::open(&path).unwrap();
-            let number = file.as_raw_fd();
-            let (hold, release) = std::sync::mpsc::channel::<()>();
-            pool.execute(move || {
-                let _ = release.recv();
-            })
-            .unwrap();
-            let key = driver
-                .push(Read::at(number, Vec::with_capacity(64), 0))
-                .unwrap();
-            driver.close(OwnedFd::from(file));
-            assert_eq!(
-                fd_target(number).as_deref(),
-                Some(path.as_path()),
-                "the fd was closed while a pool job still named it"
-            );
-            drop(hold);
-            let mut result = None;
-            for _ in 0..500 {
-                driver.poll(Some(Duration::from_millis(10))).unwrap();
-                driver.completions(|done| {
-                    assert_eq!(done.key(), key);
-                    let Ok(out) = done.output::<Read<Vec<u8>>>() else {
-                        unreachable!("the only op pushed")
-                    };
-                    result = Some(out);
-                });
-                if result.is_some() {
-                    break;
-                }
+            // Closed by the driver's `close`, then by a `Close` op.
+            for by_op in [false, true] {
+                close_behind_a_pool_job(driver, &pool, by_op);
             }
-            let (res, buf) = result.expect("the pool read never finished");
-            assert_eq!(res.unwrap(), 10);
-            assert_eq!(buf, b"file bytes");
-            driver.poll(Some(Duration::ZERO)).unwrap();
-            assert_ne!(
-                fd_target(number).as_deref(),
-                Some(path.as_path()),
-                "the deferred close never happened"
-            );
-            std::fs::remove_file(&path).unwrap();
         },
     );
+}
+
+fn close_behind_a_pool_job(driver: &Driver, pool: &Pool, by_op: bool) {
+    let dir = std::env::temp_dir().join(format!("rentio-fd-release-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}-{by_op}.txt", driver.backend()));
+    std::fs::write(&path, b"file bytes").unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let number = file.as_raw_fd();
+    let (hold, release) = std::sync::mpsc::channel::<()>();
+    pool.execute(move || {
+        let _ = release.recv();
+    })
+    .unwrap();
+    let key = driver
+        .push(Read::at(number, Vec::with_capacity(64), 0))
+        .unwrap();
+    let mut closes = 0;
+    if by_op {
+        driver.push(Close::new(OwnedFd::from(file))).unwrap();
+        closes = 1;
+    } else {
+        driver.close(OwnedFd::from(file));
+    }
+    assert_eq!(
+        fd_target(number).as_deref(),
+        Some(path.as_path()),
+        "the fd was closed while a pool job still named it (close op: {by_op})"
+    );
+    drop(hold);
+    let mut result = None;
+    for _ in 0..500 {
+        driver.poll(Some(Duration::from_millis(10))).unwrap();
+        driver.completions(|done| {
+            if done.key() == key {
+                let Ok(out) = done.output::<Read<Vec<u8>>>() else {
+                    unreachable!("the read's key")
+                };
+                result = Some(out);
+            } else {
+                done.output::<Close>()
+                    .map_err(|_| "not a close")
+                    .unwrap()
+                    .unwrap();
+                closes -= 1;
+            }
+        });
+        if result.is_some() && closes == 0 {
+            break;
+        }
+    }
+    let (res, buf) = result.expect("the pool read never finished");
+    assert_eq!(res.unwrap(), 10);
+    assert_eq!(buf, b"file bytes");
+    assert_eq!(closes, 0, "the close op finished");
+    driver.poll(Some(Duration::ZERO)).unwrap();
+    assert_ne!(
+        fd_target(number).as_deref(),
+        Some(path.as_path()),
+        "the deferred close never happened (close op: {by_op})"
+    );
+    std::fs::remove_file(&path).unwrap();
 }

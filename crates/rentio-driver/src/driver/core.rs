@@ -2,7 +2,7 @@
 //! backend or the blocking pool, and retrying readiness ops.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use io_uring::opcode;
@@ -216,8 +216,12 @@ impl Core {
     /// readiness backend would, on this thread or the pool.
     fn push_fallback<T: OpCode>(&mut self, key: Key, data: &mut T) -> io::Result<()> {
         match data.readiness() {
-            Readiness::Immediate | Readiness::Close(_) => {
+            Readiness::Immediate => {
                 run_now(&mut self.ops, key, data);
+                Ok(())
+            }
+            Readiness::Close(_) => {
+                self.run_close(key, data);
                 Ok(())
             }
             _ => self.run_blocking(key, data.syscall()),
@@ -256,7 +260,7 @@ impl Core {
             Readiness::Immediate => run_now(ops, key, data),
             Readiness::Close(fd) => {
                 poll.deregister(ops, fd);
-                run_now(ops, key, data);
+                self.run_close(key, data);
             }
             Readiness::Blocking => self.run_blocking(key, data.syscall())?,
             Readiness::Poll {
@@ -334,6 +338,29 @@ fn set_state(ops: &mut Ops, key: Key, state: State) {
 }
 
 impl Core {
+    /// A `Close` op run by the driver (readiness, or a ring without the
+    /// opcode): closes now, or, while a blocking-pool job still names the
+    /// fd, parks the fd in `closing` until the job reports back and
+    /// completes the op at once (a close of a valid fd cannot fail in a
+    /// way the caller could act on).
+    fn run_close<T: OpCode>(&mut self, key: Key, data: &mut T) {
+        let Readiness::Close(fd) = data.readiness() else {
+            unreachable!("run_close runs Close ops only")
+        };
+        if !self.pool_uses(fd) {
+            run_now(&mut self.ops, key, data);
+            return;
+        }
+        // The op gives the fd up to its syscall: take it over instead.
+        let sys::Syscall::Close { fd } = data.syscall() else {
+            unreachable!("a Close op's syscall is a close")
+        };
+        // SAFETY: the op just gave up the fd it owned, to be closed once.
+        self.closing.push(unsafe { OwnedFd::from_raw_fd(fd) });
+        self.ops.stats.closes_deferred += 1;
+        self.ops.complete(key, Cqe::from_result(Ok(0)), false, false);
+    }
+
     /// Sends an op's syscall to the blocking pool. The op stays in the
     /// slab, owing one completion, until the pool reports back; the fd it
     /// names is noted so that a close of that fd waits for the job.
