@@ -16,7 +16,8 @@ pub enum BackendChoice {
     Auto,
     /// io_uring or an error that says why not.
     Uring,
-    /// The readiness backend (epoll through `polling`).
+    /// The readiness backend (epoll through `rustix`, or the `polling`
+    /// crate: see [`Reactor`](crate::Reactor)).
     Poll,
 }
 

@@ -23,7 +23,7 @@ use std::task::Waker;
 
 use io_uring::types::Timespec;
 
-use crate::op::{CQE_F_MORE, Completion, ErasedOp};
+use crate::op::{CQE_F_MORE, Completion, ErasedOp, KernelBox};
 
 /// A completion as the kernel reports it: `res` (negative errno on error)
 /// and `flags`. Kept raw in the slab so a slot stays small, and in one
@@ -99,9 +99,11 @@ pub(crate) enum State {
 /// What few ops need: boxed, so a slot stays small.
 #[derive(Default)]
 pub(crate) struct Extra {
-    /// The timespec of the op's `LINK_TIMEOUT` (the kernel reads it until
-    /// that SQE's CQE; the box keeps its address).
-    pub(crate) link_timeout: Option<Timespec>,
+    /// The timespec of the op's `LINK_TIMEOUT`, which the kernel reads
+    /// when it takes the SQE (an SQ thread may do so while the slab grows
+    /// and moves this `Extra`): in a `KernelBox`, which a move never
+    /// re-asserts unique access to.
+    pub(crate) link_timeout: Option<KernelBox<Timespec>>,
     pub(crate) multi: Option<MultiState>,
 }
 

@@ -153,7 +153,7 @@ impl Syscall {
     }
 
     /// Runs the syscall; a non-negative result is returned as `u32`
-    /// (transfer lengths are clamped to `u32::MAX` by the ops).
+    /// (transfer lengths are clamped to [`MAX_RW_COUNT`] by the ops).
     ///
     /// # Safety
     ///

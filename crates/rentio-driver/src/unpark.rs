@@ -2,8 +2,8 @@
 //!
 //! A parked driver blocks in `io_uring_enter` (or the poller's wait). Another
 //! thread wakes it through an [`Unparker`]: a `Send + Sync + Clone` handle
-//! that writes the driver's eventfd (which the ring watches with a multishot
-//! `PollAdd`) or calls the poller's `notify`.
+//! that writes the driver's eventfd (which the ring watches with a one-shot
+//! `PollAdd`, re-armed after each wake) or calls the poller's `notify`.
 //!
 //! The handshake is one atomic with three states, changed only by
 //! read-modify-write operations:

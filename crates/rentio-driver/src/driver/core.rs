@@ -10,7 +10,7 @@ use io_uring::types::Timespec;
 
 use super::{BackendImpl, Core, Push};
 use crate::key::{AUX, Key};
-use crate::op::{ErasedOp, Interest, OpCode, Readiness};
+use crate::op::{ErasedOp, Interest, KernelBox, OpCode, Readiness};
 use crate::ops::Ops;
 use crate::poll::{self, PollBackend, WaitKind};
 use crate::slot::{Cqe, State};
@@ -95,7 +95,8 @@ fn push_uring<T: OpCode>(
     let timespec: *const Timespec = slot
         .extra()
         .link_timeout
-        .insert(crate::sys::timespec(timeout));
+        .insert(KernelBox::new(crate::sys::timespec(timeout)))
+        .as_ptr();
     let timeout_entry = opcode::LinkTimeout::new(timespec)
         .build()
         .user_data(key.user_data() | AUX);

@@ -743,6 +743,7 @@ fn warn_fallback(why: &str) {
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
         tracing::warn!(
+            target: "rentio_driver",
             reason = why,
             "rentio: io_uring is unavailable ({why}); using the readiness backend"
         );

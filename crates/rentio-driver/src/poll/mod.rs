@@ -1,13 +1,14 @@
-//! The readiness backend: epoll (through `polling`, in edge mode), timers,
-//! and the blocking pool.
+//! The readiness backend: epoll in edge mode (through `rustix`, or the
+//! portable `polling` crate: see [`Reactor`]), timers, and the blocking pool.
 //!
 //! An fd is registered once, the first time an op needs it, for both read
 //! and write edges, and set `O_NONBLOCK`; it stays registered until a
 //! `Close` op (or [`Driver::release_fd`](crate::Driver::release_fd), or
 //! [`Driver::close`](crate::Driver::close)) removes it before the fd is
-//! closed; ops still waiting on it then fail with `EBADF` (never retry). An op tries its syscall first and
-//! waits only on `EAGAIN`: with edge-triggered events an fd that reported
-//! `EAGAIN` is guaranteed a new edge when it becomes ready again. The one
+//! closed; ops still waiting on it then fail with `EBADF` (never retry).
+//! An op tries its syscall first and waits only on `EAGAIN`: with
+//! edge-triggered events an fd that reported `EAGAIN` is guaranteed a new
+//! edge when it becomes ready again. The one
 //! exception is a stream read (`OpCode::poll_first`) on an fd the driver
 //! knows to be drained since its last edge (`EAGAIN`, or a stream read
 //! that came back short): it waits for the next edge at once, as tokio
