@@ -6,7 +6,11 @@
 //! generator pinned to another, interleaving the servers (A B C … with the
 //! order rotated each round). It prints medians with min–max and each
 //! server's ratio to tokio, and writes the table to `BENCHMARKS.md` and a
-//! bar chart to `benchmarks.svg` (`--out`, `--chart`).
+//! bar chart to `benchmarks.svg` (`--out`, `--chart`; see `chart.rs`).
+//! `--redraw` only redraws the chart from the table.
+//!
+//! The servers and the load generator are run from cargo's target
+//! directory (asked of `cargo metadata`, so `CARGO_TARGET_DIR` holds).
 //!
 //! The machine may be a shared virtual one: a run during which the
 //! hypervisor stole more than 10% (`--max-steal PCT`) of the server's or the
@@ -18,8 +22,37 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::TcpStream;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod chart;
+
+use chart::Chart;
+
+/// `cargo xtask bench --help`.
+pub(crate) const USAGE: &str = "\
+usage: cargo xtask bench [echo|http|all] [options]
+
+Runs each server (tokio, rentio-uring, rentio-poll, monoio-uring,
+monoio-legacy, compio) pinned to one CPU against the load generator pinned
+to another, interleaved and rotated each round, and writes the table and
+the chart. The set is all by default.
+
+options:
+  --quick            2 rounds, 0.3 s warm-up, 1 s measured (a smoke run)
+  --rounds N         rounds per point (5)
+  --warmup S         warm-up seconds per run (1)
+  --duration S       measured seconds per run (3)
+  --servers a,b      only these servers, in this order
+  --max-steal PCT    repeat a run during which the hypervisor stole more
+                     than PCT% of either CPU (10)
+  --retries N        repeat such a run at most N times (2)
+  --out F            the table (BENCHMARKS.md)
+  --chart F          the chart (benchmarks.svg)
+  --redraw           only redraw the chart from the table in --out
+  -h, --help         this text
+";
 
 /// A server under test: its name, binary and variant argument.
 #[derive(Clone, Copy, Debug)]
@@ -166,6 +199,10 @@ struct Options {
     max_steal: f64,
     /// How many times such a run is repeated at most.
     retries: usize,
+    /// Only redraw the chart from the table.
+    redraw: bool,
+    /// Where the release binaries are (cargo's target directory).
+    target: PathBuf,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -179,12 +216,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
         chart: "benchmarks.svg".into(),
         max_steal: 0.10,
         retries: 2,
+        redraw: false,
+        target: PathBuf::new(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().cloned().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "echo" | "http" | "all" => o.which = arg.clone(),
+            "--redraw" => o.redraw = true,
             "--quick" => {
                 o.rounds = 2;
                 o.warmup = 0.3;
@@ -225,8 +265,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let o = parse(args)?;
+    let mut o = parse(args)?;
+    if o.redraw {
+        let table =
+            std::fs::read_to_string(&o.out).map_err(|e| format!("reading {}: {e}", o.out))?;
+        return write_chart(&o, &table);
+    }
     let points = points(&o.which)?;
+    o.target = super::target_dir()?.join("release");
     super::run(
         "netbench build",
         super::cargo(&["build", "--release", "-p", "rentio-netbench", "--bins"]),
@@ -295,9 +341,17 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let table = report(&o, &points, &results, started.elapsed(), repeated);
     println!("{table}");
     std::fs::write(&o.out, &table).map_err(|e| format!("writing {}: {e}", o.out))?;
-    let svg = chart(&o, &points, &results);
+    eprintln!("xtask: wrote {}", o.out);
+    write_chart(&o, &table)
+}
+
+/// Draws the chart from the table (so `--redraw` draws the same one).
+fn write_chart(o: &Options, table: &str) -> Result<(), String> {
+    let svg = Chart::from_markdown(table)
+        .map_err(|e| format!("{}: {e}", o.out))?
+        .render();
     std::fs::write(&o.chart, svg).map_err(|e| format!("writing {}: {e}", o.chart))?;
-    eprintln!("xtask: wrote {} and {}", o.out, o.chart);
+    eprintln!("xtask: wrote {}", o.chart);
     Ok(())
 }
 
@@ -405,7 +459,7 @@ fn measure(
     let mode = if point.http { "http" } else { "echo" };
     let mut cmd = Command::new("taskset");
     cmd.args(["-c", &server_cpu.to_string()])
-        .arg(format!("target/release/{}", server.bin))
+        .arg(o.target.join(server.bin))
         .args([mode, &addr]);
     if !server.variant.is_empty() {
         cmd.arg(server.variant);
@@ -436,7 +490,7 @@ fn measure(
         .args([
             "-c",
             &client_cpu.to_string(),
-            "target/release/loadgen",
+            &o.target.join("loadgen").to_string_lossy(),
             &addr,
             mode,
         ])
@@ -533,7 +587,7 @@ fn report(
     );
     let _ = writeln!(
         s,
-        "![requests per second relative to tokio](benchmarks.svg)\n"
+        "![requests per second and server CPU per request relative to tokio](benchmarks.svg)\n"
     );
     for (pi, point) in points.iter().enumerate() {
         let _ = writeln!(s, "## {}\n", point.label());
@@ -576,111 +630,6 @@ fn report(
         }
         let _ = writeln!(s);
     }
-    s
-}
-
-/// A grouped bar chart of req/s relative to tokio, one group per point.
-fn chart(
-    o: &Options,
-    points: &[Point],
-    results: &BTreeMap<(usize, &'static str), Vec<Sample>>,
-) -> String {
-    const COLORS: &[&str] = &[
-        "#888888", "#d9480f", "#f08c00", "#1971c2", "#74c0fc", "#2f9e44",
-    ];
-    let ratios: Vec<Vec<Option<f64>>> = (0..points.len())
-        .map(|pi| {
-            let base = results
-                .get(&(pi, "tokio"))
-                .map(|v| stats(v.iter().map(|x| x.rps)).0);
-            o.servers
-                .iter()
-                .map(|srv| {
-                    let v = results.get(&(pi, srv.name))?;
-                    Some(stats(v.iter().map(|x| x.rps)).0 / base?)
-                })
-                .collect()
-        })
-        .collect();
-    let max = ratios
-        .iter()
-        .flatten()
-        .flatten()
-        .fold(1.0f64, |m, &r| if r.is_finite() { m.max(r) } else { m })
-        .max(1.2)
-        * 1.1;
-    let (left, top, plot_h) = (50.0, 40.0, 260.0);
-    let bar_w = 12.0;
-    let group_w = bar_w * o.servers.len() as f64 + 24.0;
-    let width = left + group_w * points.len() as f64 + 20.0;
-    let height = top + plot_h + 110.0;
-    let y = |r: f64| top + plot_h * (1.0 - r / max);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = writeln!(
-        s,
-        r#"<rect width="100%" height="100%" fill="white"/><text x="{left}" y="20" font-size="14">Requests/s relative to tokio current_thread (medians; higher is better)</text>"#
-    );
-    let mut tick = 0.0;
-    while tick <= max {
-        let ty = y(tick);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{left}" x2="{:.0}" y1="{ty:.1}" y2="{ty:.1}" stroke="#{}"/><text x="{:.0}" y="{:.1}" text-anchor="end">{tick:.1}</text>"##,
-            width - 10.0,
-            if (tick - 1.0f64).abs() < 1e-9 {
-                "000"
-            } else {
-                "ddd"
-            },
-            left - 4.0,
-            ty + 4.0
-        );
-        tick += 0.2;
-    }
-    for (pi, point) in points.iter().enumerate() {
-        let gx = left + group_w * pi as f64 + 12.0;
-        for (si, ratio) in ratios[pi].iter().enumerate() {
-            let Some(r) = ratio.filter(|r| r.is_finite()) else {
-                continue;
-            };
-            let x = gx + bar_w * si as f64;
-            let _ = writeln!(
-                s,
-                r#"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} {}: {r:.2}</title></rect>"#,
-                y(r),
-                bar_w - 1.0,
-                top + plot_h - y(r),
-                COLORS[si % COLORS.len()],
-                o.servers[si].name,
-                point.label()
-            );
-        }
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            gx + bar_w * o.servers.len() as f64 / 2.0,
-            top + plot_h + 16.0,
-            point.label()
-        );
-    }
-    for (si, server) in o.servers.iter().enumerate() {
-        let lx = left + 130.0 * (si % 4) as f64;
-        let ly = top + plot_h + 40.0 + 18.0 * (si / 4) as f64;
-        let _ = writeln!(
-            s,
-            r#"<rect x="{lx:.0}" y="{:.0}" width="10" height="10" fill="{}"/><text x="{:.0}" y="{:.0}">{}</text>"#,
-            ly - 9.0,
-            COLORS[si % COLORS.len()],
-            lx + 14.0,
-            ly,
-            server.name
-        );
-    }
-    let _ = writeln!(s, "</svg>");
     s
 }
 
