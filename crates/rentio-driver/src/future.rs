@@ -182,7 +182,7 @@ fn release<T: OpCode>(driver: &Driver, key: &mut Option<Key>, data: &mut Option<
             .map(|d| Box::new(d) as Box<dyn crate::op::ErasedOp>);
         driver.drop_op(key, data);
     } else if let Some(data) = data {
-        driver.forget_unpushed(data.readiness());
+        driver.forget_unpushed(data);
     }
 }
 

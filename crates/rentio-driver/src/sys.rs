@@ -153,7 +153,8 @@ impl Syscall {
     }
 
     /// Runs the syscall; a non-negative result is returned as `u32`
-    /// (transfer lengths are clamped to [`MAX_RW_COUNT`] by the ops).
+    /// (transfer lengths are clamped to `MAX_RW_COUNT`, 2 GiB less a page,
+    /// by the ops).
     ///
     /// # Safety
     ///

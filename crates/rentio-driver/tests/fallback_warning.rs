@@ -59,6 +59,11 @@ impl Subscriber for Recorder {
 
 #[test]
 fn a_fallback_is_warned_once_with_its_reason() {
+    if let Err(e) = Driver::builder().backend(BackendChoice::Uring).build() {
+        // The fallback this test makes needs a working io_uring.
+        eprintln!("skipped: io_uring cannot start here ({e})");
+        return;
+    }
     let recorder = Recorder::default();
     tracing::subscriber::with_default(recorder.clone(), || {
         for _ in 0..3 {

@@ -2,7 +2,7 @@
 //! backend or the blocking pool, and retrying readiness ops.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use io_uring::opcode;
@@ -20,6 +20,24 @@ use crate::uring::Uring;
 impl Core {
     #[inline]
     pub(super) fn push<T: OpCode>(&mut self, data: &mut T, how: Push) -> io::Result<Key> {
+        let pushed = self.push_inner(data, how);
+        if pushed.is_err() {
+            self.close_unpushed(data);
+        }
+        pushed
+    }
+
+    /// A `Close` op that could not be pushed still owns its fd: it is
+    /// closed the driver's way (released first, after any pool job that
+    /// names it), not by the op's `OwnedFd` when the op drops.
+    pub(super) fn close_unpushed<T: OpCode>(&mut self, data: &mut T) {
+        if let Some(fd) = data.take_owned_fd() {
+            self.close(fd);
+        }
+    }
+
+    #[inline]
+    fn push_inner<T: OpCode>(&mut self, data: &mut T, how: Push) -> io::Result<Key> {
         let core = self;
         core.ops.check_poisoned()?;
         data.check()?;
@@ -198,7 +216,7 @@ impl Core {
 
     /// Closes `fd` once nothing may act on its number: after
     /// [`release`](Core::release), and after the pool jobs that use it
-    /// (the close waits in `closing` for those; it never blocks).
+    /// (the close waits in `closing` for those, without blocking).
     pub(super) fn close(&mut self, fd: OwnedFd) {
         if !self.release(fd.as_raw_fd()) {
             // Leaked, not closed: an SQE that names it is still queued.
@@ -259,10 +277,7 @@ impl Core {
                 }
             }
             Readiness::Immediate => run_now(ops, key, data),
-            Readiness::Close(fd) => {
-                poll.deregister(ops, fd);
-                self.run_close(key, data);
-            }
+            Readiness::Close(_) => self.run_close(key, data),
             Readiness::Blocking => self.run_blocking(key, data.syscall())?,
             Readiness::Poll {
                 fd,
@@ -340,25 +355,20 @@ fn set_state(ops: &mut Ops, key: Key, state: State) {
 
 impl Core {
     /// A `Close` op run by the driver (readiness, or a ring without the
-    /// opcode): closes now, or, while a blocking-pool job still names the
-    /// fd, parks the fd in `closing` until the job reports back and
-    /// completes the op at once (a close of a valid fd cannot fail in a
-    /// way the caller could act on).
+    /// opcode): the fd is released first (queued SQEs submitted, the
+    /// poller told), then closed now, reporting the close's error; while
+    /// a blocking-pool job still names the fd (or the release could not
+    /// empty the SQ), the driver takes the fd over instead and the op
+    /// completes at once.
     fn run_close<T: OpCode>(&mut self, key: Key, data: &mut T) {
         let Readiness::Close(fd) = data.readiness() else {
             unreachable!("run_close runs Close ops only")
         };
-        if !self.pool_uses(fd) {
+        if self.release(fd) && !self.pool_uses(fd) {
             run_now(&mut self.ops, key, data);
             return;
         }
-        // The op gives the fd up to its syscall: take it over instead.
-        let sys::Syscall::Close { fd } = data.syscall() else {
-            unreachable!("a Close op's syscall is a close")
-        };
-        // SAFETY: the op just gave up the fd it owned, to be closed once.
-        self.closing.push(unsafe { OwnedFd::from_raw_fd(fd) });
-        self.ops.stats.closes_deferred += 1;
+        self.close_unpushed(data);
         self.ops.complete(key, Cqe::from_result(Ok(0)), false, false);
     }
 

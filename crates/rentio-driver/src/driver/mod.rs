@@ -33,7 +33,7 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
@@ -43,7 +43,7 @@ use crate::builder::{Backend, BackendChoice, Builder, SetupFlags};
 use crate::cause::UringUnavailable;
 use crate::future::{Multi, Op};
 use crate::key::Key;
-use crate::op::{Completion, ErasedOp, OpCode, Readiness};
+use crate::op::{Completion, ErasedOp, OpCode};
 use crate::ops::{Ops, Stats};
 use crate::poll::{self, PollBackend};
 use crate::pool::{Pool, Sink};
@@ -544,6 +544,15 @@ impl Driver {
     /// job still using the fd delays the close until it reports back.
     /// Inside a [`Batch`], the close waits for the batch to end. Errors of
     /// the close are dropped, as `OwnedFd`'s drop does.
+    ///
+    /// The close waits for no completion: it returns once the queued SQEs
+    /// are submitted (microseconds; it gives up after a second on a ring
+    /// that takes none, and then points them at fd `-1`). One difference
+    /// between the backends stays: ops the kernel already holds on
+    /// io_uring run on against the old file (which stays open until they
+    /// finish, or are cancelled), where readiness fails them with `EBADF`.
+    /// Cancel such ops ([`Driver::cancel`]) before the close to end them
+    /// the same way on both.
     pub fn close(&self, fd: OwnedFd) {
         match self.inner.core.try_borrow_mut() {
             Ok(mut core) => {
@@ -557,33 +566,57 @@ impl Driver {
         }
     }
 
-    /// Releases `fd` before its owner closes it by other means or hands it
-    /// back as a raw or std fd (`into_raw_fd`, `into_std`): what
-    /// [`close`](Driver::close) does before it closes, and also waits for
-    /// blocking-pool jobs still using the fd to finish (they run a
-    /// syscall that does not block for long: file IO, or a non-blocking
-    /// socket call). Afterwards no op of this driver acts on the number;
-    /// ops still waiting on it have failed with `EBADF`.
+    /// Hands `fd` back from the driver, for an owner that gives it away
+    /// as a raw or std fd (`into_raw_fd`, `into_std`): what
+    /// [`close`](Driver::close) does before it closes (queued SQEs
+    /// submitted, the fd out of the poller, the ops waiting on it failed
+    /// with `EBADF`), without the close. Afterwards no op of this driver
+    /// acts on the number it returns.
     ///
-    /// # Panics
-    ///
-    /// Inside a [`Batch`] (see [`Driver::batch`]).
-    pub fn release_fd(&self, fd: RawFd) {
-        let mut core = self.inner.core.borrow_mut();
-        if !core.release(fd) {
-            // An SQ thread that takes nothing is a stuck ring; the queued
-            // SQEs are as good as gone, but say so.
-            tracing::warn!(
-                fd,
-                "rentio-driver: the SQ thread did not take the SQEs queued for a released fd"
-            );
-        }
-        while core.pool_uses(fd) {
-            if core.drain_pool() == 0 {
-                std::thread::sleep(Duration::from_micros(50));
+    /// Most often that is `fd` itself. If the number cannot be let go of
+    /// yet (a blocking-pool job still names it, the SQ thread has not
+    /// taken the SQEs that name it, or a [`Batch`] holds the driver), the
+    /// caller gets a duplicate (`F_DUPFD_CLOEXEC`, the same open file) and
+    /// the driver closes the original once nothing names it. This never
+    /// blocks and never panics.
+    pub fn release_fd(&self, fd: OwnedFd) -> OwnedFd {
+        let raw = fd.as_raw_fd();
+        let Ok(mut core) = self.inner.core.try_borrow_mut() else {
+            // A batch holds the core: the release happens when it ends.
+            return match fd.try_clone() {
+                Ok(copy) => {
+                    self.inner.deferred_closes.borrow_mut().push(fd);
+                    copy
+                }
+                // Out of fds: nothing better than the number itself (the
+                // batch's SQEs reach the kernel when it ends).
+                Err(_) => fd,
+            };
+        };
+        let released = core.release(raw);
+        let fd = if released && !core.pool_uses(raw) {
+            fd
+        } else {
+            match fd.try_clone() {
+                Ok(copy) => {
+                    // `close` waits for the pool, or keeps a number whose
+                    // SQEs are still queued open for good.
+                    core.close(fd);
+                    copy
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        target: "rentio_driver",
+                        fd = raw,
+                        "rentio-driver: cannot duplicate a released fd ({e}); \
+                         handing back the number a pool job or a queued SQE still names"
+                    );
+                    fd
+                }
             }
-        }
+        };
         self.settle(core);
+        fd
     }
 
     /// Closes what [`close`](Driver::close) deferred while the core was
@@ -726,10 +759,11 @@ impl Driver {
     }
 
     /// An op dropped before it was pushed: a `Close` still owns its fd,
-    /// which the readiness backend must stop watching before it closes.
-    pub(crate) fn forget_unpushed(&self, readiness: Readiness) {
-        if let Readiness::Close(fd) = readiness {
-            self.release_fd(fd);
+    /// which is closed the driver's way ([`Driver::close`]: released first,
+    /// deferred inside a batch or behind a pool job).
+    pub(crate) fn forget_unpushed<T: OpCode>(&self, data: &mut T) {
+        if let Some(fd) = data.take_owned_fd() {
+            self.close(fd);
         }
     }
 }
@@ -800,11 +834,12 @@ impl Drop for Inner {
             core.drain_pool();
         }
         core.ops.leak_in_flight();
-        // A pool job that never reported back may still use these numbers.
-        if core.pool_fds.is_empty() {
-            core.closing.clear();
-        } else {
-            std::mem::forget(std::mem::take(&mut core.closing));
+        // A pool job that never reported back may still use its number:
+        // that fd is leaked, the others close.
+        for fd in std::mem::take(&mut core.closing) {
+            if core.pool_uses(fd.as_raw_fd()) {
+                std::mem::forget(fd);
+            }
         }
         // Wakers and resources freed along the way go now, before the ring
         // closes (they hold no kernel memory).

@@ -25,6 +25,8 @@ impl Core {
             return c.push_owned_slow(op);
         }
         if let Err(e) = c.ops.check_poisoned().and_then(|()| op.check()) {
+            let mut op = op;
+            c.close_unpushed(&mut op);
             c.ops.bury(Box::new(op));
             return Err(e);
         }
@@ -39,6 +41,7 @@ impl Core {
         let op = unsafe { data.cast::<T>().as_mut() };
         let pushed = uring.push_with(&mut c.ops, || op.uring_entry().user_data(key.user_data()));
         if let Err(e) = pushed {
+            c.close_unpushed(op);
             c.ops.remove(key);
             return Err(e);
         }

@@ -51,6 +51,10 @@ unsafe impl OpCode for Close {
         self.release();
     }
 
+    fn take_owned_fd(&mut self) -> Option<OwnedFd> {
+        self.fd.take()
+    }
+
     fn readiness(&self) -> Readiness {
         Readiness::Close(self.raw)
     }

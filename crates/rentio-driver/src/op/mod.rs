@@ -200,6 +200,15 @@ pub unsafe trait OpCode: 'static {
     /// the kernel owns what the op handed over (a `Close`'s fd).
     fn pushed(&mut self) {}
 
+    /// An fd the op owns and is to close (a [`Close`] not yet pushed,
+    /// which gives it up here). The driver takes it when the op will not
+    /// reach the kernel (its push failed, it was dropped unpushed, or the
+    /// driver closes it itself), to close it the driver's way: released
+    /// first (invariant 11), never by the op's `OwnedFd` drop.
+    fn take_owned_fd(&mut self) -> Option<std::os::fd::OwnedFd> {
+        None
+    }
+
     /// Whether the op has nothing to do and completes at once with 0,
     /// without a syscall: a read into a buffer with no spare capacity. (The
     /// kernel would block a zero-length `recv` on some sockets until data

@@ -32,9 +32,10 @@ const IORING_ENTER_SQ_WAKEUP: u32 = 1 << 1;
 const IORING_ENTER_SQ_WAIT: u32 = 1 << 2;
 const IORING_SQ_CQ_OVERFLOW: u32 = 1 << 1;
 const IORING_SQ_TASKRUN: u32 = 1 << 2;
-/// How many times a flush enters before it gives up (each try reaps and
-/// yields first, so an SQ thread or a full CQ has time to make room).
-const SUBMIT_TRIES: u32 = 100_000;
+/// How long a flush keeps entering before it gives up (each try reaps and
+/// yields, so an SQ thread or a full CQ has time to make room; either
+/// takes microseconds unless the ring is stuck).
+const SUBMIT_PATIENCE: Duration = Duration::from_secs(1);
 
 /// The ring and what the driver learned when it set it up.
 pub(crate) struct Uring {
@@ -207,25 +208,32 @@ impl Uring {
     /// an enter may take only some of them, or none (`EBUSY` while the CQ
     /// overflow backlog is full, `EAGAIN` when the kernel is short of
     /// memory, `EINTR`), and each try first reaps to make room. With an SQ
-    /// thread, waits until the thread has taken them.
+    /// thread, waits until the thread has taken them. Gives up after
+    /// [`SUBMIT_PATIENCE`] (a ring that stuck: the caller then retargets
+    /// or keeps the fd).
     pub(crate) fn submit_queued(&mut self, ops: &mut Ops) -> io::Result<()> {
-        for attempt in 0..SUBMIT_TRIES {
+        let mut deadline = None;
+        loop {
             if self.ring.sq_pending() == 0 {
                 return Ok(());
             }
-            if attempt > 0 {
-                self.reap(ops)?;
-                std::thread::yield_now();
-            }
             self.enter(ops, 0, None)?;
+            if self.ring.sq_pending() == 0 {
+                return Ok(());
+            }
+            let now = std::time::Instant::now();
+            let deadline = *deadline.get_or_insert(now + SUBMIT_PATIENCE);
+            if now >= deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "rentio-driver: the kernel did not take the queued SQEs",
+                ));
+            }
+            if !self.flags.contains(SetupFlags::SQPOLL) {
+                self.reap(ops)?;
+            }
+            std::thread::yield_now();
         }
-        if self.ring.sq_pending() == 0 {
-            return Ok(());
-        }
-        Err(io::Error::new(
-            io::ErrorKind::WouldBlock,
-            "rentio-driver: the kernel did not take the queued SQEs",
-        ))
     }
 
     /// Before `fd`'s owner closes it or hands it back (invariant 11):

@@ -380,7 +380,8 @@ impl Ring {
     /// Points every queued SQE (pushed, not yet consumed by the kernel)
     /// that names `fd` at `-1` instead, so it fails with `EBADF` rather
     /// than act on whatever file the number names by the time it is
-    /// submitted. The fallback of a release whose flush failed; returns
+    /// submitted (a `Socket` SQE's domain and a registered file's index are
+    /// left alone). The fallback of a release whose flush failed; returns
     /// how many SQEs it changed. Only for a ring without an SQ thread,
     /// which could be reading the entries meanwhile.
     pub(crate) fn retarget_queued(&mut self, fd: RawFd) -> usize {
@@ -399,8 +400,11 @@ impl Ring {
             let sqe = unsafe { self.sqes.add(index).cast::<u8>() };
             // SAFETY: as above, byte 1 of the SQE.
             let flags = unsafe { sqe.add(1).read() };
-            if flags & IOSQE_FIXED_FILE != 0 {
-                // A registered file's index, not an fd number.
+            // SAFETY: as above, byte 0 of the SQE.
+            let opcode = unsafe { sqe.read() };
+            if flags & IOSQE_FIXED_FILE != 0 || opcode == IORING_OP_SOCKET {
+                // A registered file's index, or a socket's domain: not an
+                // fd number.
                 continue;
             }
             // SAFETY: as above; bytes 4..8 of the 8-aligned SQE.
@@ -602,6 +606,9 @@ impl Drop for Ring {
 
 /// `IOSQE_FIXED_FILE`: the SQE's `fd` is an index into registered files.
 const IOSQE_FIXED_FILE: u8 = 1 << 0;
+/// `IORING_OP_SOCKET`, whose SQE carries the domain where others carry
+/// an fd.
+const IORING_OP_SOCKET: u8 = io_uring::opcode::Socket::CODE;
 const PROBE_OPS: usize = 256;
 const IO_URING_OP_SUPPORTED: u16 = 1;
 
@@ -672,7 +679,16 @@ mod tests {
             .build()
             .flags(squeue::Flags::FIXED_FILE)
             .user_data(3);
-        for entry in [send(a.as_raw_fd(), 1), send(b.as_raw_fd(), 2), fixed] {
+        // A socket whose domain happens to equal `a`'s number.
+        let socket = opcode::Socket::new(a.as_raw_fd(), libc::SOCK_STREAM, 0)
+            .build()
+            .user_data(4);
+        for entry in [
+            send(a.as_raw_fd(), 1),
+            send(b.as_raw_fd(), 2),
+            fixed,
+            socket,
+        ] {
             // SAFETY: `buf` outlives the enter and the reap below.
             assert!(unsafe { r.push(&entry) });
         }
@@ -681,9 +697,22 @@ mod tests {
             1,
             "one plain SQE names `a`"
         );
-        r.enter(3, 3, 1, None).expect("enter");
+        let fds: Vec<i32> = (0..4usize)
+            .map(|i| {
+                // SAFETY: slot `i` of the 4-entry SQE array holds the i-th
+                // entry pushed above (a new ring starts at 0), unsubmitted.
+                unsafe { r.sqes.add(i).cast::<u8>().add(4).cast::<i32>().read() }
+            })
+            .collect();
+        let (fa, fb) = (a.as_raw_fd(), b.as_raw_fd());
+        assert_eq!(
+            fds,
+            [-1, fb, fa, fa],
+            "only the plain SQE naming `a` changed"
+        );
+        r.enter(4, 4, 1, None).expect("enter");
         let mut results = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..4 {
             let cqe = r.pop_cqe();
             results.push((cqe.user_data, cqe.res));
         }
@@ -693,6 +722,12 @@ mod tests {
         // No files are registered: the kernel refuses the index, whatever it is.
         assert_eq!(results[2].0, 3);
         assert!(results[2].1 < 0);
+        let (user_data, res) = results[3];
+        assert_eq!(user_data, 4);
+        if res >= 0 {
+            // SAFETY: the kernel just made this fd for us.
+            drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(res) });
+        }
     }
 
     #[test]
