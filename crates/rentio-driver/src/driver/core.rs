@@ -369,7 +369,8 @@ impl Core {
             return;
         }
         self.close_unpushed(data);
-        self.ops.complete(key, Cqe::from_result(Ok(0)), false, false);
+        self.ops
+            .complete(key, Cqe::from_result(Ok(0)), false, false);
     }
 
     /// Sends an op's syscall to the blocking pool. The op stays in the
