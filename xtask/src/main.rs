@@ -3,7 +3,7 @@
 //! - `cargo xtask ci`: exactly what CI runs: fmt check, clippy with
 //!   `-D warnings` on every target, the tests (each IO test runs on both
 //!   backends through the test support helpers), the loom model checks,
-//!   docs with `-D warnings`, and the examples built.
+//!   docs with `-D warnings`, the examples built, and `asan` (below).
 //! - `cargo xtask bench echo|http|all [--quick] [--rounds N] [--servers a,b]
 //!   [--max-steal PCT] [--retries N] [--out F] [--chart F] [--redraw]`:
 //!   the comparison benchmark against tokio, monoio and compio (see
@@ -171,6 +171,7 @@ fn ci() -> Result<(), String> {
     doc.env("RUSTDOCFLAGS", "-D warnings");
     run("doc", doc)?;
     run("examples", cargo(&["build", "--workspace", "--examples"]))?;
+    asan(&[])?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::future::{Future, poll_fn};
 use std::io;
 use std::mem::ManuallyDrop;
 use std::net::{self, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
@@ -13,6 +13,7 @@ use std::time::Duration;
 use rentio_buf::{BufResult, IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
 use rentio_driver::op::{Connect, Readv, Recv, Send, SendMsg, Shutdown};
 use rentio_driver::{Driver, OpCode, SockAddr};
+use rustix::net::{AddressFamily, sockopt};
 
 use crate::cancel::CancelHandle;
 
@@ -110,15 +111,16 @@ impl Socket {
 
     /// Gives up the fd, released by its driver first (invariant 11): SQEs
     /// queued for it are submitted and it leaves the poller, so no op of
-    /// this socket acts on the number once the caller owns it.
+    /// this socket acts on the number once the caller owns it (see
+    /// `Driver::release_fd`: rarely, that is a duplicate of the fd).
     pub(crate) fn into_fd(mut self) -> OwnedFd {
-        if let Some(driver) = self.driver.get() {
-            driver.release_fd(self.raw);
-        }
-        match self.fd.take() {
-            Some(fd) => fd,
-            // `fd` is only taken here, and `self` is consumed.
-            None => unreachable!("a socket always holds its fd until into_fd"),
+        let Some(fd) = self.fd.take() else {
+            // `fd` is only taken here and in drop, and `self` is consumed.
+            unreachable!("a socket always holds its fd until into_fd")
+        };
+        match self.driver.get() {
+            Some(driver) => driver.release_fd(fd),
+            None => fd,
         }
     }
 
@@ -222,36 +224,43 @@ impl Socket {
             .ok_or_else(not_ip)
     }
 
-    pub(crate) fn set_opt<T: Copy>(&self, level: i32, name: i32, value: T) -> io::Result<()> {
-        // SAFETY: `value` is a live `T` and the length passed is its size.
-        let ret = unsafe {
-            libc::setsockopt(
-                self.raw,
-                level,
-                name,
-                (&raw const value).cast(),
-                size_of::<T>() as libc::socklen_t,
-            )
-        };
-        if ret < 0 {
-            Err(io::Error::last_os_error())
+    /// The fd, borrowed (for `rustix`'s socket options).
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: `raw` stays open while `self` lives: only `Drop` closes
+        // it and only `into_fd` gives it away, and both end every borrow
+        // of `self` first.
+        unsafe { BorrowedFd::borrow_raw(self.raw) }
+    }
+
+    /// Sets the hop limit of outgoing unicast packets: `IP_TTL` on an IPv4
+    /// socket; `IPV6_UNICAST_HOPS` on an IPv6 one, and its `IP_TTL` too,
+    /// for the IPv4 traffic of a dual-stack socket (an IPv4-mapped peer).
+    pub(crate) fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        if self.is_ipv6()? {
+            let hops = u8::try_from(ttl).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "rentio-net: an IPv6 hop limit is at most 255",
+                )
+            })?;
+            sockopt::set_ipv6_unicast_hops(self.fd(), Some(hops))?;
+        }
+        Ok(sockopt::set_ip_ttl(self.fd(), ttl)?)
+    }
+
+    /// The hop limit of outgoing unicast packets: `IP_TTL` on an IPv4
+    /// socket, `IPV6_UNICAST_HOPS` on an IPv6 one.
+    pub(crate) fn ttl(&self) -> io::Result<u32> {
+        if self.is_ipv6()? {
+            Ok(sockopt::ipv6_unicast_hops(self.fd())?.into())
         } else {
-            Ok(())
+            Ok(sockopt::ip_ttl(self.fd())?)
         }
     }
 
-    pub(crate) fn get_opt<T: Copy + Default>(&self, level: i32, name: i32) -> io::Result<T> {
-        let mut value = T::default();
-        let mut len = size_of::<T>() as libc::socklen_t;
-        // SAFETY: the kernel writes at most `len` bytes into `value`.
-        let ret = unsafe {
-            libc::getsockopt(self.raw, level, name, (&raw mut value).cast(), &raw mut len)
-        };
-        if ret < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(value)
-        }
+    /// Whether this is an `AF_INET6` socket (`SO_DOMAIN`).
+    fn is_ipv6(&self) -> io::Result<bool> {
+        Ok(sockopt::socket_domain(self.fd())? == AddressFamily::INET6)
     }
 
     /// Runs `f` on the fd as a std type, without giving the fd up.
@@ -354,19 +363,5 @@ pub(crate) fn domain_of(addr: &SocketAddr) -> i32 {
     match addr {
         SocketAddr::V4(_) => libc::AF_INET,
         SocketAddr::V6(_) => libc::AF_INET6,
-    }
-}
-
-/// Makes the kernel's `linger` option from a duration.
-pub(crate) fn linger_of(duration: Option<Duration>) -> libc::linger {
-    match duration {
-        Some(d) => libc::linger {
-            l_onoff: 1,
-            l_linger: i32::try_from(d.as_secs()).unwrap_or(i32::MAX),
-        },
-        None => libc::linger {
-            l_onoff: 0,
-            l_linger: 0,
-        },
     }
 }

@@ -10,10 +10,11 @@ use std::time::Duration;
 use rentio_buf::{BufResult, IoBufMut};
 use rentio_driver::SockAddr;
 use rentio_driver::op::Accept;
+use rustix::net::sockopt;
 
 use crate::cancel::CancelHandle;
 use crate::resolve::{ToSocketAddrs, resolve};
-use crate::socket::{Socket, domain_of, linger_of};
+use crate::socket::{Socket, domain_of};
 use crate::split::{self, OwnedReadHalf, OwnedWriteHalf};
 
 const DEFAULT_BACKLOG: u32 = 1024;
@@ -58,8 +59,7 @@ impl TcpSocket {
     ///
     /// As `setsockopt(2)`.
     pub fn set_reuseaddr(&self, on: bool) -> io::Result<()> {
-        self.socket
-            .set_opt(libc::SOL_SOCKET, libc::SO_REUSEADDR, i32::from(on))
+        Ok(sockopt::set_socket_reuseaddr(self.socket.fd(), on)?)
     }
 
     /// Sets `SO_REUSEPORT`: several listeners (one per core) share a port
@@ -69,28 +69,33 @@ impl TcpSocket {
     ///
     /// As `setsockopt(2)`.
     pub fn set_reuseport(&self, on: bool) -> io::Result<()> {
-        self.socket
-            .set_opt(libc::SOL_SOCKET, libc::SO_REUSEPORT, i32::from(on))
+        Ok(sockopt::set_socket_reuseport(self.socket.fd(), on)?)
     }
 
-    /// Sets `SO_SNDBUF`.
+    /// Sets `SO_SNDBUF` (sizes past `i32::MAX` are clamped to it; the
+    /// kernel doubles the value and caps it at `wmem_max`).
     ///
     /// # Errors
     ///
     /// As `setsockopt(2)`.
     pub fn set_send_buffer_size(&self, size: u32) -> io::Result<()> {
-        let size = i32::try_from(size).unwrap_or(i32::MAX);
-        self.socket.set_opt(libc::SOL_SOCKET, libc::SO_SNDBUF, size)
+        Ok(sockopt::set_socket_send_buffer_size(
+            self.socket.fd(),
+            buffer_size(size),
+        )?)
     }
 
-    /// Sets `SO_RCVBUF`.
+    /// Sets `SO_RCVBUF` (sizes past `i32::MAX` are clamped to it; the
+    /// kernel doubles the value and caps it at `rmem_max`).
     ///
     /// # Errors
     ///
     /// As `setsockopt(2)`.
     pub fn set_recv_buffer_size(&self, size: u32) -> io::Result<()> {
-        let size = i32::try_from(size).unwrap_or(i32::MAX);
-        self.socket.set_opt(libc::SOL_SOCKET, libc::SO_RCVBUF, size)
+        Ok(sockopt::set_socket_recv_buffer_size(
+            self.socket.fd(),
+            buffer_size(size),
+        )?)
     }
 
     /// Sets `TCP_NODELAY`.
@@ -99,8 +104,7 @@ impl TcpSocket {
     ///
     /// As `setsockopt(2)`.
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        self.socket
-            .set_opt(libc::IPPROTO_TCP, libc::TCP_NODELAY, i32::from(on))
+        Ok(sockopt::set_tcp_nodelay(self.socket.fd(), on)?)
     }
 
     /// Binds to `addr`.
@@ -200,9 +204,13 @@ impl TcpListener {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a connection the kernel accepted after the future was
-    /// dropped is closed by the driver, and the next `accept` gets the next
-    /// one.
+    /// Not cancel safe. Dropping the future leaks nothing (no fd, no
+    /// memory), but a connection the kernel accepted after it was
+    /// dropped, before the cancel reached it, is closed by the driver: that
+    /// client sees its connection reset, and the next `accept` gets the
+    /// next one. Keep one `accept` future alive (in a loop, or in the arm
+    /// of a `select` that is polled again) rather than dropping it on a
+    /// timer. (io_uring's multishot accept is to make this truly safe.)
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (fd, addr) = self
             .socket
@@ -321,8 +329,7 @@ impl TcpStream {
     ///
     /// As `setsockopt(2)`.
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        self.socket
-            .set_opt(libc::IPPROTO_TCP, libc::TCP_NODELAY, i32::from(on))
+        Ok(sockopt::set_tcp_nodelay(self.socket.fd(), on)?)
     }
 
     /// Whether `TCP_NODELAY` is set.
@@ -331,9 +338,7 @@ impl TcpStream {
     ///
     /// As `getsockopt(2)`.
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.socket
-            .get_opt::<i32>(libc::IPPROTO_TCP, libc::TCP_NODELAY)
-            .map(|v| v != 0)
+        Ok(sockopt::tcp_nodelay(self.socket.fd())?)
     }
 
     /// Turns TCP keepalive on with probes after `idle`, or off with `None`.
@@ -342,15 +347,11 @@ impl TcpStream {
     ///
     /// As `setsockopt(2)`.
     pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
-        self.socket.set_opt(
-            libc::SOL_SOCKET,
-            libc::SO_KEEPALIVE,
-            i32::from(idle.is_some()),
-        )?;
+        sockopt::set_socket_keepalive(self.socket.fd(), idle.is_some())?;
         if let Some(idle) = idle {
-            let secs = i32::try_from(idle.as_secs().max(1)).unwrap_or(i32::MAX);
-            self.socket
-                .set_opt(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, secs)?;
+            // Whole seconds, at least one (rounded up by rustix).
+            let idle = idle.clamp(Duration::from_secs(1), Duration::from_secs(i32::MAX as u64));
+            sockopt::set_tcp_keepidle(self.socket.fd(), idle)?;
         }
         Ok(())
     }
@@ -361,30 +362,49 @@ impl TcpStream {
     ///
     /// As `getsockopt(2)`.
     pub fn keepalive(&self) -> io::Result<bool> {
-        self.socket
-            .get_opt::<i32>(libc::SOL_SOCKET, libc::SO_KEEPALIVE)
-            .map(|v| v != 0)
+        Ok(sockopt::socket_keepalive(self.socket.fd())?)
     }
 
-    /// Sets `SO_LINGER`: with `Some(d)`, a close waits up to `d` for unsent
-    /// data (and `Some(0)` resets the connection); `None` turns it off.
+    /// Sets `SO_LINGER`: with `Some(d)`, a close waits up to `d` (in whole
+    /// seconds, rounded up) for unsent data, and `Some(0)` resets the
+    /// connection; `None` turns it off.
     ///
     /// # Errors
     ///
-    /// As `setsockopt(2)`.
+    /// As `setsockopt(2)`; `InvalidInput` past `i32::MAX` seconds.
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
-        self.socket
-            .set_opt(libc::SOL_SOCKET, libc::SO_LINGER, linger_of(linger))
+        Ok(sockopt::set_socket_linger(self.socket.fd(), linger)?)
     }
 
-    /// Sets `IP_TTL`.
+    /// `SO_LINGER`: how long a close waits for unsent data, if it does.
     ///
     /// # Errors
     ///
-    /// As `setsockopt(2)`.
+    /// As `getsockopt(2)`.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        Ok(sockopt::socket_linger(self.socket.fd())?)
+    }
+
+    /// Sets the hop limit of outgoing packets: `IP_TTL` on an IPv4 socket,
+    /// `IPV6_UNICAST_HOPS` on an IPv6 one (and its `IP_TTL`, for an
+    /// IPv4-mapped peer).
+    ///
+    /// # Errors
+    ///
+    /// As `setsockopt(2)` (`InvalidInput` for 0 or past 255 on IPv4);
+    /// `InvalidInput` past 255 on IPv6.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        let ttl = i32::try_from(ttl).unwrap_or(i32::MAX);
-        self.socket.set_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl)
+        self.socket.set_ttl(ttl)
+    }
+
+    /// The hop limit of outgoing packets: `IP_TTL` on an IPv4 socket,
+    /// `IPV6_UNICAST_HOPS` on an IPv6 one.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockopt(2)`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.socket.ttl()
     }
 
     /// Shuts down the read side, the write side or both.
@@ -535,4 +555,9 @@ impl From<TcpStream> for OwnedFd {
             Err(_) => unreachable!("a TcpStream never shares its socket"),
         }
     }
+}
+
+/// A buffer size for `SO_SNDBUF`/`SO_RCVBUF`: the kernel takes an `int`.
+fn buffer_size(size: u32) -> usize {
+    size.min(i32::MAX as u32) as usize
 }

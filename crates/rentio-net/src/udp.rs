@@ -7,6 +7,7 @@ use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 use rentio_buf::{BufResult, IoBuf, IoBufMut};
 use rentio_driver::SockAddr;
 use rentio_driver::op::{RecvMsg, SendMsg};
+use rustix::net::sockopt;
 
 use crate::resolve::{ToSocketAddrs, resolve};
 use crate::socket::Socket;
@@ -138,8 +139,38 @@ impl UdpSocket {
     ///
     /// As `setsockopt(2)`.
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        self.socket
-            .set_opt(libc::SOL_SOCKET, libc::SO_BROADCAST, i32::from(on))
+        Ok(sockopt::set_socket_broadcast(self.socket.fd(), on)?)
+    }
+
+    /// Whether `SO_BROADCAST` is set.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockopt(2)`.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        Ok(sockopt::socket_broadcast(self.socket.fd())?)
+    }
+
+    /// Sets the hop limit of outgoing unicast datagrams: `IP_TTL` on an
+    /// IPv4 socket, `IPV6_UNICAST_HOPS` on an IPv6 one (and its `IP_TTL`,
+    /// for IPv4-mapped peers).
+    ///
+    /// # Errors
+    ///
+    /// As `setsockopt(2)` (`InvalidInput` for 0 or past 255 on IPv4);
+    /// `InvalidInput` past 255 on IPv6.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.socket.set_ttl(ttl)
+    }
+
+    /// The hop limit of outgoing unicast datagrams: `IP_TTL` on an IPv4
+    /// socket, `IPV6_UNICAST_HOPS` on an IPv6 one.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockopt(2)`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.socket.ttl()
     }
 
     /// Wraps a std socket.

@@ -51,7 +51,10 @@ impl UnixListener {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a late connection is closed by the driver.
+    /// Not cancel safe, as [`TcpListener::accept`](crate::TcpListener::accept):
+    /// a connection the kernel accepted after the future was dropped is
+    /// closed by the driver (nothing leaks, but that client's connection
+    /// is lost).
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (fd, addr) = self
             .socket

@@ -2,7 +2,9 @@
 //! `into_raw_fd`) leaves no op that acts on its fd number, even when a new
 //! connection takes the number at once. Before the fix, a write polled
 //! once and dropped stayed queued on io_uring, and the next enter sent its
-//! bytes into whichever connection had the number by then.
+//! bytes into whichever connection had the number by then. (On readiness
+//! the write runs on its first poll, so nothing stays queued: there the
+//! test shows that handing the fd back does no harm.)
 //!
 //! `dup2` onto a freed number stands for the kernel handing it to the next
 //! socket; it replaces whatever the number names, so this binary holds one
