@@ -113,6 +113,15 @@ impl Socket {
     /// queued for it are submitted and it leaves the poller, so no op of
     /// this socket acts on the number once the caller owns it (see
     /// `Driver::release_fd`: rarely, that is a duplicate of the fd).
+    /// A stream's socket, whole: only split halves share it, and
+    /// `reunite` drops one half before it makes a stream again.
+    pub(crate) fn unshare(socket: std::rc::Rc<Socket>) -> Socket {
+        match std::rc::Rc::try_unwrap(socket) {
+            Ok(socket) => socket,
+            Err(_) => unreachable!("a stream never shares its socket"),
+        }
+    }
+
     pub(crate) fn into_fd(mut self) -> OwnedFd {
         let Some(fd) = self.fd.take() else {
             // `fd` is only taken here and in drop, and `self` is consumed.

@@ -3,7 +3,7 @@
 
 use std::io;
 use std::net::{self, SocketAddr};
-use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -500,6 +500,28 @@ macro_rules! fd_traits {
 }
 pub(crate) use fd_traits;
 
+/// `From<$t> for OwnedFd` and `IntoRawFd` for a socket type: the fd is
+/// given up released by the driver first (`Socket::into_fd`), so no op of
+/// the socket acts on it afterwards.
+macro_rules! into_fd_traits {
+    ($t:ty, |$v:ident| $into:expr) => {
+        /// Gives the fd up, released by the driver first (no op of the
+        /// socket acts on it afterwards).
+        impl From<$t> for std::os::fd::OwnedFd {
+            fn from($v: $t) -> std::os::fd::OwnedFd {
+                $into
+            }
+        }
+
+        impl std::os::fd::IntoRawFd for $t {
+            fn into_raw_fd(self) -> std::os::fd::RawFd {
+                std::os::fd::IntoRawFd::into_raw_fd(std::os::fd::OwnedFd::from(self))
+            }
+        }
+    };
+}
+pub(crate) use into_fd_traits;
+
 fd_traits!(TcpListener, socket);
 fd_traits!(TcpStream, socket);
 
@@ -524,38 +546,8 @@ impl FromRawFd for TcpStream {
     }
 }
 
-impl IntoRawFd for TcpListener {
-    fn into_raw_fd(self) -> RawFd {
-        OwnedFd::from(self).into_raw_fd()
-    }
-}
-
-/// Gives the fd up, released by the driver first (no op of the listener
-/// acts on it afterwards).
-impl From<TcpListener> for OwnedFd {
-    fn from(listener: TcpListener) -> OwnedFd {
-        listener.socket.into_fd()
-    }
-}
-
-impl IntoRawFd for TcpStream {
-    fn into_raw_fd(self) -> RawFd {
-        OwnedFd::from(self).into_raw_fd()
-    }
-}
-
-/// Gives the fd up, released by the driver first (no op of the stream
-/// acts on it afterwards).
-impl From<TcpStream> for OwnedFd {
-    fn from(stream: TcpStream) -> OwnedFd {
-        match stream.into_std() {
-            Ok(std) => std.into(),
-            // Halves share the socket, and `reunite` drops one before it
-            // makes a stream: a stream's socket is never shared.
-            Err(_) => unreachable!("a TcpStream never shares its socket"),
-        }
-    }
-}
+into_fd_traits!(TcpListener, |listener| listener.socket.into_fd());
+into_fd_traits!(TcpStream, |stream| Socket::unshare(stream.socket).into_fd());
 
 /// A buffer size for `SO_SNDBUF`/`SO_RCVBUF`: the kernel takes an `int`.
 fn buffer_size(size: u32) -> usize {

@@ -2,7 +2,7 @@
 
 use std::io;
 use std::net::{self, SocketAddr};
-use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 
 use rentio_buf::{BufResult, IoBuf, IoBufMut};
 use rentio_driver::SockAddr;
@@ -11,7 +11,7 @@ use rustix::net::sockopt;
 
 use crate::resolve::{ToSocketAddrs, resolve};
 use crate::socket::Socket;
-use crate::tcp::fd_traits;
+use crate::tcp::{fd_traits, into_fd_traits};
 
 /// A UDP socket.
 pub struct UdpSocket {
@@ -188,19 +188,7 @@ impl UdpSocket {
 
 fd_traits!(UdpSocket, socket);
 
-/// Gives the fd up, released by the driver first (no op of the socket
-/// acts on it afterwards).
-impl From<UdpSocket> for OwnedFd {
-    fn from(socket: UdpSocket) -> OwnedFd {
-        socket.socket.into_fd()
-    }
-}
-
-impl IntoRawFd for UdpSocket {
-    fn into_raw_fd(self) -> RawFd {
-        OwnedFd::from(self).into_raw_fd()
-    }
-}
+into_fd_traits!(UdpSocket, |socket| socket.socket.into_fd());
 
 impl From<OwnedFd> for UdpSocket {
     fn from(fd: OwnedFd) -> UdpSocket {

@@ -3,7 +3,7 @@
 
 use std::io;
 use std::net;
-use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{self as unet, SocketAddr};
@@ -16,7 +16,7 @@ use rentio_driver::op::{Accept, RecvMsg, SendMsg};
 
 use crate::socket::Socket;
 use crate::split::{self, OwnedReadHalf, OwnedWriteHalf};
-use crate::tcp::fd_traits;
+use crate::tcp::{fd_traits, into_fd_traits};
 
 /// A Unix stream listener.
 pub struct UnixListener {
@@ -336,52 +336,10 @@ fd_traits!(UnixListener, socket);
 fd_traits!(UnixStream, socket);
 fd_traits!(UnixDatagram, socket);
 
-/// Gives the fd up, released by the driver first (no op of the listener
-/// acts on it afterwards).
-impl From<UnixListener> for OwnedFd {
-    fn from(listener: UnixListener) -> OwnedFd {
-        listener.socket.into_fd()
-    }
-}
-
-/// Gives the fd up, released by the driver first (no op of the stream
-/// acts on it afterwards).
-impl From<UnixStream> for OwnedFd {
-    fn from(stream: UnixStream) -> OwnedFd {
-        match stream.into_std() {
-            Ok(std) => std.into(),
-            // Halves share the socket, and `reunite` drops one before it
-            // makes a stream: a stream's socket is never shared.
-            Err(_) => unreachable!("a UnixStream never shares its socket"),
-        }
-    }
-}
-
-/// Gives the fd up, released by the driver first (no op of the socket
-/// acts on it afterwards).
-impl From<UnixDatagram> for OwnedFd {
-    fn from(socket: UnixDatagram) -> OwnedFd {
-        socket.socket.into_fd()
-    }
-}
-
-impl IntoRawFd for UnixListener {
-    fn into_raw_fd(self) -> RawFd {
-        OwnedFd::from(self).into_raw_fd()
-    }
-}
-
-impl IntoRawFd for UnixStream {
-    fn into_raw_fd(self) -> RawFd {
-        OwnedFd::from(self).into_raw_fd()
-    }
-}
-
-impl IntoRawFd for UnixDatagram {
-    fn into_raw_fd(self) -> RawFd {
-        OwnedFd::from(self).into_raw_fd()
-    }
-}
+into_fd_traits!(UnixListener, |listener| listener.socket.into_fd());
+into_fd_traits!(UnixStream, |stream| Socket::unshare(stream.socket)
+    .into_fd());
+into_fd_traits!(UnixDatagram, |socket| socket.socket.into_fd());
 
 impl From<OwnedFd> for UnixListener {
     fn from(fd: OwnedFd) -> UnixListener {
