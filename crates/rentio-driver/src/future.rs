@@ -72,8 +72,11 @@ impl<T: OpCode> Op<T> {
     ///
     /// # Errors
     ///
-    /// As [`Driver::submit`]. The op then stays unsubmitted; polling it
-    /// resolves it with that error.
+    /// As [`Driver::submit`]. The op then stays unsubmitted: a later
+    /// `submit`, `try_complete` or poll tries the push again (a [`Close`]
+    /// gave its fd to the driver on the failed push, and then fails).
+    ///
+    /// [`Close`]: crate::op::Close
     #[inline]
     pub fn submit(&mut self) -> io::Result<Key> {
         if let Some(key) = self.key {

@@ -244,17 +244,22 @@ impl Socket {
     /// Sets the hop limit of outgoing unicast packets: `IP_TTL` on an IPv4
     /// socket; `IPV6_UNICAST_HOPS` on an IPv6 one, and its `IP_TTL` too,
     /// for the IPv4 traffic of a dual-stack socket (an IPv4-mapped peer).
+    /// A value outside 1..=255 is `InvalidInput` and changes nothing.
     pub(crate) fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        if self.is_ipv6()? {
-            let hops = u8::try_from(ttl).map_err(|_| {
+        let hops = u8::try_from(ttl)
+            .ok()
+            .filter(|&hops| hops > 0)
+            .ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    "rentio-net: an IPv6 hop limit is at most 255",
+                    "rentio-net: a TTL (hop limit) is from 1 to 255",
                 )
             })?;
+        sockopt::set_ip_ttl(self.fd(), ttl)?;
+        if self.is_ipv6()? {
             sockopt::set_ipv6_unicast_hops(self.fd(), Some(hops))?;
         }
-        Ok(sockopt::set_ip_ttl(self.fd(), ttl)?)
+        Ok(())
     }
 
     /// The hop limit of outgoing unicast packets: `IP_TTL` on an IPv4

@@ -347,12 +347,14 @@ impl TcpStream {
     ///
     /// As `setsockopt(2)`.
     pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
-        sockopt::set_socket_keepalive(self.socket.fd(), idle.is_some())?;
         if let Some(idle) = idle {
-            // Whole seconds, at least one (rounded up by rustix).
-            let idle = idle.clamp(Duration::from_secs(1), Duration::from_secs(i32::MAX as u64));
+            // Whole seconds, at least one (rounded up by rustix), at most
+            // what the kernel takes (`MAX_TCP_KEEPIDLE`), set before
+            // keepalive goes on so a refusal changes nothing.
+            let idle = idle.clamp(Duration::from_secs(1), Duration::from_secs(32767));
             sockopt::set_tcp_keepidle(self.socket.fd(), idle)?;
         }
+        sockopt::set_socket_keepalive(self.socket.fd(), idle.is_some())?;
         Ok(())
     }
 
@@ -391,8 +393,8 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// As `setsockopt(2)` (`InvalidInput` for 0 or past 255 on IPv4);
-    /// `InvalidInput` past 255 on IPv6.
+    /// `InvalidInput` for 0 or past 255 (nothing changes); else as
+    /// `setsockopt(2)`.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.socket.set_ttl(ttl)
     }

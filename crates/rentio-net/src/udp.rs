@@ -157,8 +157,8 @@ impl UdpSocket {
     ///
     /// # Errors
     ///
-    /// As `setsockopt(2)` (`InvalidInput` for 0 or past 255 on IPv4);
-    /// `InvalidInput` past 255 on IPv6.
+    /// `InvalidInput` for 0 or past 255 (nothing changes); else as
+    /// `setsockopt(2)`.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.socket.set_ttl(ttl)
     }

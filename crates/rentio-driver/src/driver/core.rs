@@ -218,7 +218,13 @@ impl Core {
     /// [`release`](Core::release), and after the pool jobs that use it
     /// (the close waits in `closing` for those, without blocking).
     pub(super) fn close(&mut self, fd: OwnedFd) {
-        if !self.release(fd.as_raw_fd()) {
+        let released = self.release(fd.as_raw_fd());
+        self.close_released(fd, released);
+    }
+
+    /// [`close`](Core::close) after a release whose outcome is `released`.
+    pub(super) fn close_released(&mut self, fd: OwnedFd, released: bool) {
+        if !released {
             // Leaked, not closed: an SQE that names it is still queued.
             std::mem::forget(fd);
             return;
@@ -364,11 +370,14 @@ impl Core {
         let Readiness::Close(fd) = data.readiness() else {
             unreachable!("run_close runs Close ops only")
         };
-        if self.release(fd) && !self.pool_uses(fd) {
+        let released = self.release(fd);
+        if released && !self.pool_uses(fd) {
             run_now(&mut self.ops, key, data);
             return;
         }
-        self.close_unpushed(data);
+        if let Some(fd) = data.take_owned_fd() {
+            self.close_released(fd, released);
+        }
         self.ops
             .complete(key, Cqe::from_result(Ok(0)), false, false);
     }

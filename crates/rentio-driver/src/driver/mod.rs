@@ -27,7 +27,8 @@
 //! - on readiness, removes the fd from the poller and completes the ops
 //!   waiting on it, or woken and not yet retried, with `EBADF`;
 //! - waits for blocking-pool jobs that name the fd (a close is parked in
-//!   `Core::closing` until they report back; `release_fd` waits);
+//!   `Core::closing` until they report back; `release_fd` hands back a
+//!   duplicate and parks the original the same way);
 //! - inside a [`Batch`], which holds the core, defers the close to the
 //!   batch's end.
 
@@ -577,8 +578,12 @@ impl Driver {
     /// yet (a blocking-pool job still names it, the SQ thread has not
     /// taken the SQEs that name it, or a [`Batch`] holds the driver), the
     /// caller gets a duplicate (`F_DUPFD_CLOEXEC`, the same open file) and
-    /// the driver closes the original once nothing names it. This never
-    /// blocks and never panics.
+    /// the driver closes the original once nothing names it (or, on a ring
+    /// whose SQ thread takes nothing, keeps it open for good). It never
+    /// waits for the pool and never panics; on io_uring it waits for the
+    /// kernel to take the queued SQEs, which takes microseconds (at most
+    /// a second on a stuck ring). A process out of fds for the duplicate
+    /// gets the number itself back, with a `tracing` warning.
     pub fn release_fd(&self, fd: OwnedFd) -> OwnedFd {
         let raw = fd.as_raw_fd();
         let Ok(mut core) = self.inner.core.try_borrow_mut() else {
@@ -599,9 +604,9 @@ impl Driver {
         } else {
             match fd.try_clone() {
                 Ok(copy) => {
-                    // `close` waits for the pool, or keeps a number whose
-                    // SQEs are still queued open for good.
-                    core.close(fd);
+                    // Parked until the pool is done with it, or (its SQEs
+                    // still queued on a stuck ring) kept open for good.
+                    core.close_released(fd, released);
                     copy
                 }
                 Err(e) => {
@@ -810,8 +815,17 @@ impl Drop for Inner {
         // in the kernel's hands, so it is leaked, never freed.
         std::mem::forget(std::mem::take(self.deferred.get_mut()));
         let core = self.core.get_mut();
-        for fd in std::mem::take(self.deferred_closes.get_mut()) {
-            core.close(fd);
+        let deferred = std::mem::take(self.deferred_closes.get_mut());
+        if !deferred.is_empty() {
+            // One flush for all of them.
+            let released = match &mut core.backend {
+                BackendImpl::Uring(uring) => uring.submit_queued(&mut core.ops).is_ok(),
+                BackendImpl::Poll(_) => true,
+            };
+            for fd in deferred {
+                let released = released && core.release(fd.as_raw_fd());
+                core.close_released(fd, released);
+            }
         }
         if let BackendImpl::Uring(uring) = &mut core.backend {
             uring.cancel_all(&mut core.ops);
@@ -833,6 +847,8 @@ impl Drop for Inner {
             }
             core.drain_pool();
         }
+        // Jobs that reported back meanwhile free their fds' closes.
+        core.drain_pool();
         core.ops.leak_in_flight();
         // A pool job that never reported back may still use its number:
         // that fd is leaked, the others close.

@@ -9,8 +9,9 @@ use super::{Completion, OpCode, Readiness};
 use crate::sys::Syscall;
 
 /// Closes an fd. The op takes ownership: if it is dropped before it is
-/// pushed (or the push fails), the fd is closed by `OwnedFd`'s drop
-/// instead, after the readiness backend stopped watching it.
+/// pushed (or the push fails), the driver takes the fd back and closes it
+/// with [`Driver::close`](crate::Driver::close) (released first).
+/// Pushing it again after that fails with `EBADF`: it has no fd left.
 ///
 /// # Kernel support
 ///
@@ -51,7 +52,20 @@ unsafe impl OpCode for Close {
         self.release();
     }
 
+    fn check(&self) -> io::Result<()> {
+        if self.fd.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "rentio-driver: this Close gave its fd back to the driver already",
+            ));
+        }
+        Ok(())
+    }
+
     fn take_owned_fd(&mut self) -> Option<OwnedFd> {
+        // Nothing may name the number after this: a later push of this op
+        // (its check refuses it) or its syscall gets -1.
+        self.raw = -1;
         self.fd.take()
     }
 

@@ -229,9 +229,9 @@ impl Uring {
                     "rentio-driver: the kernel did not take the queued SQEs",
                 ));
             }
-            if !self.flags.contains(SetupFlags::SQPOLL) {
-                self.reap(ops)?;
-            }
+            // Room in the CQ: a kernel before 5.19 refuses to submit
+            // (`EBUSY`), SQ thread or not, while its overflow list is full.
+            self.reap(ops)?;
             std::thread::yield_now();
         }
     }
