@@ -75,7 +75,13 @@ macro_rules! rent_io {
 pub(crate) use rent_io;
 
 /// A stream type that splits into owned halves.
-pub trait Split: Sized + sealed::Sealed {}
+pub trait Split: Sized + sealed::Sealed {
+    /// Splits into owned halves usable from two tasks (the stream type's
+    /// own `into_split`, for generic code).
+    fn into_split(self) -> (OwnedReadHalf<Self>, OwnedWriteHalf<Self>) {
+        split(self)
+    }
+}
 
 pub(crate) mod sealed {
     use std::rc::Rc;

@@ -28,6 +28,13 @@ pub mod net {
     pub use rentio_net::*;
 }
 
+/// tokio's and futures-io's IO traits over rentio streams (the `compat`
+/// feature, on by default): see [`rentio_compat`].
+#[cfg(feature = "compat")]
+pub mod compat {
+    pub use rentio_compat::*;
+}
+
 /// Timers: `sleep`, `timeout`, `interval`, `Instant`.
 pub mod time {
     pub use rentio_executor::time::*;

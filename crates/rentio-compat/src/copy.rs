@@ -1,0 +1,600 @@
+//! [`Compat`]: tokio's and futures-io's IO traits over rent IO, through
+//! buffers the wrapper owns (the copy path).
+//!
+//! The wrapper drives a reader and a writer of its own, each through one
+//! rent op at a time. An op takes its half and its buffer, and gives both
+//! back when it ends, so nothing is borrowed across polls and no `unsafe`
+//! is needed. The two halves are separate values: a read waiting for the
+//! peer never holds up a write, as the full-duplex protocols (HTTP/2, TLS)
+//! on top need.
+//!
+//! Reads land in the wrapper's read buffer and are copied out to the
+//! caller; what the caller's buffer cannot take stays for the next call.
+//! Writes are copied into the write buffer and reported done at once; a
+//! write op sends them in the background, and an error it meets shows on
+//! the next write, flush or shutdown.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use rentio_io::{AsyncReadRent, AsyncWriteRent};
+
+/// The read buffer's capacity, and the most the write buffer takes before
+/// `poll_write` waits for the writer to catch up.
+pub const DEFAULT_CAPACITY: usize = 64 * 1024;
+
+/// An op in flight: it owns its half (and buffer) and hands them back.
+type OpFuture<H, R> = Pin<Box<dyn Future<Output = (H, R)>>>;
+
+/// tokio's [`AsyncRead`](tokio::io::AsyncRead) and
+/// [`AsyncWrite`](tokio::io::AsyncWrite) (and futures-io's traits) over a
+/// rent-IO reader and writer, through buffers the wrapper owns.
+///
+/// Build it from a rentio stream with [`Compat::new`] (which splits it), or
+/// from any reader and writer with [`Compat::from_halves`].
+///
+/// # Semantics
+///
+/// - `poll_read` copies what an earlier read left over first; otherwise it
+///   runs one rent read of up to the buffer's capacity and copies out what
+///   fits. Bytes the caller's buffer cannot take are kept, never lost.
+/// - `poll_write` copies into the write buffer and returns `Ready` at once
+///   (it waits only while the buffer is full); a write op sends the buffer
+///   in the background. An error from that op is returned by the next
+///   `poll_write`, `poll_flush` or `poll_shutdown`, as monoio-compat does:
+///   a `Ready(Ok(n))` means the bytes were taken, not that they were sent.
+/// - `poll_flush` returns once every buffered byte is written (and the
+///   writer's own `flush` is done); `poll_shutdown` flushes, then shuts down
+///   the write side.
+///
+/// # Costs
+///
+/// One copy each way, and one small allocation per rent op (the op's
+/// future, boxed: the rent traits' futures have no name to store them
+/// under on stable Rust); buffers are reused.
+///
+/// # Cancel safety
+///
+/// Dropping the wrapper with an op in flight is safe and leaks nothing: the
+/// op's future is dropped, and the driver keeps its buffer until the kernel
+/// is done with it. Bytes read but not yet handed out, or buffered and not
+/// yet written, are dropped with it (flush first to keep the writes).
+///
+/// # Examples
+///
+/// ```
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// rentio_executor::Runtime::new()?.block_on(async {
+///     let (a, b) = rentio_net::UnixStream::pair()?;
+///     let (mut a, mut b) = (rentio_compat::Compat::new(a), rentio_compat::Compat::new(b));
+///     a.write_all(b"hello").await?;
+///     a.flush().await?;
+///     let mut got = [0u8; 5];
+///     b.read_exact(&mut got).await?;
+///     assert_eq!(&got, b"hello");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Compat<R, W> {
+    reader: ReadSide<R>,
+    writer: WriteSide<W>,
+}
+
+impl<S: rentio_net::Split + 'static>
+    Compat<rentio_net::OwnedReadHalf<S>, rentio_net::OwnedWriteHalf<S>>
+where
+    rentio_net::OwnedReadHalf<S>: AsyncReadRent,
+    rentio_net::OwnedWriteHalf<S>: AsyncWriteRent,
+{
+    /// Wraps a rentio stream ([`TcpStream`](rentio_net::TcpStream),
+    /// [`UnixStream`](rentio_net::UnixStream)), split into its owned
+    /// halves so that reads and writes run at once.
+    pub fn new(stream: S) -> Self {
+        let (reader, writer) = stream.into_split();
+        Compat::from_halves(reader, writer)
+    }
+}
+
+impl<R: AsyncReadRent + 'static, W: AsyncWriteRent + 'static> Compat<R, W> {
+    /// Wraps a reader and a writer, which run independently.
+    pub fn from_halves(reader: R, writer: W) -> Self {
+        Compat::with_capacity(DEFAULT_CAPACITY, reader, writer)
+    }
+
+    /// As [`from_halves`](Compat::from_halves), with buffers of
+    /// `capacity` bytes (at least 1).
+    pub fn with_capacity(capacity: usize, reader: R, writer: W) -> Self {
+        let capacity = capacity.max(1);
+        Compat {
+            reader: ReadSide {
+                state: State::Idle(reader),
+                buf: Vec::new(),
+                pos: 0,
+                capacity,
+            },
+            writer: WriteSide {
+                state: WriteState::Idle(writer),
+                buf: Vec::new(),
+                spare: Vec::new(),
+                error: None,
+                capacity,
+            },
+        }
+    }
+
+    /// Bytes read and not yet handed out.
+    pub fn read_buffered(&self) -> &[u8] {
+        &self.reader.buf[self.reader.pos..]
+    }
+
+    /// Bytes taken by `poll_write` that no write op has started on yet
+    /// (those of an op in flight are not counted).
+    pub fn write_buffered(&self) -> usize {
+        self.writer.buf.len()
+    }
+}
+
+// The halves are never pinned: they move into boxed op futures and back.
+impl<R, W> Unpin for Compat<R, W> {}
+
+/// The read side: an idle reader or a read in flight, and what the last
+/// read left over (`buf[pos..]`).
+struct ReadSide<R> {
+    state: State<R>,
+    buf: Vec<u8>,
+    pos: usize,
+    capacity: usize,
+}
+
+enum State<R> {
+    Idle(R),
+    Reading(OpFuture<R, rentio_buf::BufResult<usize, Vec<u8>>>),
+    /// An op panicked and took the half with it.
+    Lost,
+}
+
+impl<R: AsyncReadRent + 'static> ReadSide<R> {
+    /// What the last read left over, after one more read if nothing was:
+    /// empty at end of stream. Take bytes with [`consume`](ReadSide::consume).
+    fn poll_fill_buf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        loop {
+            if self.pos < self.buf.len() {
+                return Poll::Ready(Ok(&self.buf[self.pos..]));
+            }
+            match std::mem::replace(&mut self.state, State::Lost) {
+                State::Idle(mut reader) => {
+                    let mut buf = std::mem::take(&mut self.buf);
+                    buf.clear();
+                    buf.reserve(self.capacity);
+                    self.pos = 0;
+                    self.state = State::Reading(Box::pin(async move {
+                        let result = reader.read(buf).await;
+                        (reader, result)
+                    }));
+                }
+                State::Reading(mut op) => match op.as_mut().poll(cx) {
+                    Poll::Pending => {
+                        self.state = State::Reading(op);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready((reader, (result, buf))) => {
+                        self.state = State::Idle(reader);
+                        self.buf = buf;
+                        self.pos = 0;
+                        match result {
+                            // End of stream: nothing was appended.
+                            Ok(0) => return Poll::Ready(Ok(&[])),
+                            Ok(_) => {}
+                            Err(e) => return Poll::Ready(Err(e)),
+                        }
+                    }
+                },
+                State::Lost => return Poll::Ready(Err(lost())),
+            }
+        }
+    }
+
+    /// Marks `n` bytes of what [`poll_fill_buf`](ReadSide::poll_fill_buf)
+    /// returned as handed out.
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+    }
+
+    /// Copies into `out` what [`poll_fill_buf`](ReadSide::poll_fill_buf)
+    /// gives, as much as fits; `Ok(0)` with room in `out` is end of stream.
+    fn poll_read(&mut self, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<io::Result<usize>> {
+        if out.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let n = match self.poll_fill_buf(cx) {
+            Poll::Ready(Ok(data)) => {
+                let n = data.len().min(out.len());
+                out[..n].copy_from_slice(&data[..n]);
+                n
+            }
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        };
+        self.consume(n);
+        Poll::Ready(Ok(n))
+    }
+}
+
+/// The write side: an idle writer or an op in flight, the bytes taken and
+/// not yet written, and an error to report.
+struct WriteSide<W> {
+    state: WriteState<W>,
+    /// Bytes taken and not in an op: all of them while idle, those taken
+    /// since the op in flight started otherwise.
+    buf: Vec<u8>,
+    /// A buffer to take bytes into while the other is in an op, so that
+    /// overlapping writes allocate nothing in steady state.
+    spare: Vec<u8>,
+    error: Option<io::Error>,
+    capacity: usize,
+}
+
+enum WriteState<W> {
+    Idle(W),
+    /// Writing the front of the buffer (the buffer is in the op).
+    Writing(OpFuture<W, rentio_buf::BufResult<usize, Vec<u8>>>),
+    /// The writer's own `flush` (`shutdown: false`) or `shutdown`.
+    Finishing {
+        op: OpFuture<W, io::Result<()>>,
+        shutdown: bool,
+    },
+    /// An op panicked and took the half with it.
+    Lost,
+}
+
+/// What the write side is asked to reach.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    /// Start sending what is buffered, if nothing is in flight.
+    Kick,
+    /// Every buffered byte written, and the writer flushed.
+    Flushed,
+    /// Flushed, then the write side shut down.
+    Shutdown,
+}
+
+impl<W: AsyncWriteRent + 'static> WriteSide<W> {
+    fn poll_write(&mut self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.error.take() {
+            return Poll::Ready(Err(e));
+        }
+        if data.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        // Let a write in flight end first, so its bytes leave the buffer.
+        if let Poll::Ready(Err(e)) = self.progress(cx, Goal::Kick) {
+            return Poll::Ready(Err(e));
+        }
+        let room = self.capacity.saturating_sub(self.buf.len());
+        if room == 0 {
+            // Full: the write in flight wakes us when it ends.
+            return Poll::Pending;
+        }
+        let n = room.min(data.len());
+        self.buf.extend_from_slice(&data[..n]);
+        // Start sending at once (errors show on the next call).
+        if let Poll::Ready(Err(e)) = self.progress(cx, Goal::Kick) {
+            self.error = Some(e);
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.progress(cx, Goal::Flushed)
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.progress(cx, Goal::Shutdown)
+    }
+
+    /// Drives the write side toward `goal`. `Ready(Ok)` once reached
+    /// (for `Kick`: an op is in flight or nothing is buffered).
+    fn progress(&mut self, cx: &mut Context<'_>, goal: Goal) -> Poll<io::Result<()>> {
+        loop {
+            if goal != Goal::Kick
+                && let Some(e) = self.error.take()
+            {
+                return Poll::Ready(Err(e));
+            }
+            match std::mem::replace(&mut self.state, WriteState::Lost) {
+                WriteState::Idle(mut writer) => {
+                    if !self.buf.is_empty() {
+                        // The op takes the buffer itself and gives it back;
+                        // bytes taken meanwhile wait in the spare one.
+                        let buf = std::mem::replace(&mut self.buf, std::mem::take(&mut self.spare));
+                        self.state = WriteState::Writing(Box::pin(async move {
+                            let result = writer.write(buf).await;
+                            (writer, result)
+                        }));
+                        if goal == Goal::Kick {
+                            // Poll it once so it is pushed; its waker is ours.
+                            return match self.poll_in_flight(cx) {
+                                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                                _ => Poll::Ready(Ok(())),
+                            };
+                        }
+                        continue;
+                    }
+                    match goal {
+                        Goal::Kick => {
+                            self.state = WriteState::Idle(writer);
+                            return Poll::Ready(Ok(()));
+                        }
+                        Goal::Flushed | Goal::Shutdown => {
+                            let shutdown = goal == Goal::Shutdown;
+                            self.state = WriteState::Finishing {
+                                op: Box::pin(async move {
+                                    let result = if shutdown {
+                                        writer.shutdown().await
+                                    } else {
+                                        writer.flush().await
+                                    };
+                                    (writer, result)
+                                }),
+                                shutdown,
+                            };
+                        }
+                    }
+                }
+                state @ (WriteState::Writing(_) | WriteState::Finishing { .. }) => {
+                    let finishing = match &state {
+                        WriteState::Finishing { shutdown, .. } => Some(*shutdown),
+                        _ => None,
+                    };
+                    self.state = state;
+                    match self.poll_in_flight(cx) {
+                        Poll::Pending => {
+                            return if goal == Goal::Kick {
+                                Poll::Ready(Ok(()))
+                            } else {
+                                Poll::Pending
+                            };
+                        }
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Ready(Ok(())) => {}
+                    }
+                    // A finish that matches the goal (a flush for a flush,
+                    // a shutdown for either) reaches it; a flush that ended
+                    // while a shutdown is wanted goes on to the shutdown.
+                    if let Some(shutdown) = finishing
+                        && (shutdown || goal == Goal::Flushed)
+                        && self.buf.is_empty()
+                    {
+                        return Poll::Ready(Ok(()));
+                    }
+                    if goal == Goal::Kick && self.buf.is_empty() {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+                WriteState::Lost => return Poll::Ready(Err(lost())),
+            }
+        }
+    }
+
+    /// Polls the op in flight; when it ends, takes its writer and buffer
+    /// back. An error is returned here and not kept.
+    fn poll_in_flight(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match std::mem::replace(&mut self.state, WriteState::Lost) {
+            WriteState::Writing(mut op) => match op.as_mut().poll(cx) {
+                Poll::Pending => {
+                    self.state = WriteState::Writing(op);
+                    Poll::Pending
+                }
+                Poll::Ready((writer, (result, mut written))) => {
+                    self.state = WriteState::Idle(writer);
+                    // Bytes buffered while the op ran go behind what it
+                    // had not written yet; the emptied buffer is the spare.
+                    let mut later = std::mem::take(&mut self.buf);
+                    let result = match result {
+                        Ok(0) if !written.is_empty() => Err(io::Error::new(
+                            io::ErrorKind::WriteZero,
+                            "rentio-compat: the writer took no bytes",
+                        )),
+                        Ok(n) => {
+                            written.drain(..n);
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    };
+                    match result {
+                        Ok(()) => {
+                            if written.is_empty() {
+                                std::mem::swap(&mut written, &mut later);
+                            } else {
+                                written.extend_from_slice(&later);
+                                later.clear();
+                            }
+                            self.buf = written;
+                            self.spare = later;
+                            Poll::Ready(Ok(()))
+                        }
+                        Err(e) => {
+                            // What could not be sent is dropped: the stream
+                            // is broken, and the next call says so.
+                            written.clear();
+                            later.clear();
+                            self.buf = written;
+                            self.spare = later;
+                            Poll::Ready(Err(e))
+                        }
+                    }
+                }
+            },
+            WriteState::Finishing { mut op, shutdown } => match op.as_mut().poll(cx) {
+                Poll::Pending => {
+                    self.state = WriteState::Finishing { op, shutdown };
+                    Poll::Pending
+                }
+                Poll::Ready((writer, result)) => {
+                    self.state = WriteState::Idle(writer);
+                    Poll::Ready(result)
+                }
+            },
+            other => {
+                self.state = other;
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+}
+
+fn lost() -> io::Error {
+    io::Error::other("rentio-compat: an earlier op panicked and the stream was lost")
+}
+
+impl<R: AsyncReadRent + 'static, W: AsyncWriteRent + 'static> tokio::io::AsyncRead
+    for Compat<R, W>
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let reader = &mut self.get_mut().reader;
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        let n = match reader.poll_fill_buf(cx) {
+            Poll::Ready(Ok(data)) => {
+                let n = data.len().min(buf.remaining());
+                buf.put_slice(&data[..n]);
+                n
+            }
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        };
+        reader.consume(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<R: AsyncReadRent + 'static, W: AsyncWriteRent + 'static> tokio::io::AsyncBufRead
+    for Compat<R, W>
+{
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        self.get_mut().reader.poll_fill_buf(cx)
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        self.get_mut().reader.consume(amt);
+    }
+}
+
+impl<R: AsyncReadRent + 'static, W: AsyncWriteRent + 'static> tokio::io::AsyncWrite
+    for Compat<R, W>
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().writer.poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let writer = &mut self.get_mut().writer;
+        // Copy as many slices as fit: one buffer, one op behind them.
+        let mut total = 0;
+        for buf in bufs.iter().filter(|b| !b.is_empty()) {
+            match writer.poll_write(cx, buf) {
+                Poll::Ready(Ok(n)) => {
+                    total += n;
+                    if n < buf.len() {
+                        break;
+                    }
+                }
+                Poll::Ready(Err(e)) if total == 0 => return Poll::Ready(Err(e)),
+                Poll::Ready(Err(e)) => {
+                    // Reported on the next call.
+                    writer.error = Some(e);
+                    break;
+                }
+                Poll::Pending if total == 0 => return Poll::Pending,
+                Poll::Pending => break,
+            }
+        }
+        Poll::Ready(Ok(total))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().writer.poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().writer.poll_shutdown(cx)
+    }
+}
+
+impl<R: AsyncReadRent + 'static, W: AsyncWriteRent + 'static> futures_io::AsyncRead
+    for Compat<R, W>
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().reader.poll_read(cx, buf)
+    }
+}
+
+impl<R: AsyncReadRent + 'static, W: AsyncWriteRent + 'static> futures_io::AsyncBufRead
+    for Compat<R, W>
+{
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        self.get_mut().reader.poll_fill_buf(cx)
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        self.get_mut().reader.consume(amt);
+    }
+}
+
+impl<R: AsyncReadRent + 'static, W: AsyncWriteRent + 'static> futures_io::AsyncWrite
+    for Compat<R, W>
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().writer.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().writer.poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().writer.poll_shutdown(cx)
+    }
+}
+
+impl<R, W> std::fmt::Debug for Compat<R, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compat")
+            .field("read_buffered", &(self.reader.buf.len() - self.reader.pos))
+            .field("write_buffered", &self.writer.buf.len())
+            .finish_non_exhaustive()
+    }
+}

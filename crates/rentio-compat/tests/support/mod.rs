@@ -1,0 +1,56 @@
+//! Shared helpers for the compat integration tests: every test runs on both
+//! backends, named in a failure.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::future::Future;
+
+use rentio_driver::BackendChoice;
+use rentio_executor::Runtime;
+
+/// The backends this run covers: both, unless `RENTIO_DRIVER` narrows.
+pub fn backends() -> Vec<BackendChoice> {
+    match std::env::var("RENTIO_DRIVER").ok().as_deref() {
+        Some("uring") => vec![BackendChoice::Uring],
+        Some("poll") => vec![BackendChoice::Poll],
+        _ => vec![BackendChoice::Uring, BackendChoice::Poll],
+    }
+}
+
+/// Runs the future `make` builds on a fresh runtime of each backend, with
+/// a 30 s bound, naming the backend if it panics.
+pub fn each_backend<F, Fut>(make: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for choice in backends() {
+        let rt = Runtime::builder().backend(choice).build().unwrap();
+        let backend = rt.backend();
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async {
+                rentio_executor::time::timeout(std::time::Duration::from_secs(30), make())
+                    .await
+                    .expect("the test finished within 30 s")
+            })
+        }));
+        if let Err(panic) = run {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            panic!("test failed on the {backend} backend: {msg}");
+        }
+    }
+}
+
+/// The number of open fds of this process.
+pub fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// A pattern of `len` bytes that differs at every offset mod 251.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
