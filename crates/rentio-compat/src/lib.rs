@@ -2,5 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod copy;
+mod poll_io;
 
 pub use copy::{Compat, DEFAULT_CAPACITY};
+pub use poll_io::{IntoPollIo, PollIo, PollStream, TcpStreamPoll, UnixStreamPoll, tokio_io};

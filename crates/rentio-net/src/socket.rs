@@ -1,6 +1,6 @@
 //! The fd every socket type wraps, and the ops they share.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::future::{Future, poll_fn};
 use std::io;
 use std::mem::ManuallyDrop;
@@ -11,8 +11,8 @@ use std::task::Poll;
 use std::time::Duration;
 
 use rentio_buf::{BufResult, IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
-use rentio_driver::op::{Connect, Readv, Recv, Send, SendMsg, Shutdown};
-use rentio_driver::{Driver, OpCode, SockAddr};
+use rentio_driver::op::{Connect, PollAdd, Readv, Recv, Send, SendMsg, Shutdown};
+use rentio_driver::{Driver, Interest, Op, OpCode, SockAddr};
 use rustix::net::{AddressFamily, sockopt};
 
 use crate::cancel::CancelHandle;
@@ -35,6 +35,9 @@ pub struct Socket {
     /// read stops early at a message that carried fds or other
     /// credentials while more data waits behind it.
     short_read_drains: bool,
+    /// The poll-io path's readiness waits, read then write: a `PollAdd`
+    /// op each, kept between polls until it fires (see `poll_ready`).
+    ready: [RefCell<Option<Op<PollAdd>>>; 2],
 }
 
 impl Socket {
@@ -61,6 +64,7 @@ impl Socket {
             raw,
             driver,
             short_read_drains: false,
+            ready: Default::default(),
         }
     }
 
@@ -123,6 +127,7 @@ impl Socket {
     }
 
     pub(crate) fn into_fd(mut self) -> OwnedFd {
+        self.drop_ready_waits();
         let Some(fd) = self.fd.take() else {
             // `fd` is only taken here and in drop, and `self` is consumed.
             unreachable!("a socket always holds its fd until into_fd")
@@ -130,6 +135,46 @@ impl Socket {
         match self.driver.get() {
             Some(driver) => driver.release_fd(fd),
             None => fd,
+        }
+    }
+
+    /// Waits until the socket is ready for `interest` (readiness through
+    /// the driver: a `PollAdd` on io_uring, the poller on readiness). The
+    /// wait is kept between calls; once it fires, the next call starts a
+    /// new one, so a caller that found the socket not ready after all (a
+    /// spurious wake) just waits again.
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<()>> {
+        let slot = match interest {
+            Interest::Read => &self.ready[0],
+            Interest::Write => &self.ready[1],
+        };
+        let mut slot = slot.borrow_mut();
+        let op = match &mut *slot {
+            Some(op) => op,
+            None => match self.driver() {
+                Ok(driver) => slot.insert(driver.op(PollAdd::new(self.raw, interest))),
+                Err(e) => return Poll::Ready(Err(e)),
+            },
+        };
+        match Pin::new(op).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(result) => {
+                *slot = None;
+                // The events themselves do not matter: the syscall that
+                // follows reports an error or end of stream.
+                Poll::Ready(result.map(drop))
+            }
+        }
+    }
+
+    /// Drops the readiness waits, before the fd is closed or handed back.
+    fn drop_ready_waits(&mut self) {
+        for slot in &mut self.ready {
+            drop(slot.get_mut().take());
         }
     }
 
@@ -288,6 +333,7 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
+        self.drop_ready_waits();
         if let (Some(driver), Some(fd)) = (self.driver.get(), self.fd.take()) {
             driver.close(fd);
         }

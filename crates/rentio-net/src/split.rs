@@ -74,6 +74,45 @@ macro_rules! rent_io {
 }
 pub(crate) use rent_io;
 
+/// A stream's readiness methods (`poll_read_ready`, `poll_write_ready`),
+/// for a type whose `socket` field derefs to a [`Socket`].
+macro_rules! poll_ready_methods {
+    () => {
+        /// Polls for read readiness: `Ready(Ok(()))` once the socket is
+        /// readable (or has an error, or the peer hung up), through the
+        /// runtime's driver (a `PollAdd` on io_uring, the poller on
+        /// readiness). Readiness can be spurious: a non-blocking read may
+        /// still find nothing (`WouldBlock`); poll again then.
+        ///
+        /// Only the last task to poll is woken, as with tokio's
+        /// `poll_read_ready`; a reader and a writer may wait at once.
+        ///
+        /// # Errors
+        ///
+        /// A socket used from another runtime, or the driver's error.
+        pub fn poll_read_ready(
+            &self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            self.socket.poll_ready(cx, rentio_driver::Interest::Read)
+        }
+
+        /// Polls for write readiness, as
+        /// [`poll_read_ready`](Self::poll_read_ready) does for reads.
+        ///
+        /// # Errors
+        ///
+        /// As [`poll_read_ready`](Self::poll_read_ready).
+        pub fn poll_write_ready(
+            &self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            self.socket.poll_ready(cx, rentio_driver::Interest::Write)
+        }
+    };
+}
+pub(crate) use poll_ready_methods;
+
 /// A stream type that splits into owned halves.
 pub trait Split: Sized + sealed::Sealed {
     /// Splits into owned halves usable from two tasks (the stream type's

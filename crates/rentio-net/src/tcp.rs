@@ -453,6 +453,8 @@ impl TcpStream {
         self.socket.recv_cancellable(buf, handle).await
     }
 
+    split::poll_ready_methods!();
+
     /// Splits into owned halves usable from two tasks.
     pub fn into_split(self) -> (OwnedReadHalf<TcpStream>, OwnedWriteHalf<TcpStream>) {
         split::split(self)

@@ -172,6 +172,8 @@ impl UnixStream {
         self.socket.shutdown(how).await
     }
 
+    split::poll_ready_methods!();
+
     /// Splits into owned halves usable from two tasks.
     pub fn into_split(self) -> (OwnedReadHalf<UnixStream>, OwnedWriteHalf<UnixStream>) {
         split::split(self)

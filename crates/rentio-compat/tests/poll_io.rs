@@ -1,0 +1,187 @@
+//! Poll-io streams (`PollIo`) under tokio's IO helpers, on both backends:
+//! a large echo, a read and a write waiting at once from two tasks, data
+//! that comes between a short read and the next wait, end of stream, a
+//! reset peer, futures-io, and the way back to rent IO.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::future::poll_fn;
+use std::io::{Read as _, Write as _};
+use std::pin::Pin;
+use std::time::Duration;
+
+use rentio_compat::IntoPollIo;
+use rentio_io::AsyncReadRent;
+use rentio_net::{TcpStream, UnixStream};
+use support::{each_backend, pattern};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A rentio client and a std server end of one TCP connection.
+async fn connected() -> (TcpStream, std::net::TcpStream) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = TcpStream::connect(&addr).await.unwrap();
+    let (server, _) = listener.accept().unwrap();
+    (client, server)
+}
+
+/// Bounds a step that must not hang (a lost wake-up would).
+async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
+    rentio_executor::time::timeout(Duration::from_secs(5), fut)
+        .await
+        .unwrap_or_else(|_| panic!("hung: {what}"))
+}
+
+/// 1 MiB each way between two poll-io ends of a Unix stream pair, each
+/// end written by one task and read by another (`tokio::io::split`).
+#[test]
+fn a_mebibyte_each_way() {
+    each_backend(|| async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let (mut ar, mut aw) = tokio::io::split(a.into_poll_io());
+        let (mut br, mut bw) = tokio::io::split(b.into_poll_io());
+        let data = pattern(1 << 20);
+        let (to_b, to_a) = (data.clone(), data.clone());
+        let wa = rentio_executor::spawn(async move {
+            aw.write_all(&to_b).await.unwrap();
+            aw.shutdown().await.unwrap();
+        });
+        let wb = rentio_executor::spawn(async move {
+            bw.write_all(&to_a).await.unwrap();
+            bw.shutdown().await.unwrap();
+        });
+        let rb = rentio_executor::spawn(async move {
+            let mut got = Vec::new();
+            br.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let mut got_a = Vec::new();
+        within("a's read", ar.read_to_end(&mut got_a))
+            .await
+            .unwrap();
+        let got_b = within("b's read", rb).await.unwrap();
+        wa.await.unwrap();
+        wb.await.unwrap();
+        assert!(got_a == data && got_b == data, "the bytes differ");
+    });
+}
+
+/// A read waiting on a silent peer and a write waiting on a full socket,
+/// from two tasks on one stream: both finish once the peer reads and
+/// then writes.
+#[test]
+fn a_read_and_a_write_wait_at_once() {
+    each_backend(|| async {
+        let (client, server) = connected().await;
+        let (mut rd, mut wr) = tokio::io::split(client.into_poll_io());
+        let reader = rentio_executor::spawn(async move {
+            let mut buf = [0u8; 5];
+            rd.read_exact(&mut buf).await.unwrap();
+            buf
+        });
+        // Enough to fill both sockets' buffers: the write waits.
+        let big = pattern(8 << 20);
+        let writer = rentio_executor::spawn(async move {
+            wr.write_all(&big).await.unwrap();
+            wr.shutdown().await.unwrap();
+        });
+        for _ in 0..10 {
+            rentio_executor::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(!reader.is_finished() && !writer.is_finished());
+        // The peer drains the write, then answers, on a thread of its own.
+        let peer = std::thread::spawn(move || {
+            let mut server = server;
+            let mut sink = Vec::new();
+            server.read_to_end(&mut sink).unwrap();
+            server.write_all(b"hello").unwrap();
+            sink.len()
+        });
+        within("the write", writer).await.unwrap();
+        assert_eq!(&within("the read", reader).await.unwrap(), b"hello");
+        assert_eq!(peer.join().unwrap(), 8 << 20);
+    });
+}
+
+/// Data that arrives after a short read, before the next read waits: the
+/// next read must see it (no "drained" inference), on TCP and on a Unix
+/// stream.
+#[test]
+fn data_after_a_short_read_is_never_missed() {
+    each_backend(|| async {
+        let (client, mut server) = connected().await;
+        let mut client = client.into_poll_io();
+        let mut buf = [0u8; 64];
+        for round in 0..20u8 {
+            server.write_all(&[round; 3]).unwrap();
+            let n = within("a tcp read", client.read(&mut buf)).await.unwrap();
+            assert_eq!(&buf[..n], &[round; 3][..n]);
+            if n < 3 {
+                let m = within("the rest", client.read(&mut buf[n..]))
+                    .await
+                    .unwrap();
+                assert_eq!(n + m, 3);
+            }
+        }
+        let (a, b) = UnixStream::pair().unwrap();
+        let mut a = a.into_poll_io();
+        let mut b = b.into_poll_io();
+        for round in 0..20u8 {
+            a.write_all(&[round; 2]).await.unwrap();
+            let n = within("a unix read", b.read(&mut buf)).await.unwrap();
+            assert_eq!(n, 2);
+        }
+    });
+}
+
+/// End of stream reads 0; a reset peer is an error; shutdown twice is
+/// fine.
+#[test]
+fn end_of_stream_and_reset() {
+    each_backend(|| async {
+        let (client, server) = connected().await;
+        let mut client = client.into_poll_io();
+        drop(server);
+        let mut buf = [0u8; 8];
+        assert_eq!(within("eof", client.read(&mut buf)).await.unwrap(), 0);
+        client.shutdown().await.unwrap();
+        client.shutdown().await.unwrap();
+
+        let (client, server) = connected().await;
+        let server = TcpStream::from_std(server);
+        server.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(server);
+        let mut client = client.into_poll_io();
+        let e = within("reset", client.read(&mut buf)).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}");
+    });
+}
+
+/// futures-io's traits, driven by hand, then back to rent IO.
+#[test]
+fn futures_io_and_back_to_rent_io() {
+    use futures_io::{AsyncRead, AsyncWrite};
+    each_backend(|| async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let (mut a, mut b) = (a.into_poll_io(), b.into_poll_io());
+        let n = poll_fn(|cx| Pin::new(&mut a).poll_write(cx, b"poll"))
+            .await
+            .unwrap();
+        assert_eq!(n, 4);
+        let mut buf = [0u8; 4];
+        let n = poll_fn(|cx| Pin::new(&mut b).poll_read(cx, &mut buf))
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], b"poll");
+        poll_fn(|cx| Pin::new(&mut a).poll_write(cx, b"rent"))
+            .await
+            .unwrap();
+        poll_fn(|cx| Pin::new(&mut a).poll_close(cx)).await.unwrap();
+        let mut b = b.into_rent_io();
+        let (n, got) = b.read(Vec::with_capacity(16)).await;
+        assert_eq!(n.unwrap(), 4);
+        assert_eq!(got, b"rent");
+    });
+}
