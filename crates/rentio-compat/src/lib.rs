@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 mod copy;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod poll_io;
 
 pub use copy::{Compat, DEFAULT_CAPACITY};

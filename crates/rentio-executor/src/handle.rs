@@ -26,6 +26,22 @@ impl fmt::Debug for Handle {
 }
 
 impl Handle {
+    /// A handle to the runtime current on this thread.
+    ///
+    /// # Errors
+    ///
+    /// Outside a runtime (`Runtime::block_on` or one of its tasks).
+    pub fn current() -> std::io::Result<Handle> {
+        crate::context::with_current(|shared| Handle {
+            remote: shared.remote.clone(),
+        })
+        .ok_or_else(|| {
+            std::io::Error::other(
+                "rentio: no runtime on this thread (Handle::current inside Runtime::block_on or a task)",
+            )
+        })
+    }
+
     /// A sleep until `deadline` on this runtime's timers, as a `Send + Sync`
     /// future that may be awaited on any thread (hyper's `rt::Timer`, for
     /// one). The deadline is registered through the runtime's inbox; the
