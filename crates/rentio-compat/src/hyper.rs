@@ -122,8 +122,10 @@ impl Sleep for HyperSleep {}
 ///             let _ = rentio_compat::hyper::serve_connection(io, hello).await;
 ///         });
 ///     }
-/// })
-/// # ; Ok::<(), std::io::Error>(())
+///     #[allow(unreachable_code)]
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub async fn serve_connection<I, S, B>(io: I, service: S) -> Result<(), BoxError>
 where
