@@ -122,6 +122,7 @@ impl<R: AsyncReadRent + 'static, W: AsyncWriteRent + 'static> Compat<R, W> {
                 spare: Vec::new(),
                 error: None,
                 capacity,
+                shut_down: false,
             },
         }
     }
@@ -240,6 +241,9 @@ struct WriteSide<W> {
     spare: Vec<u8>,
     error: Option<io::Error>,
     capacity: usize,
+    /// A shutdown op finished (whichever call polled it to the end): a
+    /// later `poll_shutdown` with nothing buffered is done at once.
+    shut_down: bool,
 }
 
 enum WriteState<W> {
@@ -330,6 +334,10 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
                     }
                     match goal {
                         Goal::Kick => {
+                            self.state = WriteState::Idle(writer);
+                            return Poll::Ready(Ok(()));
+                        }
+                        Goal::Shutdown if self.shut_down => {
                             self.state = WriteState::Idle(writer);
                             return Poll::Ready(Ok(()));
                         }
@@ -440,6 +448,7 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
                 }
                 Poll::Ready((writer, result)) => {
                     self.state = WriteState::Idle(writer);
+                    self.shut_down |= shutdown && result.is_ok();
                     Poll::Ready(result)
                 }
             },
