@@ -11,15 +11,15 @@
 //! Reads land in the wrapper's read buffer and are copied out to the
 //! caller; what the caller's buffer cannot take stays for the next call.
 //! Writes are copied into the write buffer and reported done at once; a
-//! write op sends them in the background, and an error it meets shows on
-//! the next write, flush or shutdown.
+//! write op sends them (all of them: a short write goes on inside the op),
+//! and an error it meets shows on the next write, flush or shutdown.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use rentio_io::{AsyncReadRent, AsyncWriteRent};
+use rentio_io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
 
 /// The read buffer's capacity, and the most the write buffer takes before
 /// `poll_write` waits for the writer to catch up.
@@ -41,10 +41,15 @@ type OpFuture<H, R> = Pin<Box<dyn Future<Output = (H, R)>>>;
 ///   runs one rent read of up to the buffer's capacity and copies out what
 ///   fits. Bytes the caller's buffer cannot take are kept, never lost.
 /// - `poll_write` copies into the write buffer and returns `Ready` at once
-///   (it waits only while the buffer is full); a write op sends the buffer
-///   in the background. An error from that op is returned by the next
-///   `poll_write`, `poll_flush` or `poll_shutdown`, as monoio-compat does:
-///   a `Ready(Ok(n))` means the bytes were taken, not that they were sent.
+///   (it waits only while the buffer is full), and starts a write op that
+///   sends all it took (short writes go on inside the op). Bytes taken
+///   while that op runs are sent by the next op, which the next
+///   `poll_write` or `poll_flush` starts: as with tokio's `BufWriter`,
+///   flush before waiting on the peer. An error from an op is returned by
+///   the next `poll_write`, `poll_flush` or `poll_shutdown`, as
+///   monoio-compat does (a `Ready(Ok(n))` means the bytes were taken, not
+///   that they were sent), and every call after that fails too: the
+///   stream is broken. A write after `poll_shutdown` is `BrokenPipe`.
 /// - `poll_flush` returns once every buffered byte is written (and the
 ///   writer's own `flush` is done); `poll_shutdown` flushes, then shuts down
 ///   the write side.
@@ -123,6 +128,7 @@ impl<R: AsyncReadRent + 'static, W: AsyncWriteRent + 'static> Compat<R, W> {
                 error: None,
                 capacity,
                 shut_down: false,
+                broken: None,
             },
         }
     }
@@ -242,8 +248,12 @@ struct WriteSide<W> {
     error: Option<io::Error>,
     capacity: usize,
     /// A shutdown op finished (whichever call polled it to the end): a
-    /// later `poll_shutdown` with nothing buffered is done at once.
+    /// later `poll_shutdown` with nothing buffered is done at once, and a
+    /// write is an error.
     shut_down: bool,
+    /// A write failed and its error was returned: the stream is broken,
+    /// and every later write and flush says so (with this kind).
+    broken: Option<io::ErrorKind>,
 }
 
 enum WriteState<W> {
@@ -271,29 +281,67 @@ enum Goal {
 }
 
 impl<W: AsyncWriteRent + 'static> WriteSide<W> {
-    fn poll_write(&mut self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    /// The error to report, if any: one a write op met (once), then, for
+    /// good, that the stream is broken.
+    fn take_error(&mut self) -> Option<io::Error> {
         if let Some(e) = self.error.take() {
+            self.broken = Some(e.kind());
+            return Some(e);
+        }
+        self.broken.map(|kind| {
+            io::Error::new(
+                kind,
+                "rentio-compat: an earlier write failed; the stream sends nothing more",
+            )
+        })
+    }
+
+    /// Takes as much of `bufs`, in order, as the buffer has room for, and
+    /// starts sending it. `Pending` only while the buffer is full, and then
+    /// a write op is in flight holding this task's waker.
+    fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.take_error() {
             return Poll::Ready(Err(e));
         }
-        if data.is_empty() {
+        if self.shut_down {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "rentio-compat: write after shutdown",
+            )));
+        }
+        if bufs.iter().all(|b| b.is_empty()) {
             return Poll::Ready(Ok(0));
         }
-        // Let a write in flight end first, so its bytes leave the buffer.
+        // Let the writes in flight end first, so their bytes leave the
+        // buffer. Afterwards either the buffer is empty or an op is in
+        // flight (`Kick` loops until one waits).
         if let Poll::Ready(Err(e)) = self.progress(cx, Goal::Kick) {
+            self.broken = Some(e.kind());
             return Poll::Ready(Err(e));
         }
-        let room = self.capacity.saturating_sub(self.buf.len());
+        let mut room = self.capacity.saturating_sub(self.buf.len());
         if room == 0 {
-            // Full: the write in flight wakes us when it ends.
             return Poll::Pending;
         }
-        let n = room.min(data.len());
-        self.buf.extend_from_slice(&data[..n]);
-        // Start sending at once (errors show on the next call).
+        let mut taken = 0;
+        for buf in bufs {
+            let n = room.min(buf.len());
+            self.buf.extend_from_slice(&buf[..n]);
+            taken += n;
+            room -= n;
+            if n < buf.len() {
+                break;
+            }
+        }
+        // Start sending at once (an error shows on the next call).
         if let Poll::Ready(Err(e)) = self.progress(cx, Goal::Kick) {
             self.error = Some(e);
         }
-        Poll::Ready(Ok(n))
+        Poll::Ready(Ok(taken))
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -309,7 +357,7 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
     fn progress(&mut self, cx: &mut Context<'_>, goal: Goal) -> Poll<io::Result<()>> {
         loop {
             if goal != Goal::Kick
-                && let Some(e) = self.error.take()
+                && let Some(e) = self.take_error()
             {
                 return Poll::Ready(Err(e));
             }
@@ -319,17 +367,14 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
                         // The op takes the buffer itself and gives it back;
                         // bytes taken meanwhile wait in the spare one.
                         let buf = std::mem::replace(&mut self.buf, std::mem::take(&mut self.spare));
+                        // All of it: a short write goes on inside the op,
+                        // so accepted bytes stay in flight until written.
                         self.state = WriteState::Writing(Box::pin(async move {
-                            let result = writer.write(buf).await;
+                            let result = writer.write_all(buf).await;
                             (writer, result)
                         }));
-                        if goal == Goal::Kick {
-                            // Poll it once so it is pushed; its waker is ours.
-                            return match self.poll_in_flight(cx) {
-                                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                                _ => Poll::Ready(Ok(())),
-                            };
-                        }
+                        // Polled below, for every goal: it is pushed, and
+                        // holds this task's waker while it waits.
                         continue;
                     }
                     match goal {
@@ -371,7 +416,10 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
                                 Poll::Pending
                             };
                         }
-                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Ready(Err(e)) => {
+                            self.broken = Some(e.kind());
+                            return Poll::Ready(Err(e));
+                        }
                         Poll::Ready(Ok(())) => {}
                     }
                     // A finish that matches the goal (a flush for a flush,
@@ -510,36 +558,19 @@ impl<R: AsyncReadRent + 'static, W: AsyncWriteRent + 'static> tokio::io::AsyncWr
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().writer.poll_write(cx, buf)
+        self.get_mut()
+            .writer
+            .poll_write(cx, &[io::IoSlice::new(buf)])
     }
 
+    /// Takes as many slices as fit, in order, into the one buffer behind
+    /// one op (a slice that only partly fits ends what is taken).
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let writer = &mut self.get_mut().writer;
-        // Copy as many slices as fit: one buffer, one op behind them.
-        let mut total = 0;
-        for buf in bufs.iter().filter(|b| !b.is_empty()) {
-            match writer.poll_write(cx, buf) {
-                Poll::Ready(Ok(n)) => {
-                    total += n;
-                    if n < buf.len() {
-                        break;
-                    }
-                }
-                Poll::Ready(Err(e)) if total == 0 => return Poll::Ready(Err(e)),
-                Poll::Ready(Err(e)) => {
-                    // Reported on the next call.
-                    writer.error = Some(e);
-                    break;
-                }
-                Poll::Pending if total == 0 => return Poll::Pending,
-                Poll::Pending => break,
-            }
-        }
-        Poll::Ready(Ok(total))
+        self.get_mut().writer.poll_write(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -587,7 +618,17 @@ impl<R: AsyncReadRent + 'static, W: AsyncWriteRent + 'static> futures_io::AsyncW
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().writer.poll_write(cx, buf)
+        self.get_mut()
+            .writer
+            .poll_write(cx, &[io::IoSlice::new(buf)])
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().writer.poll_write(cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

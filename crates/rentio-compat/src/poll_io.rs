@@ -14,6 +14,7 @@ use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use rentio_driver::coop;
 use rentio_net::{TcpStream, UnixStream};
 use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendAncillaryBuffer, SendFlags, Shutdown};
@@ -127,10 +128,17 @@ impl<S: PollStream> PollIo<S> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
+        // A stream that always has data must still let other tasks run.
+        ready!(coop::poll_proceed(cx));
+        let mut waited = false;
         loop {
             match rustix::net::recv(self.stream.as_fd(), &mut *buf, RecvFlags::DONTWAIT) {
                 Ok((n, _)) => return Poll::Ready(Ok(n)),
-                Err(Errno::AGAIN) => ready!(self.stream.poll_read_ready(cx))?,
+                Err(Errno::AGAIN) if waited => return yield_now(cx),
+                Err(Errno::AGAIN) => {
+                    ready!(self.stream.poll_read_ready(cx))?;
+                    waited = true;
+                }
                 Err(Errno::INTR) => {}
                 Err(e) => return Poll::Ready(Err(e.into())),
             }
@@ -141,6 +149,8 @@ impl<S: PollStream> PollIo<S> {
     /// is `EPIPE`, never `SIGPIPE`), waiting for readiness on `EAGAIN`.
     fn poll_send(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
         let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+        ready!(coop::poll_proceed(cx));
+        let mut waited = false;
         loop {
             let sent = match bufs {
                 [] => return Poll::Ready(Ok(0)),
@@ -154,7 +164,11 @@ impl<S: PollStream> PollIo<S> {
             };
             match sent {
                 Ok(n) => return Poll::Ready(Ok(n)),
-                Err(Errno::AGAIN) => ready!(self.stream.poll_write_ready(cx))?,
+                Err(Errno::AGAIN) if waited => return yield_now(cx),
+                Err(Errno::AGAIN) => {
+                    ready!(self.stream.poll_write_ready(cx))?;
+                    waited = true;
+                }
                 Err(Errno::INTR) => {}
                 Err(e) => return Poll::Ready(Err(e.into())),
             }
@@ -169,6 +183,15 @@ impl<S: PollStream> PollIo<S> {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Readiness was reported and the syscall still found nothing (a wake
+/// from before the last syscall, or an error condition such as a pending
+/// `POLLERR` with no data): try again on the task's next poll rather than
+/// spin inside this one.
+fn yield_now<T>(cx: &mut Context<'_>) -> Poll<T> {
+    cx.waker().wake_by_ref();
+    Poll::Pending
 }
 
 impl<S: PollStream> tokio::io::AsyncRead for PollIo<S> {
