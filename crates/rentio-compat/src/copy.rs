@@ -296,6 +296,11 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
         })
     }
 
+    /// Whether a shutdown has finished or is in flight: writes are over.
+    fn shutting_down(&self) -> bool {
+        self.shut_down || matches!(self.state, WriteState::Finishing { shutdown: true, .. })
+    }
+
     /// Takes as much of `bufs`, in order, as the buffer has room for, and
     /// starts sending it. `Pending` only while the buffer is full, and then
     /// a write op is in flight holding this task's waker.
@@ -307,11 +312,8 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
         if let Some(e) = self.take_error() {
             return Poll::Ready(Err(e));
         }
-        if self.shut_down {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "rentio-compat: write after shutdown",
-            )));
+        if self.shutting_down() {
+            return Poll::Ready(Err(after_shutdown()));
         }
         if bufs.iter().all(|b| b.is_empty()) {
             return Poll::Ready(Ok(0));
@@ -320,8 +322,10 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
         // buffer. Afterwards either the buffer is empty or an op is in
         // flight (`Kick` loops until one waits).
         if let Poll::Ready(Err(e)) = self.progress(cx, Goal::Kick) {
-            self.broken = Some(e.kind());
             return Poll::Ready(Err(e));
+        }
+        if self.shutting_down() {
+            return Poll::Ready(Err(after_shutdown()));
         }
         let mut room = self.capacity.saturating_sub(self.buf.len());
         if room == 0 {
@@ -417,7 +421,11 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
                             };
                         }
                         Poll::Ready(Err(e)) => {
-                            self.broken = Some(e.kind());
+                            // A failed write lost bytes: the stream is
+                            // broken. A failed flush or shutdown lost none.
+                            if finishing.is_none() {
+                                self.broken = Some(e.kind());
+                            }
                             return Poll::Ready(Err(e));
                         }
                         Poll::Ready(Ok(())) => {}
@@ -506,6 +514,13 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
             }
         }
     }
+}
+
+fn after_shutdown() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "rentio-compat: write after shutdown",
+    )
 }
 
 fn lost() -> io::Error {

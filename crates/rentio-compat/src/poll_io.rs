@@ -130,14 +130,17 @@ impl<S: PollStream> PollIo<S> {
         }
         // A stream that always has data must still let other tasks run.
         ready!(coop::poll_proceed(cx));
-        let mut waited = false;
+        let mut waits = 0;
         loop {
             match rustix::net::recv(self.stream.as_fd(), &mut *buf, RecvFlags::DONTWAIT) {
                 Ok((n, _)) => return Poll::Ready(Ok(n)),
-                Err(Errno::AGAIN) if waited => return yield_now(cx),
+                // A wait that fired before the last syscall (the task woke,
+                // read, and drained the socket) is stale: one more wait.
+                // A fresh one that fires and finds nothing is odd: yield.
+                Err(Errno::AGAIN) if waits >= 2 => return yield_now(cx),
                 Err(Errno::AGAIN) => {
                     ready!(self.stream.poll_read_ready(cx))?;
-                    waited = true;
+                    waits += 1;
                 }
                 Err(Errno::INTR) => {}
                 Err(e) => return Poll::Ready(Err(e.into())),
@@ -149,8 +152,11 @@ impl<S: PollStream> PollIo<S> {
     /// is `EPIPE`, never `SIGPIPE`), waiting for readiness on `EAGAIN`.
     fn poll_send(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
         let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Poll::Ready(Ok(0));
+        }
         ready!(coop::poll_proceed(cx));
-        let mut waited = false;
+        let mut waits = 0;
         loop {
             let sent = match bufs {
                 [] => return Poll::Ready(Ok(0)),
@@ -164,10 +170,10 @@ impl<S: PollStream> PollIo<S> {
             };
             match sent {
                 Ok(n) => return Poll::Ready(Ok(n)),
-                Err(Errno::AGAIN) if waited => return yield_now(cx),
+                Err(Errno::AGAIN) if waits >= 2 => return yield_now(cx),
                 Err(Errno::AGAIN) => {
                     ready!(self.stream.poll_write_ready(cx))?;
-                    waited = true;
+                    waits += 1;
                 }
                 Err(Errno::INTR) => {}
                 Err(e) => return Poll::Ready(Err(e.into())),
@@ -185,10 +191,9 @@ impl<S: PollStream> PollIo<S> {
     }
 }
 
-/// Readiness was reported and the syscall still found nothing (a wake
-/// from before the last syscall, or an error condition such as a pending
-/// `POLLERR` with no data): try again on the task's next poll rather than
-/// spin inside this one.
+/// A fresh readiness wait fired and the syscall still found nothing (an
+/// error condition such as a pending `POLLERR` with no data): try again on
+/// the task's next poll rather than spin inside this one.
 fn yield_now<T>(cx: &mut Context<'_>) -> Poll<T> {
     cx.waker().wake_by_ref();
     Poll::Pending
