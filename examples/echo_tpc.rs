@@ -14,7 +14,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use rentio::io::{AsyncReadRent, AsyncWriteRentExt};
-use rentio::net::{TcpListener, TcpSocket, TcpStream};
+use rentio::net::TcpStream;
 
 fn main() -> io::Result<()> {
     let addr: SocketAddr = std::env::args()
@@ -35,20 +35,8 @@ fn main() -> io::Result<()> {
     Ok(())
 }
 
-fn listener(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
-    socket.bind(addr)?;
-    socket.listen(1024)
-}
-
 async fn serve(core: usize, addr: SocketAddr) -> io::Result<()> {
-    let listener = listener(addr)?;
+    let listener = rentio_examples::reuseport_listener(addr)?;
     println!("core {core} listening on {}", listener.local_addr()?);
     loop {
         let (stream, _) = listener.accept().await?;

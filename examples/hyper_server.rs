@@ -24,7 +24,6 @@ use http_body_util::{Either, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
-use rentio::net::{TcpListener, TcpSocket};
 
 fn main() -> io::Result<()> {
     let mut addr: SocketAddr = std::env::args()
@@ -50,20 +49,8 @@ fn main() -> io::Result<()> {
     Ok(())
 }
 
-fn listener(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
-    socket.bind(addr)?;
-    socket.listen(1024)
-}
-
 async fn serve(addr: SocketAddr) -> io::Result<()> {
-    let listener = listener(addr)?;
+    let listener = rentio_examples::reuseport_listener(addr)?;
     loop {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
