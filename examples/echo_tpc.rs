@@ -22,6 +22,7 @@ fn main() -> io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:50004".to_string())
         .parse()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("address: {e}")))?;
+    let addr = rentio_examples::fixed_port(addr)?;
     let results = rentio::tpc::Launcher::new().run(move |core| async move {
         if let Err(e) = serve(core.index, addr).await {
             eprintln!("core {} (cpu {}): {e}", core.index, core.cpu);

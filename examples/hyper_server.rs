@@ -26,15 +26,13 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
 
 fn main() -> io::Result<()> {
-    let mut addr: SocketAddr = std::env::args()
+    let addr: SocketAddr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:50080".to_string())
         .parse()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("address: {e}")))?;
-    if addr.port() == 0 {
-        // Every core binds the same port: pick a free one first.
-        addr = std::net::TcpListener::bind(addr)?.local_addr()?;
-    }
+    // Every core binds the same port: pick a free one first.
+    let addr = rentio_examples::fixed_port(addr)?;
     println!("listening on {addr}");
     let results = rentio::tpc::Launcher::new().run(move |core| async move {
         if let Err(e) = serve(addr).await {

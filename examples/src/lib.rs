@@ -24,3 +24,17 @@ pub fn reuseport_listener(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.bind(addr)?;
     socket.listen(1024)
 }
+
+/// `addr`, with a free port chosen if it asks for port 0, so that every
+/// core's listener binds the same one. (The port is free when chosen; on
+/// a busy machine another process could take it before the cores bind.)
+///
+/// # Errors
+///
+/// As `bind(2)`.
+pub fn fixed_port(addr: SocketAddr) -> io::Result<SocketAddr> {
+    if addr.port() != 0 {
+        return Ok(addr);
+    }
+    std::net::TcpListener::bind(addr)?.local_addr()
+}
