@@ -106,8 +106,11 @@ fn a_read_and_a_write_wait_at_once() {
 }
 
 /// Data that arrives after a short read, before the next read waits: the
-/// next read must see it (no "drained" inference), on TCP and on a Unix
-/// stream.
+/// next read must see it, on TCP and on a Unix stream. (A regression
+/// check of the round trip: both backends' readiness wait looks at the
+/// socket's state when it is armed, so this would still pass if poll-io
+/// inferred "drained" from a short read; what keeps poll-io right is that
+/// it always tries the syscall first.)
 #[test]
 fn data_after_a_short_read_is_never_missed() {
     each_backend(|| async {
