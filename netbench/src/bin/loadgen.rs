@@ -3,9 +3,12 @@
 //! `depth` messages in flight on each (1: ping-pong; more: pipelined),
 //! verifies every byte that comes back, and records each message's
 //! round-trip latency during the measured window (after a warm-up).
+//! `http` expects the fixed response of the hand-written servers byte for
+//! byte; `hyper` parses each response (hyper's headers carry the date) and
+//! checks its status and body.
 //!
 //! ```text
-//! loadgen <addr> <echo|http> [--conns C] [--size S] [--depth D]
+//! loadgen <addr> <echo|http|hyper> [--conns C] [--size S] [--depth D]
 //!         [--threads T] [--warmup SECS] [--duration SECS] [--server-pid PID]
 //! ```
 //!
@@ -19,12 +22,20 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use rentio_netbench::{REQUEST, RESPONSE};
+use rentio_netbench::{HYPER_REQUEST, REQUEST, RESPONSE, parse_response};
+
+/// What the load generator sends and expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Echo,
+    Http,
+    Hyper,
+}
 
 #[derive(Clone, Debug)]
 struct Config {
     addr: SocketAddr,
-    http: bool,
+    mode: Mode,
     conns: usize,
     size: usize,
     depth: usize,
@@ -40,15 +51,16 @@ fn parse() -> io::Result<Config> {
     let addr = args
         .next()
         .and_then(|a| a.parse().ok())
-        .ok_or_else(|| bad("usage: loadgen <addr> <echo|http> [options]"))?;
-    let http = match args.next().as_deref() {
-        Some("echo") => false,
-        Some("http") => true,
-        _ => return Err(bad("mode: echo or http")),
+        .ok_or_else(|| bad("usage: loadgen <addr> <echo|http|hyper> [options]"))?;
+    let mode = match args.next().as_deref() {
+        Some("echo") => Mode::Echo,
+        Some("http") => Mode::Http,
+        Some("hyper") => Mode::Hyper,
+        _ => return Err(bad("mode: echo, http or hyper")),
     };
     let mut c = Config {
         addr,
-        http,
+        mode,
         conns: 16,
         size: 128,
         depth: 1,
@@ -96,6 +108,8 @@ struct Conn {
     send_seq: u64,
     recv_seq: u64,
     recv_off: usize,
+    /// `hyper`: what came of a response not yet complete.
+    input: Vec<u8>,
     want_write: bool,
 }
 
@@ -106,10 +120,10 @@ struct Stats {
 }
 
 fn message(cfg: &Config, seq: u64, out: &mut Vec<u8>) {
-    if cfg.http {
-        out.extend_from_slice(REQUEST);
-    } else {
-        out.extend((0..cfg.size).map(|i| pattern(seq, i)));
+    match cfg.mode {
+        Mode::Echo => out.extend((0..cfg.size).map(|i| pattern(seq, i))),
+        Mode::Http => out.extend_from_slice(REQUEST),
+        Mode::Hyper => out.extend_from_slice(HYPER_REQUEST),
     }
 }
 
@@ -177,6 +191,7 @@ fn run_thread(cfg: Config, conns: usize, start: Instant) -> io::Result<Stats> {
             send_seq: 0,
             recv_seq: 0,
             recv_off: 0,
+            input: Vec::new(),
             want_write: false,
         });
     }
@@ -194,7 +209,11 @@ fn run_thread(cfg: Config, conns: usize, start: Instant) -> io::Result<Stats> {
         }
         flush(conn)?;
     }
-    let unit = if cfg.http { RESPONSE.len() } else { cfg.size };
+    let unit = if cfg.mode == Mode::Http {
+        RESPONSE.len()
+    } else {
+        cfg.size
+    };
     let mut buf = vec![0u8; 256 * 1024];
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 256];
     loop {
@@ -251,25 +270,40 @@ fn run_thread(cfg: Config, conns: usize, start: Instant) -> io::Result<Stats> {
             }
             let now = Instant::now();
             let mut completed = 0;
-            for &b in &buf[..got as usize] {
-                let want = if cfg.http {
-                    RESPONSE[conn.recv_off]
-                } else {
-                    pattern(conn.recv_seq, conn.recv_off)
-                };
-                if b != want {
-                    stats.errors += 1;
+            let mut complete = |conn: &mut Conn| {
+                conn.recv_seq += 1;
+                completed += 1;
+                let sent = conn.sent.pop_front().unwrap_or(now);
+                if now >= measure_from {
+                    stats.done += 1;
+                    let us = (now - sent).as_nanos() / 100;
+                    stats.latencies.push(u32::try_from(us).unwrap_or(u32::MAX));
                 }
-                conn.recv_off += 1;
-                if conn.recv_off == unit {
-                    conn.recv_off = 0;
-                    conn.recv_seq += 1;
-                    completed += 1;
-                    let sent = conn.sent.pop_front().unwrap_or(now);
-                    if now >= measure_from {
-                        stats.done += 1;
-                        let us = (now - sent).as_nanos() / 100;
-                        stats.latencies.push(u32::try_from(us).unwrap_or(u32::MAX));
+            };
+            if cfg.mode == Mode::Hyper {
+                conn.input.extend_from_slice(&buf[..got as usize]);
+                let mut start = 0;
+                while let Some(len) =
+                    parse_response(&conn.input[start..]).map_err(io::Error::other)?
+                {
+                    start += len;
+                    complete(conn);
+                }
+                conn.input.drain(..start);
+            } else {
+                for &b in &buf[..got as usize] {
+                    let want = if cfg.mode == Mode::Http {
+                        RESPONSE[conn.recv_off]
+                    } else {
+                        pattern(conn.recv_seq, conn.recv_off)
+                    };
+                    if b != want {
+                        stats.errors += 1;
+                    }
+                    conn.recv_off += 1;
+                    if conn.recv_off == unit {
+                        conn.recv_off = 0;
+                        complete(conn);
                     }
                 }
             }

@@ -9,6 +9,9 @@ use rentio_netbench::{Args, BUF_SIZE, Mode, answer_http};
 
 fn main() -> io::Result<()> {
     let args = Args::parse()?;
+    if args.mode == Mode::Hyper {
+        return Err(io::Error::other("the hyper bench has no compio server"));
+    }
     let rt = compio::runtime::Runtime::new()?;
     rt.block_on(async {
         let listener = TcpListener::bind(args.addr).await?;
@@ -19,6 +22,7 @@ fn main() -> io::Result<()> {
                 let _ = match args.mode {
                     Mode::Echo => echo(stream).await,
                     Mode::Http => http(stream).await,
+                    Mode::Hyper => Err(io::Error::other("no hyper server on compio")),
                 };
             })
             .detach();

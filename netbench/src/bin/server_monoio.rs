@@ -1,16 +1,35 @@
 //! The benchmark server on monoio, one thread. Variant `legacy` runs its
-//! epoll driver; anything else its io_uring driver.
+//! epoll driver; anything else its io_uring driver. In `hyper` mode it
+//! serves [`hello`] with `monoio-compat`'s executor and timer, over its
+//! copy wrapper (`TcpStreamCompat`), or with variant `pollio` over
+//! monoio's poll-io stream (`MonoioIo`).
 
 use std::io;
 
-use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
+use hyper::service::service_fn;
+use monoio::io::{AsyncReadRent, AsyncWriteRentExt, IntoPollIo};
 use monoio::net::{TcpListener, TcpStream};
-use rentio_netbench::{Args, BUF_SIZE, Mode, answer_http};
+use monoio_compat::TcpStreamCompat;
+use monoio_compat::hyper::{MonoioExecutor, MonoioIo, MonoioTimer};
+use rentio_netbench::{Args, BUF_SIZE, Mode, answer_http, hello};
 
 fn main() -> io::Result<()> {
     let args = Args::parse()?;
-    if args.variant.as_deref() == Some("legacy") {
+    // hyper needs a timer; the hand-written servers run without one.
+    let timer = args.mode == Mode::Hyper;
+    let legacy = args.variant.as_deref() == Some("legacy");
+    if legacy && timer {
         monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
+            .enable_timer()
+            .build()?
+            .block_on(serve(args))
+    } else if legacy {
+        monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
+            .build()?
+            .block_on(serve(args))
+    } else if timer {
+        monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
+            .enable_timer()
             .build()?
             .block_on(serve(args))
     } else {
@@ -22,6 +41,7 @@ fn main() -> io::Result<()> {
 
 async fn serve(args: Args) -> io::Result<()> {
     let listener = TcpListener::bind(args.addr)?;
+    let pollio = args.variant.as_deref() == Some("pollio");
     loop {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
@@ -29,6 +49,7 @@ async fn serve(args: Args) -> io::Result<()> {
             let _ = match args.mode {
                 Mode::Echo => echo(stream).await,
                 Mode::Http => http(stream).await,
+                Mode::Hyper => serve_hyper(stream, pollio).await,
             };
         }));
     }
@@ -70,4 +91,18 @@ async fn http(mut stream: TcpStream) -> io::Result<()> {
             out = o;
         }
     }
+}
+
+async fn serve_hyper(stream: TcpStream, pollio: bool) -> io::Result<()> {
+    let mut builder = hyper_util::server::conn::auto::Builder::new(MonoioExecutor);
+    builder.http1().timer(MonoioTimer);
+    builder.http2().timer(MonoioTimer);
+    let served = if pollio {
+        let io = MonoioIo::new(stream.into_poll_io()?);
+        builder.serve_connection(io, service_fn(hello)).await
+    } else {
+        let io = hyper_util::rt::TokioIo::new(TcpStreamCompat::new(stream));
+        builder.serve_connection(io, service_fn(hello)).await
+    };
+    served.map_err(io::Error::other)
 }

@@ -1,19 +1,29 @@
 //! The benchmark server on rentio, one thread. Variant `uring` or `poll`
-//! picks the backend (default: auto).
+//! picks the backend (default: auto); in `hyper` mode, a `+copy` after it
+//! (`uring+copy`) serves through the copy wrapper (`Compat`) instead of
+//! the poll-io stream (`tokio_io`).
 
 use std::io;
 
+use hyper::service::service_fn;
 use rentio::BackendChoice;
+use rentio::compat::Compat;
+use rentio::compat::hyper::serve_connection;
 use rentio::io::{AsyncReadRent, AsyncWriteRentExt};
 use rentio::net::{TcpListener, TcpStream};
-use rentio_netbench::{Args, BUF_SIZE, Mode, answer_http};
+use rentio_netbench::{Args, BUF_SIZE, Mode, answer_http, hello};
 
 fn main() -> io::Result<()> {
     let args = Args::parse()?;
+    let variant = args.variant.as_deref().unwrap_or("");
+    let (backend, copy) = match variant.split_once('+') {
+        Some((backend, "copy")) => (backend, true),
+        _ => (variant, false),
+    };
     let mut builder = rentio::Builder::new();
-    match args.variant.as_deref() {
-        Some("uring") => builder.backend(BackendChoice::Uring),
-        Some("poll") => builder.backend(BackendChoice::Poll),
+    match backend {
+        "uring" => builder.backend(BackendChoice::Uring),
+        "poll" => builder.backend(BackendChoice::Poll),
         _ => &mut builder,
     };
     let rt = builder.build()?;
@@ -26,6 +36,14 @@ fn main() -> io::Result<()> {
                 let _ = match args.mode {
                     Mode::Echo => echo(stream).await,
                     Mode::Http => http(stream).await,
+                    Mode::Hyper if copy => serve_connection(Compat::new(stream), service_fn(hello))
+                        .await
+                        .map_err(io::Error::other),
+                    Mode::Hyper => {
+                        serve_connection(rentio::compat::tokio_io(stream), service_fn(hello))
+                            .await
+                            .map_err(io::Error::other)
+                    }
                 };
             }));
         }

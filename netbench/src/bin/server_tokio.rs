@@ -1,8 +1,12 @@
-//! The benchmark server on tokio's `current_thread` runtime.
+//! The benchmark server on tokio's `current_thread` runtime. In `hyper`
+//! mode it serves [`hello`] through hyper-util's auto builder with
+//! `TokioIo`, `TokioExecutor` and `TokioTimer`, as a tokio user would.
 
 use std::io;
 
-use rentio_netbench::{Args, BUF_SIZE, Mode, answer_http};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rentio_netbench::{Args, BUF_SIZE, Mode, answer_http, hello};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -10,6 +14,7 @@ fn main() -> io::Result<()> {
     let args = Args::parse()?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
+        .enable_time()
         .build()?;
     rt.block_on(async {
         let listener = TcpListener::bind(args.addr).await?;
@@ -20,6 +25,7 @@ fn main() -> io::Result<()> {
                 let _ = match args.mode {
                     Mode::Echo => echo(stream).await,
                     Mode::Http => http(stream).await,
+                    Mode::Hyper => serve_hyper(stream).await,
                 };
             }));
         }
@@ -54,4 +60,14 @@ async fn http(mut stream: TcpStream) -> io::Result<()> {
             out.clear();
         }
     }
+}
+
+async fn serve_hyper(stream: TcpStream) -> io::Result<()> {
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new());
+    builder.http2().timer(TokioTimer::new());
+    builder
+        .serve_connection(TokioIo::new(stream), service_fn(hello))
+        .await
+        .map_err(io::Error::other)
 }
