@@ -4,11 +4,11 @@
 //!   `-D warnings` on every target, the tests (each IO test runs on both
 //!   backends through the test support helpers), the loom model checks,
 //!   docs with `-D warnings`, the examples built, and `asan` (below).
-//! - `cargo xtask bench echo|http|all [--quick] [--rounds N] [--servers a,b]
+//! - `cargo xtask bench echo|http|all|hyper [--quick] [--rounds N] [--servers a,b]
 //!   [--max-steal PCT] [--retries N] [--out F] [--chart F] [--redraw]`:
 //!   the comparison benchmark against tokio, monoio and compio (see
-//!   `netbench.rs`); writes `BENCHMARKS.md` and `benchmarks.svg`
-//!   (`--redraw` only redraws the chart from the table in `--out`).
+//!   `netbench.rs`); writes the set's block of `BENCHMARKS.md` and its
+//!   chart (`--redraw` only redraws the charts from the tables).
 //! - `cargo xtask micro [criterion args]`: the criterion micro-benchmarks,
 //!   in release; `cargo xtask bench-summary` prints their medians.
 //! - `cargo xtask asan [cargo test args]`: the driver's, the executor's and

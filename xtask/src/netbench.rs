@@ -1,13 +1,29 @@
-//! `cargo xtask bench echo|http|all`: the comparison benchmark.
+//! `cargo xtask bench echo|http|all|hyper`: the comparison benchmark.
 //!
 //! Builds `rentio-netbench` once in release, then for every point (echo at
 //! 1, 16 and 128 connections × 128 B and 4 KiB; HTTP at 100 connections,
-//! depth 1 and 16) runs each server pinned to one CPU against the load
-//! generator pinned to another, interleaving the servers (A B C … with the
-//! order rotated each round). It prints medians with min–max and each
-//! server's ratio to tokio, and writes the table to `BENCHMARKS.md` and a
-//! bar chart to `benchmarks.svg` (`--out`, `--chart`; see `chart.rs`).
-//! `--redraw` only redraws the chart from the table.
+//! depth 1 and 16; hyper over HTTP/1.1 at 100 connections and over HTTP/2
+//! at 16 connections × 16 streams) runs each server pinned to one CPU
+//! against the load generator pinned to another, interleaving the servers
+//! (A B C … with the order rotated each round). It prints medians with
+//! min–max and each server's ratio to tokio, and writes the tables into
+//! `BENCHMARKS.md` (`--out`) and a bar chart (`--chart`; see `chart.rs`).
+//!
+//! `BENCHMARKS.md` holds one block per set that was run, between
+//! `<!-- xtask bench SET -->` and `<!-- end xtask bench SET -->`: a run
+//! replaces its own set's block and keeps the others. Each block has its
+//! chart: `benchmarks.svg` for `all`, `benchmarks-SET.svg` for the others.
+//! `--redraw` only redraws every block's chart from its table.
+//!
+//! The `hyper` set serves the same hello service (`rentio_netbench::hello`)
+//! through hyper-util's auto builder on tokio, on rentio's poll-io stream
+//! and copy wrapper, and on monoio's `monoio-compat` copy wrapper and
+//! poll-io stream. HTTP/1.1 load comes from our load generator (which
+//! parses every response); HTTP/2 load from `h2load` (Debian's
+//! `nghttp2-client`, installed with apt-get when missing), with prior
+//! knowledge. For HTTP/2 the server's CPU time is read around the measured
+//! `h2load` run, after a separate warm-up run, and divided by the requests
+//! that succeeded; `h2load` reports no percentiles, so p99 is left blank.
 //!
 //! The servers and the load generator are run from cargo's target
 //! directory (asked of `cargo metadata`, so `CARGO_TARGET_DIR` holds).
@@ -32,12 +48,21 @@ use chart::Chart;
 
 /// `cargo xtask bench --help`.
 pub(crate) const USAGE: &str = "\
-usage: cargo xtask bench [echo|http|all] [options]
+usage: cargo xtask bench [echo|http|all|hyper] [options]
 
-Runs each server (tokio, rentio-uring, rentio-poll, monoio-uring,
-monoio-legacy, compio) pinned to one CPU against the load generator pinned
-to another, interleaved and rotated each round, and writes the table and
-the chart. The set is all by default.
+Runs each server pinned to one CPU against the load generator pinned to
+another, interleaved and rotated each round, and writes the tables into
+BENCHMARKS.md (replacing only this set's block) and the set's chart
+(benchmarks.svg for all, benchmarks-SET.svg for the others). The set is
+all by default.
+
+  echo, http, all    hand-written echo and HTTP/1.1 servers on tokio,
+                     rentio-uring, rentio-poll, monoio-uring, monoio-legacy
+                     and compio (all: echo and http)
+  hyper              one hyper hello service on tokio, rentio-pollio,
+                     rentio-copy, monoio-compat and monoio-pollio, over
+                     HTTP/1.1 and HTTP/2 (h2load, from Debian's
+                     nghttp2-client, installed with apt-get if missing)
 
 options:
   --quick            2 rounds, 0.3 s warm-up, 1 s measured (a smoke run)
@@ -48,18 +73,21 @@ options:
   --max-steal PCT    repeat a run during which the hypervisor stole more
                      than PCT% of either CPU (10)
   --retries N        repeat such a run at most N times (2)
-  --out F            the table (BENCHMARKS.md)
-  --chart F          the chart (benchmarks.svg)
-  --redraw           only redraw the chart from the table in --out
+  --out F            the tables (BENCHMARKS.md)
+  --chart F          this set's chart (benchmarks.svg, benchmarks-SET.svg)
+  --redraw           only redraw every block's chart from the tables
   -h, --help         this text
 ";
 
-/// A server under test: its name, binary and variant argument.
+/// A server under test: its name, binary and variant argument, and which
+/// sets it is in (the hand-written echo and HTTP servers, the hyper one).
 #[derive(Clone, Copy, Debug)]
 struct Server {
     name: &'static str,
     bin: &'static str,
     variant: &'static str,
+    plain: bool,
+    hyper: bool,
 }
 
 const SERVERS: &[Server] = &[
@@ -67,38 +95,92 @@ const SERVERS: &[Server] = &[
         name: "tokio",
         bin: "server-tokio",
         variant: "",
+        plain: true,
+        hyper: true,
     },
     Server {
         name: "rentio-uring",
         bin: "server-rentio",
         variant: "uring",
+        plain: true,
+        hyper: false,
     },
     Server {
         name: "rentio-poll",
         bin: "server-rentio",
         variant: "poll",
+        plain: true,
+        hyper: false,
     },
     Server {
         name: "monoio-uring",
         bin: "server-monoio",
         variant: "uring",
+        plain: true,
+        hyper: false,
     },
     Server {
         name: "monoio-legacy",
         bin: "server-monoio",
         variant: "legacy",
+        plain: true,
+        hyper: false,
     },
     Server {
         name: "compio",
         bin: "server-compio",
         variant: "",
+        plain: true,
+        hyper: false,
+    },
+    Server {
+        name: "rentio-pollio",
+        bin: "server-rentio",
+        variant: "uring",
+        plain: false,
+        hyper: true,
+    },
+    Server {
+        name: "rentio-copy",
+        bin: "server-rentio",
+        variant: "uring+copy",
+        plain: false,
+        hyper: true,
+    },
+    Server {
+        name: "monoio-compat",
+        bin: "server-monoio",
+        variant: "uring",
+        plain: false,
+        hyper: true,
+    },
+    Server {
+        name: "monoio-pollio",
+        bin: "server-monoio",
+        variant: "pollio",
+        plain: false,
+        hyper: true,
     },
 ];
+
+/// What a point measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// The hand-written echo servers.
+    Echo,
+    /// The hand-written HTTP/1.1 servers.
+    Http,
+    /// The hyper servers over HTTP/1.1, driven by our load generator.
+    Hyper1,
+    /// The hyper servers over HTTP/2, driven by `h2load`; `depth` is the
+    /// number of concurrent streams per connection.
+    Hyper2,
+}
 
 /// One load point.
 #[derive(Clone, Debug)]
 struct Point {
-    http: bool,
+    kind: Kind,
     conns: usize,
     size: usize,
     depth: usize,
@@ -106,15 +188,26 @@ struct Point {
 
 impl Point {
     fn label(&self) -> String {
-        if self.http {
-            format!("http c={} depth={}", self.conns, self.depth)
-        } else {
-            let size = if self.size >= 1024 {
-                format!("{} KiB", self.size / 1024)
-            } else {
-                format!("{} B", self.size)
-            };
-            format!("echo c={} × {size}", self.conns)
+        match self.kind {
+            Kind::Http => format!("http c={} depth={}", self.conns, self.depth),
+            Kind::Echo => {
+                let size = if self.size >= 1024 {
+                    format!("{} KiB", self.size / 1024)
+                } else {
+                    format!("{} B", self.size)
+                };
+                format!("echo c={} × {size}", self.conns)
+            }
+            Kind::Hyper1 => format!("hyper HTTP/1.1 c={}", self.conns),
+            Kind::Hyper2 => format!("hyper HTTP/2 c={} × {} streams", self.conns, self.depth),
+        }
+    }
+
+    /// Whether `server` is measured at this point.
+    fn runs(&self, server: &Server) -> bool {
+        match self.kind {
+            Kind::Echo | Kind::Http => server.plain,
+            Kind::Hyper1 | Kind::Hyper2 => server.hyper,
         }
     }
 }
@@ -122,23 +215,40 @@ impl Point {
 fn points(which: &str) -> Result<Vec<Point>, String> {
     let echo = [1, 16, 128].into_iter().flat_map(|conns| {
         [128, 4096].into_iter().map(move |size| Point {
-            http: false,
+            kind: Kind::Echo,
             conns,
             size,
             depth: 1,
         })
     });
     let http = [1, 16].into_iter().map(|depth| Point {
-        http: true,
+        kind: Kind::Http,
         conns: 100,
         size: 0,
         depth,
     });
+    let hyper = [
+        Point {
+            kind: Kind::Hyper1,
+            conns: 100,
+            size: 0,
+            depth: 1,
+        },
+        Point {
+            kind: Kind::Hyper2,
+            conns: 16,
+            size: 0,
+            depth: 16,
+        },
+    ];
     match which {
         "echo" => Ok(echo.collect()),
         "http" => Ok(http.collect()),
         "all" => Ok(echo.chain(http).collect()),
-        other => Err(format!("bench: unknown set {other:?} (echo, http or all)")),
+        "hyper" => Ok(hyper.to_vec()),
+        other => Err(format!(
+            "bench: unknown set {other:?} (echo, http, all or hyper)"
+        )),
     }
 }
 
@@ -147,6 +257,7 @@ fn points(which: &str) -> Result<Vec<Point>, String> {
 struct Sample {
     rps: f64,
     cpu_ns: f64,
+    /// NaN where the load generator reports no percentiles (`h2load`).
     p99_us: f64,
     /// The larger share of the server's and the client's CPU time that the
     /// hypervisor stole during the run (0 to 1).
@@ -193,7 +304,8 @@ struct Options {
     duration: f64,
     servers: Vec<Server>,
     out: String,
-    chart: String,
+    /// This set's chart; `None`: `benchmarks.svg` or `benchmarks-SET.svg`.
+    chart: Option<String>,
     /// A run during which more than this share of either CPU's time was
     /// stolen by the hypervisor is repeated.
     max_steal: f64,
@@ -213,7 +325,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         duration: 3.0,
         servers: SERVERS.to_vec(),
         out: "BENCHMARKS.md".into(),
-        chart: "benchmarks.svg".into(),
+        chart: None,
         max_steal: 0.10,
         retries: 2,
         redraw: false,
@@ -223,7 +335,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     while let Some(arg) = it.next() {
         let mut value = || it.next().cloned().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
-            "echo" | "http" | "all" => o.which = arg.clone(),
+            "echo" | "http" | "all" | "hyper" => o.which = arg.clone(),
             "--redraw" => o.redraw = true,
             "--quick" => {
                 o.rounds = 2;
@@ -236,7 +348,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 o.duration = value()?.parse().map_err(|e| format!("--duration: {e}"))?;
             }
             "--out" => o.out = value()?,
-            "--chart" => o.chart = value()?,
+            "--chart" => o.chart = Some(value()?),
             "--max-steal" => {
                 let pct: f64 = value()?.parse().map_err(|e| format!("--max-steal: {e}"))?;
                 o.max_steal = pct / 100.0;
@@ -267,11 +379,25 @@ fn parse(args: &[String]) -> Result<Options, String> {
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut o = parse(args)?;
     if o.redraw {
-        let table =
+        let text =
             std::fs::read_to_string(&o.out).map_err(|e| format!("reading {}: {e}", o.out))?;
-        return write_chart(&o, &table);
+        let blocks = blocks(&text);
+        if blocks.is_empty() {
+            return Err(format!("{}: no `<!-- xtask bench SET -->` blocks", o.out));
+        }
+        for (set, block) in blocks {
+            let chart = match &o.chart {
+                Some(chart) if set == o.which => chart.clone(),
+                _ => chart_file(set),
+            };
+            write_chart(&o.out, &chart, block)?;
+        }
+        return Ok(());
     }
     let points = points(&o.which)?;
+    if points.iter().any(|p| p.kind == Kind::Hyper2) {
+        ensure_h2load()?;
+    }
     o.target = super::target_dir()?.join("release");
     super::run(
         "netbench build",
@@ -289,10 +415,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let started = Instant::now();
     let mut repeated = 0;
     for (pi, point) in points.iter().enumerate() {
+        let servers: Vec<Server> = o
+            .servers
+            .iter()
+            .filter(|s| point.runs(s))
+            .copied()
+            .collect();
         for round in 0..o.rounds {
-            let n = o.servers.len();
+            let n = servers.len();
             for k in 0..n {
-                let server = o.servers[(k + round) % n];
+                let server = servers[(k + round) % n];
                 // A run the hypervisor disturbed is repeated; the least
                 // disturbed attempt counts.
                 let mut best: Option<Sample> = None;
@@ -338,21 +470,114 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             }
         }
     }
-    let table = report(&o, &points, &results, started.elapsed(), repeated);
-    println!("{table}");
-    std::fs::write(&o.out, &table).map_err(|e| format!("writing {}: {e}", o.out))?;
+    let chart = o.chart.clone().unwrap_or_else(|| chart_file(&o.which));
+    let block = report(&o, &points, &results, started.elapsed(), repeated, &chart);
+    println!("{block}");
+    let old = std::fs::read_to_string(&o.out).unwrap_or_default();
+    let text = merge_block(&old, &o.which, &block);
+    std::fs::write(&o.out, &text).map_err(|e| format!("writing {}: {e}", o.out))?;
     eprintln!("xtask: wrote {}", o.out);
-    write_chart(&o, &table)
+    write_chart(&o.out, &chart, &block)
 }
 
-/// Draws the chart from the table (so `--redraw` draws the same one).
-fn write_chart(o: &Options, table: &str) -> Result<(), String> {
-    let svg = Chart::from_markdown(table)
-        .map_err(|e| format!("{}: {e}", o.out))?
+/// The chart of a set's block: `benchmarks.svg` for `all`, else
+/// `benchmarks-SET.svg`.
+fn chart_file(set: &str) -> String {
+    if set == "all" {
+        "benchmarks.svg".into()
+    } else {
+        format!("benchmarks-{set}.svg")
+    }
+}
+
+/// The line a set's block starts with.
+fn block_start(set: &str) -> String {
+    format!("<!-- xtask bench {set} -->")
+}
+
+/// The line a set's block ends with.
+fn block_end(set: &str) -> String {
+    format!("<!-- end xtask bench {set} -->")
+}
+
+/// The blocks of a `BENCHMARKS.md`: each set's name and text, in order.
+fn blocks(text: &str) -> Vec<(&str, &str)> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("<!-- xtask bench ") {
+        let after = &rest[at + "<!-- xtask bench ".len()..];
+        let Some(set) = after.split_once(" -->").map(|(set, _)| set) else {
+            break;
+        };
+        let end = block_end(set);
+        let Some(len) = rest[at..].find(&end) else {
+            break;
+        };
+        found.push((set, &rest[at..at + len + end.len()]));
+        rest = &rest[at + len + end.len()..];
+    }
+    found
+}
+
+/// `old` with `set`'s block replaced by `block` (or added at the end), under
+/// a `# Benchmarks` title.
+fn merge_block(old: &str, set: &str, block: &str) -> String {
+    let mut out = String::from("# Benchmarks\n");
+    let mut placed = false;
+    for (name, text) in blocks(old) {
+        out.push('\n');
+        if name == set {
+            out.push_str(block.trim_end());
+            placed = true;
+        } else {
+            out.push_str(text);
+        }
+        out.push('\n');
+    }
+    if !placed {
+        out.push('\n');
+        out.push_str(block.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Draws a block's chart from its tables (so `--redraw` draws the same one).
+fn write_chart(out: &str, chart: &str, block: &str) -> Result<(), String> {
+    let svg = Chart::from_markdown(block)
+        .map_err(|e| format!("{out}: {e}"))?
         .render();
-    std::fs::write(&o.chart, svg).map_err(|e| format!("writing {}: {e}", o.chart))?;
-    eprintln!("xtask: wrote {}", o.chart);
+    std::fs::write(chart, svg).map_err(|e| format!("writing {chart}: {e}"))?;
+    eprintln!("xtask: wrote {chart}");
     Ok(())
+}
+
+/// Makes sure `h2load` runs, installing Debian's `nghttp2-client` with
+/// apt-get when it does not.
+fn ensure_h2load() -> Result<(), String> {
+    let runs = || {
+        Command::new("h2load")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if runs() {
+        return Ok(());
+    }
+    eprintln!("xtask: h2load not found; installing nghttp2-client");
+    let mut cmd = Command::new("apt-get");
+    cmd.args(["install", "-y", "--no-install-recommends", "nghttp2-client"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    super::run("apt-get install nghttp2-client", cmd).map_err(|e| {
+        format!("{e}: the hyper set needs h2load (Debian's nghttp2-client) for HTTP/2")
+    })?;
+    if runs() {
+        Ok(())
+    } else {
+        Err("h2load still does not run after installing nghttp2-client".into())
+    }
 }
 
 /// The port after `port`, wrapping within the servers' range.
@@ -456,7 +681,11 @@ fn measure(
     client_cpu: usize,
 ) -> Result<Sample, Failed> {
     let addr = format!("127.0.0.1:{port}");
-    let mode = if point.http { "http" } else { "echo" };
+    let mode = match point.kind {
+        Kind::Echo => "echo",
+        Kind::Http => "http",
+        Kind::Hyper1 | Kind::Hyper2 => "hyper",
+    };
     let mut cmd = Command::new("taskset");
     cmd.args(["-c", &server_cpu.to_string()])
         .arg(o.target.join(server.bin))
@@ -485,6 +714,9 @@ fn measure(
             )));
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+    if point.kind == Kind::Hyper2 {
+        return measure_h2(o, point, server, &addr, pid, client_cpu);
     }
     let out = Command::new("taskset")
         .args([
@@ -525,6 +757,117 @@ fn measure(
     })
 }
 
+/// One `h2load` run at `point` against `addr`, pinned to `client_cpu`:
+/// requests per second and the requests that succeeded.
+fn h2load(
+    point: &Point,
+    server: Server,
+    addr: &str,
+    client_cpu: usize,
+    secs: f64,
+) -> Result<(f64, f64), Failed> {
+    let out = Command::new("taskset")
+        .args(["-c", &client_cpu.to_string(), "h2load", "-t", "1"])
+        .args(["-c", &point.conns.to_string()])
+        .args(["-m", &point.depth.to_string()])
+        .args(["-D", &format!("{}ms", (secs * 1000.0).round().max(1.0))])
+        .arg(format!("http://{addr}/"))
+        .output()
+        .map_err(|e| format!("starting h2load: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (rps, succeeded, failed) = parse_h2load(&text).ok_or_else(|| {
+        format!(
+            "h2load against {}: no figures in its output: {text}{}",
+            server.name,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    if !out.status.success() || failed > 0.0 || succeeded == 0.0 {
+        return Err(Failed::Other(format!(
+            "h2load against {} ({}): {succeeded} requests succeeded, {failed} failed or errored: {text}",
+            server.name, out.status
+        )));
+    }
+    Ok((rps, succeeded))
+}
+
+/// From `h2load`'s report: requests per second, the requests that
+/// succeeded, and those that failed, errored or timed out.
+fn parse_h2load(text: &str) -> Option<(f64, f64, f64)> {
+    // finished in 1.00s, 63984.00 req/s, 2.32MB/s
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("finished in "))?
+        .split(", ")
+        .find_map(|f| f.strip_suffix(" req/s"))?
+        .parse()
+        .ok()?;
+    // requests: 63984 total, 64240 started, 63984 done, 63984 succeeded, 0 failed, 0 errored, 0 timeout
+    let counts = text.lines().find_map(|l| l.strip_prefix("requests: "))?;
+    let count = |what: &str| -> Option<f64> {
+        counts
+            .split(", ")
+            .find_map(|f| f.strip_suffix(what))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let bad = count(" failed")? + count(" errored")? + count(" timeout")?;
+    Some((rps, count(" succeeded")?, bad))
+}
+
+/// The HTTP/2 point: a warm-up run, then the measured run with the
+/// server's CPU time read around it.
+fn measure_h2(
+    o: &Options,
+    point: &Point,
+    server: Server,
+    addr: &str,
+    pid: u32,
+    client_cpu: usize,
+) -> Result<Sample, Failed> {
+    if o.warmup > 0.0 {
+        h2load(point, server, addr, client_cpu, o.warmup)?;
+    }
+    let before = process_cpu(pid)?;
+    let (rps, succeeded) = h2load(point, server, addr, client_cpu, o.duration)?;
+    let cpu = process_cpu(pid)?.saturating_sub(before);
+    Ok(Sample {
+        rps,
+        cpu_ns: cpu.as_nanos() as f64 / succeeded,
+        p99_us: f64::NAN,
+        steal: 0.0,
+    })
+}
+
+/// A process's user + system CPU time, from `/proc/<pid>/stat`.
+fn process_cpu(pid: u32) -> Result<Duration, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("reading /proc/{pid}/stat: {e}"))?;
+    parse_process_cpu(&stat, clock_ticks()).ok_or_else(|| format!("bad /proc/{pid}/stat: {stat}"))
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 on Linux
+/// everywhere this runs when `getconf` is missing).
+fn clock_ticks() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100)
+}
+
+/// utime + stime from the text of `/proc/<pid>/stat`.
+fn parse_process_cpu(stat: &str, hz: u64) -> Option<Duration> {
+    // The fields after `(comm)`, which may hold spaces and parentheses,
+    // start at field 3 (state); utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_nanos(ticks * 1_000_000_000 / hz.max(1)))
+}
+
 /// Median, min and max.
 fn stats(values: impl Iterator<Item = f64>) -> (f64, f64, f64) {
     let mut v: Vec<f64> = values.collect();
@@ -561,9 +904,10 @@ fn report(
     results: &BTreeMap<(usize, &'static str), Vec<Sample>>,
     took: Duration,
     repeated: usize,
+    chart: &str,
 ) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# Benchmarks\n");
+    let _ = writeln!(s, "{}\n", block_start(&o.which));
     let _ = writeln!(
         s,
         "`cargo xtask bench {}` ({} rounds, {} s warm-up + {} s measured per run, servers interleaved \
@@ -585,9 +929,24 @@ fn report(
         o.retries,
         repeated
     );
+    if o.which == "hyper" {
+        let _ = writeln!(
+            s,
+            "Every server runs the same hyper hello service (`rentio_netbench::hello`, a 13-byte \
+             body) through hyper-util's auto builder with its runtime's executor and timer: tokio \
+             with `TokioIo`; rentio through `rentio::compat::tokio_io` (poll-io, the io_uring \
+             backend) and through the copy wrapper `Compat`; monoio (io_uring) through \
+             `monoio-compat`'s copy wrapper `TcpStreamCompat` and its poll-io `MonoioIo`. \
+             HTTP/1.1 load comes from the load generator, which parses every response and checks \
+             its status and body; HTTP/2 load from `h2load` (prior knowledge, one thread), whose \
+             failed or errored requests fail the run. For HTTP/2 the server's CPU time is read \
+             around the measured `h2load` run (after a separate warm-up run) and divided by the \
+             requests that succeeded; `h2load` reports no percentiles, so its p99 is blank.\n"
+        );
+    }
     let _ = writeln!(
         s,
-        "![requests per second and server CPU per request relative to tokio](benchmarks.svg)\n"
+        "![requests per second and server CPU per request relative to tokio]({chart})\n"
     );
     for (pi, point) in points.iter().enumerate() {
         let _ = writeln!(s, "## {}\n", point.label());
@@ -604,7 +963,7 @@ fn report(
             ),
             None => (f64::NAN, f64::NAN),
         };
-        for server in &o.servers {
+        for server in o.servers.iter().filter(|s| point.runs(s)) {
             let Some(v) = results.get(&(pi, server.name)) else {
                 continue;
             };
@@ -612,9 +971,14 @@ fn report(
             let cpu = stats(v.iter().map(|x| x.cpu_ns));
             let p99 = stats(v.iter().map(|x| x.p99_us));
             let steal = stats(v.iter().map(|x| x.steal * 100.0));
+            let p99 = if p99.0.is_nan() {
+                "–".to_string()
+            } else {
+                format!("{:.0}", p99.0)
+            };
             let _ = writeln!(
                 s,
-                "| {} | {:.0} ({:.0}–{:.0}) | {:.2} | {:.0} ({:.0}–{:.0}) | {:.2} | {:.0} | {:.1}% |",
+                "| {} | {:.0} ({:.0}–{:.0}) | {:.2} | {:.0} ({:.0}–{:.0}) | {:.2} | {} | {:.1}% |",
                 server.name,
                 rps.0,
                 rps.1,
@@ -624,12 +988,13 @@ fn report(
                 cpu.1,
                 cpu.2,
                 cpu.0 / base_cpu,
-                p99.0,
+                p99,
                 steal.0
             );
         }
         let _ = writeln!(s);
     }
+    let _ = writeln!(s, "{}", block_end(&o.which));
     s
 }
 
@@ -655,6 +1020,45 @@ mod tests {
         // "cpu1" must not match "cpu10", nor the aggregate line "cpu".
         assert_eq!(parse_cpu_ticks(STAT, 2), None);
         assert_eq!(parse_cpu_ticks("cpu0 1 2 3\n", 0), None, "too few fields");
+    }
+
+    #[test]
+    fn h2load_reports_are_read() {
+        let out = "finished in 1.00s, 63984.00 req/s, 2.32MB/s\n\
+                   requests: 63984 total, 64240 started, 63984 done, 63980 succeeded, 3 failed, 1 errored, 0 timeout\n";
+        assert_eq!(parse_h2load(out), Some((63984.0, 63980.0, 4.0)));
+        assert_eq!(parse_h2load("finished in 1.00s, 5 req/s\n"), None);
+    }
+
+    #[test]
+    fn process_cpu_is_read_past_a_strange_name() {
+        let stat = "42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 5 0 0";
+        assert_eq!(
+            parse_process_cpu(stat, 100),
+            Some(Duration::from_millis(3_000))
+        );
+        assert_eq!(parse_process_cpu("42 (a) S 1", 100), None);
+    }
+
+    #[test]
+    fn a_set_replaces_only_its_own_block() {
+        let all = format!("{}\nold all\n{}", block_start("all"), block_end("all"));
+        let hyper = format!("{}\nhyper 1\n{}", block_start("hyper"), block_end("hyper"));
+        let text = merge_block(&format!("# Benchmarks\n\n{all}\n"), "hyper", &hyper);
+        assert_eq!(
+            blocks(&text),
+            [("all", all.as_str()), ("hyper", hyper.as_str())]
+        );
+        let hyper2 = format!("{}\nhyper 2\n{}", block_start("hyper"), block_end("hyper"));
+        let text = merge_block(&text, "hyper", &hyper2);
+        assert_eq!(
+            blocks(&text),
+            [("all", all.as_str()), ("hyper", hyper2.as_str())]
+        );
+        assert!(text.starts_with("# Benchmarks\n"));
+        assert_eq!(text.matches("# Benchmarks").count(), 1);
+        assert_eq!(chart_file("all"), "benchmarks.svg");
+        assert_eq!(chart_file("hyper"), "benchmarks-hyper.svg");
     }
 
     #[test]
