@@ -215,6 +215,15 @@ pub struct Multi<T: OpCode> {
 
 impl<T: OpCode> Unpin for Multi<T> {}
 
+impl<T: OpCode> std::fmt::Debug for Multi<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Multi")
+            .field("key", &self.key)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<T: OpCode> Multi<T> {
     pub(crate) fn new(driver: Driver, data: T) -> Multi<T> {
         Multi {

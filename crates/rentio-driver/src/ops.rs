@@ -493,7 +493,7 @@ mod tests {
             let mut ops = Ops::new(4);
             let key = ops.insert::<Nop>(pending, Notify::Waker).unwrap();
             if multishot {
-                ops.get_mut(key).unwrap().set_multi();
+                ops.get_mut(key).unwrap().set_multi(false);
             }
             let mut owed = pending;
             let mut owner = true;

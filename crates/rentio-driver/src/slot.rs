@@ -112,6 +112,9 @@ pub(crate) struct Extra {
 pub(crate) struct MultiState {
     pub(crate) queue: VecDeque<Cqe>,
     pub(crate) finished: bool,
+    /// Merge a completion into the last one queued (see
+    /// `OpCode::coalesces`).
+    pub(crate) coalesce: bool,
 }
 
 /// One op in the slab.
@@ -177,10 +180,14 @@ impl Slot {
         self.extra.get_or_insert_with(Box::default)
     }
 
-    /// Turns the slot into a multishot one.
-    pub(crate) fn set_multi(&mut self) {
+    /// Turns the slot into a multishot one; `coalesce` merges completions
+    /// queued unseen (see `OpCode::coalesces`).
+    pub(crate) fn set_multi(&mut self, coalesce: bool) {
         self.state = State::Multi;
-        self.extra().multi = Some(MultiState::default());
+        self.extra().multi = Some(MultiState {
+            coalesce,
+            ..MultiState::default()
+        });
     }
 
     pub(crate) fn multi(&mut self) -> Option<&mut MultiState> {
@@ -209,8 +216,21 @@ impl Slot {
             }
             State::Multi => {
                 if let Some(multi) = self.multi() {
-                    multi.finished |= cqe.flags() & CQE_F_MORE == 0;
-                    multi.queue.push_back(cqe);
+                    let more = cqe.flags() & CQE_F_MORE != 0;
+                    multi.finished |= !more;
+                    match multi.queue.back_mut() {
+                        // Two readiness edges unseen say no more than one.
+                        Some(last)
+                            if multi.coalesce
+                                && more
+                                && last.flags() & CQE_F_MORE != 0
+                                && last.res() >= 0
+                                && cqe.res() >= 0 =>
+                        {
+                            *last = Cqe::new(last.res() | cqe.res(), last.flags());
+                        }
+                        _ => multi.queue.push_back(cqe),
+                    }
                 }
                 // Keep the waker: more completions will come for it.
                 match &self.waker {

@@ -184,3 +184,33 @@ fn poll_add_one_shot_and_multishot() {
         assert!(end, "a cancelled multishot poll ends");
     });
 }
+
+/// Edges a multishot poll's owner has not taken yet merge into one
+/// completion: an owner that looks late holds one, not one per edge.
+#[test]
+fn unseen_poll_edges_merge_into_one() {
+    each_backend(|driver| {
+        let (a, b) = socketpair();
+        let mut a_std = std::os::unix::net::UnixStream::from(a);
+        let mut multi = driver.multi(PollMulti::new(b.as_raw_fd(), Interest::Read));
+        // Arm it, with nothing to read yet.
+        assert!(multi.try_next().is_pending());
+        driver.poll(Some(std::time::Duration::ZERO)).unwrap();
+        for round in 0..5u8 {
+            a_std.write_all(&[round]).unwrap();
+            driver
+                .poll(Some(std::time::Duration::from_millis(20)))
+                .unwrap();
+        }
+        let first = match multi.try_next() {
+            std::task::Poll::Ready(Some(c)) => c,
+            other => panic!("no edge queued: {other:?}"),
+        };
+        assert!(first.result.unwrap() & libc::POLLIN as u32 != 0);
+        assert!(
+            multi.try_next().is_pending(),
+            "five unseen edges were queued as more than one completion"
+        );
+        multi.cancel().unwrap();
+    });
+}

@@ -98,7 +98,7 @@ fn push_uring<T: OpCode>(
     if data.is_multishot()
         && let Some(slot) = ops.get_mut(key)
     {
-        slot.set_multi();
+        slot.set_multi(data.coalesces());
     }
     let Some(timeout) = link_timeout else {
         uring.push_with(ops, || data.uring_entry().user_data(key.user_data()))?;
@@ -298,7 +298,7 @@ impl Core {
                 }
                 let kind = if multishot {
                     if let Some(slot) = ops.get_mut(key) {
-                        slot.set_multi();
+                        slot.set_multi(data.coalesces());
                     }
                     WaitKind::PollMulti
                 } else {

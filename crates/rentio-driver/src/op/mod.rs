@@ -167,6 +167,14 @@ pub unsafe trait OpCode: 'static {
         false
     }
 
+    /// A multishot op whose completions say only "ready" (a poll): the
+    /// driver merges those its owner has not taken yet into one (their
+    /// event masks or-ed), so an owner that takes them late holds one
+    /// queued completion, not one per edge.
+    fn coalesces(&self) -> bool {
+        false
+    }
+
     /// Readiness backend: the op is a stream read that may wait for the
     /// fd's next read edge instead of trying its syscall first, when the
     /// driver knows the fd was drained since its last edge (see

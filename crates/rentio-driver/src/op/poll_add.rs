@@ -84,6 +84,10 @@ unsafe impl OpCode for PollMulti {
         true
     }
 
+    fn coalesces(&self) -> bool {
+        true
+    }
+
     fn uring_entry(&mut self) -> squeue::Entry {
         opcode::PollAdd::new(types::Fd(self.fd), mask(self.interest))
             .multi(true)
