@@ -6,9 +6,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use crate::JoinHandle;
+use crate::context;
 use crate::loom::{Arc, Mutex, lock};
 use crate::remote::Remote;
 use crate::time::Instant;
+use crate::time::wheel::TimerKey;
 
 /// A handle to a runtime that any thread may hold: it reaches the runtime
 /// through its inbox.
@@ -44,13 +46,16 @@ impl Handle {
 
     /// A sleep until `deadline` on this runtime's timers, as a `Send + Sync`
     /// future that may be awaited on any thread (hyper's `rt::Timer`, for
-    /// one). The deadline is registered through the runtime's inbox; the
-    /// runtime's timer wakes the future's waker wherever it is.
+    /// one). Polled on the runtime's own thread, it sits on the timer
+    /// wheel as a local [`sleep`](crate::time::sleep) does (no lock, no
+    /// task); polled on another thread, the deadline goes through the
+    /// runtime's inbox and the runtime's timer wakes the future's waker
+    /// wherever it is.
     pub fn sleep_until(&self, deadline: Instant) -> SendSleep {
         SendSleep {
             deadline,
             remote: self.remote.clone(),
-            shared: Arc::new(Mutex::new(SleepState::default())),
+            timer: Timer::None,
         }
     }
 
@@ -78,12 +83,24 @@ struct SleepState {
 ///
 /// # Cancel safety
 ///
-/// Dropping it aborts the owner-side timer task, which cancels the timer.
+/// Dropping it cancels its timer: at once on the runtime's thread, through
+/// the runtime's inbox elsewhere.
 #[must_use = "futures do nothing unless polled"]
 pub struct SendSleep {
     deadline: Instant,
     remote: Arc<Remote>,
-    shared: Arc<Mutex<SleepState>>,
+    timer: Timer,
+}
+
+/// Where a [`SendSleep`]'s timer is.
+enum Timer {
+    /// Not registered yet.
+    None,
+    /// On the runtime's wheel, registered on its thread.
+    Wheel(TimerKey),
+    /// Polled on another thread: a task on the runtime sleeps and wakes
+    /// the waker kept here.
+    Remote(Arc<Mutex<SleepState>>),
 }
 
 impl fmt::Debug for SendSleep {
@@ -99,16 +116,85 @@ impl SendSleep {
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
+
+    /// On the runtime's own thread: registers on (or re-wakers) its wheel.
+    /// `None` elsewhere, or once the timer went through the inbox.
+    fn poll_on_wheel(&mut self, cx: &Context<'_>) -> Option<Poll<()>> {
+        let id = self.remote.id;
+        context::with_current(|shared| {
+            if shared.id != id {
+                return None;
+            }
+            let mut timers = shared.timers.try_borrow_mut().ok()?;
+            match self.timer {
+                Timer::None => {
+                    let key = timers.insert(self.deadline, cx.waker().clone());
+                    self.timer = Timer::Wheel(key);
+                    Some(Poll::Pending)
+                }
+                // Gone from the wheel: it fired, so the deadline has passed
+                // (timers never fire early).
+                Timer::Wheel(key) => Some(if timers.wheel.set_waker(key, cx.waker()) {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(())
+                }),
+                Timer::Remote(_) => None,
+            }
+        })
+        .flatten()
+    }
+
+    /// Cancels a wheel timer: at once on the runtime's thread, else
+    /// through its inbox (a runtime already gone took its wheel along).
+    fn cancel_on_wheel(&self, key: TimerKey) {
+        let id = self.remote.id;
+        let cancel = move || {
+            context::with_current(|shared| {
+                // `try_borrow_mut`: a drop during the runtime's teardown.
+                if shared.id == id
+                    && let Ok(mut timers) = shared.timers.try_borrow_mut()
+                {
+                    timers.wheel.cancel(key);
+                }
+                shared.id == id
+            })
+            .unwrap_or(false)
+        };
+        if !cancel() {
+            let _ = self.remote.push_job(Box::new(move || {
+                cancel();
+            }));
+        }
+    }
 }
 
 impl Future for SendSleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if Instant::now() >= self.deadline {
+        let this = self.get_mut();
+        if Instant::now() >= this.deadline {
             return Poll::Ready(());
         }
-        let mut state = lock(&self.shared);
+        if let Some(poll) = this.poll_on_wheel(cx) {
+            return poll;
+        }
+        // Another thread. A timer on the wheel would wake the waker it was
+        // last polled with: go through the inbox from now on.
+        if let Timer::Wheel(key) = this.timer {
+            this.cancel_on_wheel(key);
+            this.timer = Timer::None;
+        }
+        let shared = match &this.timer {
+            Timer::Remote(shared) => shared.clone(),
+            _ => {
+                let shared = Arc::new(Mutex::new(SleepState::default()));
+                this.timer = Timer::Remote(shared.clone());
+                shared
+            }
+        };
+        let mut state = lock(&shared);
         if state.fired {
             return Poll::Ready(());
         }
@@ -119,8 +205,7 @@ impl Future for SendSleep {
         if !state.requested {
             state.requested = true;
             drop(state);
-            let shared = self.shared.clone();
-            let deadline = self.deadline;
+            let deadline = this.deadline;
             let job = Box::new(move || {
                 // Under the lock, so a drop either sees the task or stops
                 // the request from spawning it.
@@ -141,7 +226,7 @@ impl Future for SendSleep {
                     }
                 }));
             });
-            if self.remote.push_job(job).is_err() {
+            if this.remote.push_job(job).is_err() {
                 // The runtime is gone: no timer will ever fire.
                 return Poll::Ready(());
             }
@@ -152,13 +237,19 @@ impl Future for SendSleep {
 
 impl Drop for SendSleep {
     fn drop(&mut self) {
-        let task = {
-            let mut state = lock(&self.shared);
-            state.cancelled = true;
-            state.task.take()
-        };
-        if let Some(task) = task {
-            task.abort();
+        match std::mem::replace(&mut self.timer, Timer::None) {
+            Timer::None => {}
+            Timer::Wheel(key) => self.cancel_on_wheel(key),
+            Timer::Remote(shared) => {
+                let task = {
+                    let mut state = lock(&shared);
+                    state.cancelled = true;
+                    state.task.take()
+                };
+                if let Some(task) = task {
+                    task.abort();
+                }
+            }
         }
     }
 }

@@ -89,3 +89,77 @@ fn dropping_a_send_sleep_cancels_its_timer() {
     assert!(polled.load(Ordering::SeqCst));
     assert_eq!(rt.timers(), 0, "the aborted timer task cancelled its timer");
 }
+
+/// On the runtime's own thread a send sleep sits on the wheel: it fires
+/// there, and dropping it leaves no timer.
+#[test]
+fn a_send_sleep_on_its_own_runtime() {
+    for choice in support::backends() {
+        let rt = Runtime::builder().backend(choice).build().unwrap();
+        let handle = rt.handle();
+        rt.block_on(async move {
+            let deadline = Instant::now() + Duration::from_millis(10);
+            handle.sleep_until(deadline).await;
+            assert!(Instant::now() >= deadline, "[{choice:?}] woke early");
+            let mut sleep = Box::pin(handle.sleep(Duration::from_secs(3600)));
+            let waker = Waker::noop();
+            assert!(
+                sleep
+                    .as_mut()
+                    .poll(&mut Context::from_waker(waker))
+                    .is_pending()
+            );
+            drop(sleep);
+        });
+        assert_eq!(
+            rt.timers(),
+            0,
+            "[{choice:?}] the dropped sleep left a timer"
+        );
+    }
+}
+
+/// Polled first on its runtime, then moved to another thread: the other
+/// thread is woken (the wheel timer, which would wake the old waker, is
+/// cancelled through the inbox); dropped there after a wheel poll, it
+/// leaves no timer either.
+#[test]
+fn a_send_sleep_moved_to_another_thread() {
+    let rt = Runtime::new().unwrap();
+    let handle = rt.handle();
+    rt.block_on(async move {
+        let waker = Waker::noop();
+        let deadline = Instant::now() + Duration::from_millis(15);
+        let mut sleep = Box::pin(handle.sleep_until(deadline));
+        assert!(
+            sleep
+                .as_mut()
+                .poll(&mut Context::from_waker(waker))
+                .is_pending()
+        );
+        let woke_at = spawn_blocking(move || {
+            park_on(sleep);
+            Instant::now()
+        })
+        .await
+        .unwrap();
+        assert!(woke_at >= deadline, "woke early");
+
+        let mut sleep = Box::pin(handle.sleep(Duration::from_secs(3600)));
+        assert!(
+            sleep
+                .as_mut()
+                .poll(&mut Context::from_waker(waker))
+                .is_pending()
+        );
+        spawn_blocking(move || drop(sleep)).await.unwrap();
+        for _ in 0..20 {
+            yield_now().await;
+        }
+    });
+    assert_eq!(
+        rt.timers(),
+        0,
+        "a sleep dropped elsewhere cancelled its timer"
+    );
+}

@@ -25,7 +25,7 @@ use wheel::{TimerKey, Wheel};
 
 /// A runtime's timers: the wheel and the instant its tick 0 stands for.
 pub(crate) struct Timers {
-    wheel: Wheel,
+    pub(crate) wheel: Wheel,
     start: Instant,
     fired: Vec<Waker>,
 }
@@ -37,6 +37,12 @@ impl Timers {
             start: Instant::now(),
             fired: Vec::new(),
         }
+    }
+
+    /// Registers a timer for `deadline` (rounded up to its tick).
+    pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
+        let tick = self.tick_at_or_after(deadline);
+        self.wheel.insert(tick, waker)
     }
 
     /// The first tick at or after `deadline` (deadlines round up).
