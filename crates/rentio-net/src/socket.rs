@@ -1,18 +1,18 @@
 //! The fd every socket type wraps, and the ops they share.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::future::{Future, poll_fn};
 use std::io;
 use std::mem::ManuallyDrop;
 use std::net::{self, SocketAddr};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
-use std::task::Poll;
+use std::task::{Poll, ready};
 use std::time::Duration;
 
 use rentio_buf::{BufResult, IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
-use rentio_driver::op::{Connect, PollAdd, Readv, Recv, Send, SendMsg, Shutdown};
-use rentio_driver::{Driver, Interest, Op, OpCode, SockAddr};
+use rentio_driver::op::{Connect, PollAdd, PollMulti, Readv, Recv, Send, SendMsg, Shutdown};
+use rentio_driver::{Driver, Interest, Multi, Op, OpCode, SockAddr};
 use rustix::net::{AddressFamily, sockopt};
 
 use crate::cancel::CancelHandle;
@@ -35,9 +35,42 @@ pub struct Socket {
     /// read stops early at a message that carried fds or other
     /// credentials while more data waits behind it.
     short_read_drains: bool,
-    /// The poll-io path's readiness waits, read then write: a `PollAdd`
-    /// op each, kept between polls until it fires (see `poll_ready`).
-    ready: [RefCell<Option<Op<PollAdd>>>; 2],
+    /// The poll-io path's readiness, read then write (see `poll_ready`).
+    ready: [Readiness; 2],
+    /// The kernel refused a multishot poll (before Linux 5.13): waits are
+    /// one-shot `PollAdd`s.
+    one_shot_polls: Cell<bool>,
+}
+
+/// One direction's readiness for the poll-io path, cached as tokio caches
+/// it: the socket may be ready until a caller says it found it not ready
+/// (`clear_ready`), and then it is not until the next readiness event.
+#[derive(Debug)]
+struct Readiness {
+    /// The socket may be ready: try the syscall.
+    ready: Cell<bool>,
+    wait: RefCell<Wait>,
+}
+
+impl Default for Readiness {
+    fn default() -> Readiness {
+        // Nothing is known yet: try the syscall first.
+        Readiness {
+            ready: Cell::new(true),
+            wait: RefCell::new(Wait::Idle),
+        }
+    }
+}
+
+/// How a direction learns of readiness events.
+#[derive(Debug)]
+enum Wait {
+    Idle,
+    /// A multishot poll, armed at the first wait and kept: one completion
+    /// per readiness edge (merged while unseen), so no re-arming per wait.
+    Multi(Multi<PollMulti>),
+    /// Where the kernel refuses multishot: a one-shot poll per wait.
+    Once(Op<PollAdd>),
 }
 
 impl Socket {
@@ -65,6 +98,7 @@ impl Socket {
             driver,
             short_read_drains: false,
             ready: Default::default(),
+            one_shot_polls: Cell::new(false),
         }
     }
 
@@ -138,43 +172,106 @@ impl Socket {
         }
     }
 
-    /// Waits until the socket is ready for `interest` (readiness through
-    /// the driver: a `PollAdd` on io_uring, the poller on readiness). The
-    /// wait is kept between calls; once it fires, the next call starts a
-    /// new one, so a caller that found the socket not ready after all (a
-    /// spurious wake) just waits again.
+    /// `Ready` while the socket may be ready for `interest`; after
+    /// [`clear_ready`](Self::clear_ready), `Pending` until the next
+    /// readiness event (through the driver: a multishot `PollAdd` on
+    /// io_uring, armed once and kept, or a one-shot one per wait where the
+    /// kernel lacks multishot; the poller's edge-triggered registration on
+    /// readiness). Events are edges: one that came after the last
+    /// `clear_ready` always shows, one before it may show too (a spurious
+    /// wake: the caller's syscall then finds nothing and clears again).
     pub(crate) fn poll_ready(
         &self,
         cx: &mut std::task::Context<'_>,
         interest: Interest,
     ) -> Poll<io::Result<()>> {
-        let slot = match interest {
+        let readiness = self.readiness(interest);
+        if readiness.ready.get() {
+            return Poll::Ready(Ok(()));
+        }
+        let mut wait = readiness.wait.borrow_mut();
+        let fired = self.poll_wait(&mut wait, cx, interest);
+        if let Poll::Ready(Ok(())) = fired {
+            readiness.ready.set(true);
+        }
+        fired
+    }
+
+    /// Marks the socket not ready for `interest`: the caller's non-blocking
+    /// syscall said `EAGAIN`, or a short TCP read drained it. The next
+    /// `poll_ready` waits for a readiness event.
+    pub(crate) fn clear_ready(&self, interest: Interest) {
+        self.readiness(interest).ready.set(false);
+    }
+
+    fn readiness(&self, interest: Interest) -> &Readiness {
+        match interest {
             Interest::Read => &self.ready[0],
             Interest::Write => &self.ready[1],
-        };
-        let mut slot = slot.borrow_mut();
-        let op = match &mut *slot {
-            Some(op) => op,
-            None => match self.driver() {
-                Ok(driver) => slot.insert(driver.op(PollAdd::new(self.raw, interest))),
-                Err(e) => return Poll::Ready(Err(e)),
-            },
-        };
-        match Pin::new(op).poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(result) => {
-                *slot = None;
-                // The events themselves do not matter: the syscall that
-                // follows reports an error or end of stream.
-                Poll::Ready(result.map(drop))
+        }
+    }
+
+    /// Polls `wait` for an event, arming it first if idle.
+    fn poll_wait(
+        &self,
+        wait: &mut Wait,
+        cx: &mut std::task::Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            match wait {
+                Wait::Idle => {
+                    let driver = self.driver()?;
+                    *wait = if self.one_shot_polls.get() {
+                        Wait::Once(driver.op(PollAdd::new(self.raw, interest)))
+                    } else {
+                        Wait::Multi(driver.multi(PollMulti::new(self.raw, interest)))
+                    };
+                }
+                Wait::Once(op) => {
+                    let result = ready!(Pin::new(op).poll(cx));
+                    *wait = Wait::Idle;
+                    // The events themselves do not matter: the syscall
+                    // that follows reports an error or end of stream.
+                    return Poll::Ready(result.map(drop));
+                }
+                Wait::Multi(multi) => {
+                    // What came since the last look (the driver merges
+                    // unseen edges into one), or the waker is registered.
+                    match multi.poll_next(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Some(completion)) => {
+                            return match completion.result {
+                                Ok(_) => Poll::Ready(Ok(())),
+                                // Multishot poll is Linux 5.13+: wait one
+                                // shot at a time instead.
+                                Err(e)
+                                    if e.raw_os_error() == Some(libc::EINVAL)
+                                        && !self.one_shot_polls.get() =>
+                                {
+                                    self.one_shot_polls.set(true);
+                                    *wait = Wait::Idle;
+                                    continue;
+                                }
+                                Err(e) => {
+                                    *wait = Wait::Idle;
+                                    Poll::Ready(Err(e))
+                                }
+                            };
+                        }
+                        // The kernel ended it (its last completion was
+                        // taken above): arm a new one.
+                        Poll::Ready(None) => *wait = Wait::Idle,
+                    }
+                }
             }
         }
     }
 
     /// Drops the readiness waits, before the fd is closed or handed back.
     fn drop_ready_waits(&mut self) {
-        for slot in &mut self.ready {
-            drop(slot.get_mut().take());
+        for readiness in &mut self.ready {
+            *readiness = Readiness::default();
         }
     }
 

@@ -74,27 +74,64 @@ macro_rules! rent_io {
 }
 pub(crate) use rent_io;
 
-/// A stream's readiness methods (`poll_read_ready`, `poll_write_ready`),
-/// for a type whose `socket` field derefs to a [`Socket`].
+/// A stream's readiness methods (`poll_read_ready`, `clear_read_ready`
+/// and their write twins), for a type whose `socket` field derefs to a
+/// [`Socket`].
 macro_rules! poll_ready_methods {
     () => {
-        /// Polls for read readiness: `Ready(Ok(()))` once the socket is
-        /// readable (or has an error, or the peer hung up), through the
-        /// runtime's driver (a `PollAdd` on io_uring, the poller on
-        /// readiness). Readiness can be spurious: a non-blocking read may
-        /// still find nothing (`WouldBlock`); poll again then.
+        /// Polls for read readiness: `Ready(Ok(()))` while the socket may
+        /// be readable (or has an error, or the peer hung up). Readiness is
+        /// cached, as tokio's is: it holds until
+        /// [`clear_read_ready`](Self::clear_read_ready), and then this
+        /// waits for the next readiness event from the runtime's driver (a
+        /// multishot `PollAdd` on io_uring, the poller on readiness).
         ///
-        /// Only the last task to poll is woken, as with tokio's
+        /// Readiness can be spurious: a non-blocking read may still find
+        /// nothing (`WouldBlock`); call `clear_read_ready` then and poll
+        /// again. Only the last task to poll is woken, as with tokio's
         /// `poll_read_ready`; a reader and a writer may wait at once.
         ///
         /// # Errors
         ///
         /// A socket used from another runtime, or the driver's error.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::future::poll_fn;
+        /// use std::os::fd::AsFd;
+        ///
+        /// rentio_executor::Runtime::new()?.block_on(async {
+        ///     let (a, b) = rentio_net::UnixStream::pair()?;
+        ///     rustix::io::write(b.as_fd(), b"hi")?;
+        ///     let mut buf = [0u8; 8];
+        ///     let n = loop {
+        ///         poll_fn(|cx| a.poll_read_ready(cx)).await?;
+        ///         match rustix::io::read(a.as_fd(), &mut buf) {
+        ///             Ok(n) => break n,
+        ///             Err(rustix::io::Errno::AGAIN) => a.clear_read_ready(),
+        ///             Err(e) => return Err(e.into()),
+        ///         }
+        ///     };
+        ///     assert_eq!(&buf[..n], b"hi");
+        ///     Ok::<(), std::io::Error>(())
+        /// })?;
+        /// # Ok::<(), std::io::Error>(())
+        /// ```
         pub fn poll_read_ready(
             &self,
             cx: &mut std::task::Context<'_>,
         ) -> std::task::Poll<std::io::Result<()>> {
             self.socket.poll_ready(cx, rentio_driver::Interest::Read)
+        }
+
+        /// Says a non-blocking read found nothing (`WouldBlock`), or drained
+        /// the socket: [`poll_read_ready`](Self::poll_read_ready) now waits
+        /// for the next readiness event. A short read drains a TCP socket,
+        /// not a Unix one (a read there stops early at a message that
+        /// carried fds while more data waits behind it).
+        pub fn clear_read_ready(&self) {
+            self.socket.clear_ready(rentio_driver::Interest::Read)
         }
 
         /// Polls for write readiness, as
@@ -108,6 +145,13 @@ macro_rules! poll_ready_methods {
             cx: &mut std::task::Context<'_>,
         ) -> std::task::Poll<std::io::Result<()>> {
             self.socket.poll_ready(cx, rentio_driver::Interest::Write)
+        }
+
+        /// Says a non-blocking write found no room (`WouldBlock`), or
+        /// filled the send buffer (a short write), as
+        /// [`clear_read_ready`](Self::clear_read_ready) does for reads.
+        pub fn clear_write_ready(&self) {
+            self.socket.clear_ready(rentio_driver::Interest::Write)
         }
     };
 }
