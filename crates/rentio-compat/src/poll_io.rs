@@ -1,16 +1,25 @@
 //! Poll-io streams: tokio's and futures-io's IO traits straight on a
 //! rentio stream's fd, with no copy.
 //!
-//! A read first tries a non-blocking `recv` into the caller's buffer; on
-//! `EAGAIN` it waits for read readiness through the runtime's own driver
-//! (the stream's `poll_read_ready`: a `PollAdd` on io_uring, the poller on
-//! readiness) and tries again. Writes do the same with `send`. Nothing is
-//! inferred from a short read: the next read always tries its syscall
-//! first, so no wake-up can be lost to data that came in between, and a
-//! spurious wake only costs one `EAGAIN`.
+//! Readiness is cached per direction, as tokio caches it. While the
+//! stream may be readable, a read tries a non-blocking `recv` straight
+//! into the caller's buffer; on `EAGAIN` it clears the readiness and waits
+//! for the next readiness event through the runtime's own driver (the
+//! stream's `poll_read_ready`: a multishot `PollAdd` on io_uring, armed
+//! once and kept; the poller on readiness), then tries again. Writes do
+//! the same with `send`.
+//!
+//! A short read drains a TCP socket, so it clears the readiness too, and
+//! the next read waits instead of making a `recv` bound to fail (hyper
+//! polls its read side again after every request; tokio saves the same
+//! syscall). No wake-up is lost to data that comes after that read: the
+//! kernel reports every readiness edge after the clear. A Unix stream is
+//! never inferred drained: a read there stops early at a message that
+//! carried fds while more data waits behind it, with no edge to come. A
+//! spurious wake (an edge from before the clear) costs one `EAGAIN`.
 
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -21,11 +30,20 @@ use rustix::net::{RecvFlags, SendAncillaryBuffer, SendFlags, Shutdown};
 
 /// A rentio stream with readiness methods: what [`PollIo`] runs on.
 pub trait PollStream: AsFd + sealed::Sealed {
+    /// Whether a short read means the socket is drained (TCP, not Unix).
+    const SHORT_READ_DRAINS: bool;
+
     /// Polls for read readiness (see `TcpStream::poll_read_ready`).
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 
+    /// Clears the cached read readiness (see `TcpStream::clear_read_ready`).
+    fn clear_read_ready(&self);
+
     /// Polls for write readiness (see `TcpStream::poll_write_ready`).
     fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// Clears the cached write readiness.
+    fn clear_write_ready(&self);
 }
 
 mod sealed {
@@ -35,14 +53,24 @@ mod sealed {
 }
 
 macro_rules! poll_stream {
-    ($t:ty) => {
+    ($t:ty, $drains:expr) => {
         impl PollStream for $t {
+            const SHORT_READ_DRAINS: bool = $drains;
+
             fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 <$t>::poll_read_ready(self, cx)
             }
 
+            fn clear_read_ready(&self) {
+                <$t>::clear_read_ready(self)
+            }
+
             fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 <$t>::poll_write_ready(self, cx)
+            }
+
+            fn clear_write_ready(&self) {
+                <$t>::clear_write_ready(self)
             }
         }
 
@@ -54,8 +82,8 @@ macro_rules! poll_stream {
     };
 }
 
-poll_stream!(TcpStream);
-poll_stream!(UnixStream);
+poll_stream!(TcpStream, true);
+poll_stream!(UnixStream, false);
 
 /// tokio's [`AsyncRead`](tokio::io::AsyncRead)/[`AsyncWrite`](tokio::io::AsyncWrite)
 /// and futures-io's traits on a rentio stream, with no copy: reads go
@@ -122,25 +150,39 @@ impl<S: PollStream> PollIo<S> {
         &self.stream
     }
 
-    /// Reads into `buf` without blocking, waiting for readiness on
-    /// `EAGAIN`. `Ok(0)` with `buf` non-empty is end of stream.
-    fn poll_read_slice(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
+    /// Reads with `recv` (a non-blocking read of at most `len` bytes into
+    /// the caller's buffer), waiting for readiness while the stream is not
+    /// readable. `Ok(0)` with `len` non-zero is end of stream.
+    fn poll_read_with(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        mut recv: impl FnMut(BorrowedFd<'_>) -> rustix::io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if len == 0 {
             return Poll::Ready(Ok(0));
         }
         // A stream that always has data must still let other tasks run.
         ready!(coop::poll_proceed(cx));
-        let mut waits = 0;
+        let mut misses = 0;
         loop {
-            match rustix::net::recv(self.stream.as_fd(), &mut *buf, RecvFlags::DONTWAIT) {
-                Ok((n, _)) => return Poll::Ready(Ok(n)),
-                // A wait that fired before the last syscall (the task woke,
-                // read, and drained the socket) is stale: one more wait.
-                // A fresh one that fires and finds nothing is odd: yield.
-                Err(Errno::AGAIN) if waits >= 2 => return yield_now(cx),
+            ready!(self.stream.poll_read_ready(cx))?;
+            match recv(self.stream.as_fd()) {
+                Ok(n) => {
+                    // Drained; end of stream (0) stays readable.
+                    if S::SHORT_READ_DRAINS && n > 0 && n < len {
+                        self.stream.clear_read_ready();
+                    }
+                    return Poll::Ready(Ok(n));
+                }
                 Err(Errno::AGAIN) => {
-                    ready!(self.stream.poll_read_ready(cx))?;
-                    waits += 1;
+                    self.stream.clear_read_ready();
+                    misses += 1;
+                    // A stale edge (from before the last clear) costs one
+                    // miss; a fresh one that finds nothing is odd: yield.
+                    if misses > 2 {
+                        return yield_now(cx);
+                    }
                 }
                 Err(Errno::INTR) => {}
                 Err(e) => return Poll::Ready(Err(e.into())),
@@ -149,15 +191,18 @@ impl<S: PollStream> PollIo<S> {
     }
 
     /// Writes from `bufs` without blocking (`MSG_NOSIGNAL`: a reset peer
-    /// is `EPIPE`, never `SIGPIPE`), waiting for readiness on `EAGAIN`.
+    /// is `EPIPE`, never `SIGPIPE`), waiting for readiness while the send
+    /// buffer is full.
     fn poll_send(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
         let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
-        if bufs.iter().all(|b| b.is_empty()) {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        if len == 0 {
             return Poll::Ready(Ok(0));
         }
         ready!(coop::poll_proceed(cx));
-        let mut waits = 0;
+        let mut misses = 0;
         loop {
+            ready!(self.stream.poll_write_ready(cx))?;
             let sent = match bufs {
                 [] => return Poll::Ready(Ok(0)),
                 [one] => rustix::net::send(self.stream.as_fd(), one, flags),
@@ -169,11 +214,19 @@ impl<S: PollStream> PollIo<S> {
                 ),
             };
             match sent {
-                Ok(n) => return Poll::Ready(Ok(n)),
-                Err(Errno::AGAIN) if waits >= 2 => return yield_now(cx),
+                Ok(n) => {
+                    // A short write filled the send buffer.
+                    if n < len {
+                        self.stream.clear_write_ready();
+                    }
+                    return Poll::Ready(Ok(n));
+                }
                 Err(Errno::AGAIN) => {
-                    ready!(self.stream.poll_write_ready(cx))?;
-                    waits += 1;
+                    self.stream.clear_write_ready();
+                    misses += 1;
+                    if misses > 2 {
+                        return yield_now(cx);
+                    }
                 }
                 Err(Errno::INTR) => {}
                 Err(e) => return Poll::Ready(Err(e.into())),
@@ -200,12 +253,26 @@ fn yield_now<T>(cx: &mut Context<'_>) -> Poll<T> {
 }
 
 impl<S: PollStream> tokio::io::AsyncRead for PollIo<S> {
+    // Reads into the unfilled part as it is: zeroing it first (hyper hands
+    // over 8 KiB and more, uninitialized, for every read) costs more than
+    // the read.
+    #[allow(unsafe_code)]
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let n = ready!(self.poll_read_slice(cx, buf.initialize_unfilled()))?;
+        // SAFETY: `recv` only writes into the slice, never de-initializes
+        // what it holds, and we mark as filled only the bytes it wrote.
+        let unfilled = unsafe { buf.unfilled_mut() };
+        let len = unfilled.len();
+        let n = ready!(self.poll_read_with(cx, len, |fd| {
+            rustix::net::recv(fd, &mut *unfilled, RecvFlags::DONTWAIT)
+                .map(|((read, _), _)| read.len())
+        }))?;
+        // SAFETY: the kernel wrote (so initialized) the first `n` bytes of
+        // the unfilled part.
+        unsafe { buf.assume_init(n) };
         buf.advance(n);
         Poll::Ready(Ok(()))
     }
@@ -249,7 +316,10 @@ impl<S: PollStream> futures_io::AsyncRead for PollIo<S> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_read_slice(cx, buf)
+        let len = buf.len();
+        self.poll_read_with(cx, len, |fd| {
+            rustix::net::recv(fd, &mut *buf, RecvFlags::DONTWAIT).map(|(n, _)| n)
+        })
     }
 }
 

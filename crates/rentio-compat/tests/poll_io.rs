@@ -106,17 +106,34 @@ fn a_read_and_a_write_wait_at_once() {
 }
 
 /// Data that arrives after a short read, before the next read waits: the
-/// next read must see it, on TCP and on a Unix stream. (A regression
-/// check of the round trip: both backends' readiness wait looks at the
-/// socket's state when it is armed, so this would still pass if poll-io
-/// inferred "drained" from a short read; what keeps poll-io right is that
-/// it always tries the syscall first.)
+/// next read must see it, on TCP and on a Unix stream. A short TCP read
+/// clears the cached readiness, and the readiness wait is armed already
+/// (the first read waited), so only the edge the new data makes can wake
+/// the next read: this fails if such an edge is lost or not taken.
 #[test]
 fn data_after_a_short_read_is_never_missed() {
     each_backend(|| async {
         let (client, mut server) = connected().await;
         let mut client = client.into_poll_io();
         let mut buf = [0u8; 64];
+        // The first read waits: the wait is armed before any data.
+        let writer = std::thread::spawn({
+            let mut server = server.try_clone().unwrap();
+            move || {
+                std::thread::sleep(Duration::from_millis(20));
+                server.write_all(b"go").unwrap();
+            }
+        });
+        let n = within("the first read", client.read(&mut buf))
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], &b"go"[..n]);
+        writer.join().unwrap();
+        if n < 2 {
+            within("the rest", client.read_exact(&mut buf[..1]))
+                .await
+                .unwrap();
+        }
         for round in 0..20u8 {
             server.write_all(&[round; 3]).unwrap();
             let n = within("a tcp read", client.read(&mut buf)).await.unwrap();
@@ -136,6 +153,46 @@ fn data_after_a_short_read_is_never_missed() {
             let n = within("a unix read", b.read(&mut buf)).await.unwrap();
             assert_eq!(n, 2);
         }
+    });
+}
+
+/// A read on a Unix stream stops early at a message that carried fds,
+/// with more data waiting behind it and no readiness edge to come. Were
+/// that short read taken for "drained" (as a short TCP read is), the
+/// second read here would wait forever.
+#[test]
+fn a_unix_read_cut_short_by_passed_fds_is_not_drained() {
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream as StdUnixStream;
+
+    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+
+    each_backend(|| async {
+        let (a, b) = StdUnixStream::pair().unwrap();
+        let mut b = UnixStream::from_std(b).into_poll_io();
+        let sender = std::thread::spawn(move || {
+            // Wait until the reader has found nothing and armed its wait.
+            std::thread::sleep(Duration::from_millis(20));
+            let passed = std::fs::File::open("/dev/null").unwrap();
+            let fds = [passed.as_fd()];
+            let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+            let mut control = SendAncillaryBuffer::new(&mut space);
+            assert!(control.push(SendAncillaryMessage::ScmRights(&fds)));
+            let with_fd = [std::io::IoSlice::new(b"ab")];
+            rustix::net::sendmsg(&a, &with_fd, &mut control, SendFlags::empty()).unwrap();
+            (&a).write_all(b"cd").unwrap();
+            a
+        });
+        let mut buf = [0u8; 64];
+        let n = within("the message with an fd", b.read(&mut buf))
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], b"ab", "the read stops at the fd's message");
+        let n = within("the data behind it", b.read(&mut buf))
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], b"cd");
+        drop(sender.join().unwrap());
     });
 }
 
