@@ -9,4 +9,7 @@ pub mod hyper;
 mod poll_io;
 
 pub use copy::{Compat, DEFAULT_CAPACITY};
-pub use poll_io::{IntoPollIo, PollIo, PollStream, TcpStreamPoll, UnixStreamPoll, tokio_io};
+pub use poll_io::{
+    IntoPollIo, PollIo, PollReadHalf, PollStream, PollWriteHalf, ReuniteError, TcpStreamPoll,
+    UnixStreamPoll, tokio_io,
+};

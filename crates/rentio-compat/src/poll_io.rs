@@ -21,6 +21,7 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll, ready};
 
 use rentio_driver::coop;
@@ -252,13 +253,14 @@ fn yield_now<T>(cx: &mut Context<'_>) -> Poll<T> {
     Poll::Pending
 }
 
-impl<S: PollStream> tokio::io::AsyncRead for PollIo<S> {
+impl<S: PollStream> PollIo<S> {
+    /// tokio's `poll_read`.
     // Reads into the unfilled part as it is: zeroing it first (hyper hands
     // over 8 KiB and more, uninitialized, for every read) costs more than
     // the read.
     #[allow(unsafe_code)]
-    fn poll_read(
-        self: Pin<&mut Self>,
+    fn poll_read_buf(
+        &self,
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
@@ -276,46 +278,9 @@ impl<S: PollStream> tokio::io::AsyncRead for PollIo<S> {
         buf.advance(n);
         Poll::Ready(Ok(()))
     }
-}
 
-impl<S: PollStream> tokio::io::AsyncWrite for PollIo<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_send(cx, &[io::IoSlice::new(buf)])
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        // At most UIO_MAXIOV slices go in one sendmsg.
-        self.poll_send(cx, &bufs[..bufs.len().min(1024)])
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Nothing is buffered: a write that returned was sent.
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown_write())
-    }
-}
-
-impl<S: PollStream> futures_io::AsyncRead for PollIo<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+    /// futures-io's `poll_read`.
+    fn poll_read_slice(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let len = buf.len();
         self.poll_read_with(cx, len, |fd| {
             rustix::net::recv(fd, &mut *buf, RecvFlags::DONTWAIT).map(|(n, _)| n)
@@ -323,31 +288,220 @@ impl<S: PollStream> futures_io::AsyncRead for PollIo<S> {
     }
 }
 
-impl<S: PollStream> futures_io::AsyncWrite for PollIo<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_send(cx, &[io::IoSlice::new(buf)])
-    }
+/// tokio's and futures-io's read traits for a type whose `io()` is a
+/// `&PollIo<S>`.
+macro_rules! read_traits {
+    ($t:ident) => {
+        impl<S: PollStream> tokio::io::AsyncRead for $t<S> {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                self.io().poll_read_buf(cx, buf)
+            }
+        }
 
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_send(cx, &bufs[..bufs.len().min(1024)])
-    }
+        impl<S: PollStream> futures_io::AsyncRead for $t<S> {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.io().poll_read_slice(cx, buf)
+            }
+        }
+    };
+}
 
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
+/// tokio's and futures-io's write traits, as [`read_traits`] does.
+macro_rules! write_traits {
+    ($t:ident) => {
+        impl<S: PollStream> tokio::io::AsyncWrite for $t<S> {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.io().poll_send(cx, &[io::IoSlice::new(buf)])
+            }
 
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown_write())
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                // At most UIO_MAXIOV slices go in one sendmsg.
+                self.io().poll_send(cx, &bufs[..bufs.len().min(1024)])
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                // Nothing is buffered: a write that returned was sent.
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.io().shutdown_write())
+            }
+        }
+
+        impl<S: PollStream> futures_io::AsyncWrite for $t<S> {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.io().poll_send(cx, &[io::IoSlice::new(buf)])
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.io().poll_send(cx, &bufs[..bufs.len().min(1024)])
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.io().shutdown_write())
+            }
+        }
+    };
+}
+
+impl<S> PollIo<S> {
+    fn io(&self) -> &PollIo<S> {
+        self
     }
 }
+
+read_traits!(PollIo);
+write_traits!(PollIo);
+
+impl<S: PollStream> PollIo<S> {
+    /// Splits into owned halves, for a reader task and a writer task (a
+    /// read and a write may wait at once); no lock, unlike
+    /// `tokio::io::split`. Dropping the write half shuts down the write
+    /// side, as tokio's `OwnedWriteHalf` does;
+    /// [`reunite`](PollReadHalf::reunite) puts the halves back together.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rentio_compat::IntoPollIo;
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// rentio_executor::Runtime::new()?.block_on(async {
+    ///     let (a, b) = rentio_net::UnixStream::pair()?;
+    ///     let (mut read, mut write) = a.into_poll_io().into_split();
+    ///     let echo = rentio_executor::spawn(async move {
+    ///         let mut b = b.into_poll_io();
+    ///         let mut got = [0u8; 4];
+    ///         b.read_exact(&mut got).await?;
+    ///         b.write_all(&got).await
+    ///     });
+    ///     write.write_all(b"ping").await?;
+    ///     let mut got = [0u8; 4];
+    ///     read.read_exact(&mut got).await?;
+    ///     assert_eq!(&got, b"ping");
+    ///     echo.await.expect("echo task")?;
+    ///     let stream = read.reunite(write).expect("halves of one stream");
+    ///     drop(stream.into_rent_io());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn into_split(self) -> (PollReadHalf<S>, PollWriteHalf<S>) {
+        let io = Rc::new(self);
+        (
+            PollReadHalf { io: io.clone() },
+            PollWriteHalf {
+                io,
+                shut_down_on_drop: true,
+            },
+        )
+    }
+}
+
+/// The read half of a [`PollIo`] ([`PollIo::into_split`]): tokio's and
+/// futures-io's read traits.
+#[derive(Debug)]
+pub struct PollReadHalf<S> {
+    io: Rc<PollIo<S>>,
+}
+
+/// The write half of a [`PollIo`] ([`PollIo::into_split`]): tokio's and
+/// futures-io's write traits. Dropping it shuts down the write side (a TCP
+/// FIN), unless it is [reunited](PollReadHalf::reunite).
+#[derive(Debug)]
+pub struct PollWriteHalf<S: PollStream> {
+    io: Rc<PollIo<S>>,
+    shut_down_on_drop: bool,
+}
+
+impl<S> PollReadHalf<S> {
+    fn io(&self) -> &PollIo<S> {
+        &self.io
+    }
+}
+
+impl<S: PollStream> PollWriteHalf<S> {
+    fn io(&self) -> &PollIo<S> {
+        &self.io
+    }
+}
+
+read_traits!(PollReadHalf);
+write_traits!(PollWriteHalf);
+
+impl<S: PollStream> PollReadHalf<S> {
+    /// The stream again, from its two halves.
+    ///
+    /// # Errors
+    ///
+    /// Halves of two different streams, given back.
+    pub fn reunite(self, mut write: PollWriteHalf<S>) -> Result<PollIo<S>, ReuniteError<S>> {
+        if !Rc::ptr_eq(&self.io, &write.io) {
+            return Err(ReuniteError(self, write));
+        }
+        write.shut_down_on_drop = false;
+        drop(write);
+        match Rc::try_unwrap(self.io) {
+            Ok(io) => Ok(io),
+            Err(_) => unreachable!("only the two halves share a split stream"),
+        }
+    }
+}
+
+impl<S: PollStream> Drop for PollWriteHalf<S> {
+    fn drop(&mut self) {
+        if self.shut_down_on_drop {
+            // As tokio's: the peer sees the end; an error has nobody to go to.
+            let _ = self.io.shutdown_write();
+        }
+    }
+}
+
+/// [`PollReadHalf::reunite`] was given halves of two different streams;
+/// here they are back.
+#[derive(Debug)]
+pub struct ReuniteError<S: PollStream>(pub PollReadHalf<S>, pub PollWriteHalf<S>);
+
+impl<S: PollStream> std::fmt::Display for ReuniteError<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("rentio-compat: these halves are of two different streams")
+    }
+}
+
+impl<S: PollStream + std::fmt::Debug> std::error::Error for ReuniteError<S> {}
 
 /// The tokio-compatible form of a rentio stream, on either backend: the
 /// zero-copy [`PollIo`] (readiness through the driver, then a non-blocking

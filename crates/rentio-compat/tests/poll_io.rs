@@ -245,3 +245,59 @@ fn futures_io_and_back_to_rent_io() {
         assert_eq!(got, b"rent");
     });
 }
+
+/// Owned halves: a reader task and a writer task on one TCP stream, both
+/// waiting at once; dropping the write half ends the peer's read; halves
+/// of two streams do not reunite, halves of one do.
+#[test]
+fn owned_halves() {
+    each_backend(|| async {
+        let (client, server) = connected().await;
+        let (mut rd, mut wr) = client.into_poll_io().into_split();
+        let data = pattern(256 << 10);
+        // The peer echoes everything back, then sees the end.
+        // A lost FIN fails the read after 5 s rather than hang the join.
+        server
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let peer = std::thread::spawn(move || {
+            let mut server = server;
+            let mut got = Vec::new();
+            let mut buf = [0u8; 16 << 10];
+            loop {
+                let n = server.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+                server.write_all(&buf[..n]).unwrap();
+            }
+            got.len()
+        });
+        // The reader waits first, before any data.
+        let len = data.len();
+        let reader = rentio_executor::spawn(async move {
+            let mut echoed = vec![0u8; len];
+            rd.read_exact(&mut echoed).await.unwrap();
+            (rd, echoed)
+        });
+        let writer = rentio_executor::spawn(async move {
+            wr.write_all(&data).await.unwrap();
+            (wr, data)
+        });
+        let (wr, data) = within("the writer", writer).await.unwrap();
+        let (rd, echoed) = within("the reader", reader).await.unwrap();
+        assert!(echoed == data, "the echo came back changed");
+
+        let (other, _other_peer) = connected().await;
+        let (other_rd, other_wr) = other.into_poll_io().into_split();
+        let err = rd.reunite(other_wr).unwrap_err();
+        assert!(err.to_string().contains("different streams"), "{err}");
+        let (rd, other_wr) = (err.0, err.1);
+        drop((other_rd, other_wr));
+        // Dropped, the write half shuts the write side down.
+        drop(wr);
+        assert_eq!(peer.join().expect("the peer saw the end"), len);
+        drop(rd);
+    });
+}
