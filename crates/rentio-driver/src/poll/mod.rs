@@ -280,12 +280,14 @@ impl PollBackend {
             if event.readable {
                 entry.may_read = true;
                 entry.read_sticky |= event.read_sticky;
-                wake_all(
-                    ops,
-                    &mut entry.readers,
-                    &mut entry.woken,
-                    libc::POLLIN as u32,
-                );
+                // `POLLRDHUP` tells a poll's owner that a short read may
+                // no longer mean drained (see `Ready::read_sticky`).
+                let events = if entry.read_sticky {
+                    libc::POLLIN | libc::POLLRDHUP
+                } else {
+                    libc::POLLIN
+                };
+                wake_all(ops, &mut entry.readers, &mut entry.woken, events as u32);
             }
             if event.writable {
                 wake_all(
@@ -432,7 +434,7 @@ fn far_future() -> Instant {
 /// for poll ops, which have no syscall to try first.
 pub(crate) fn ready_now(fd: RawFd, interest: Interest) -> io::Result<Option<u32>> {
     let events = match interest {
-        Interest::Read => libc::POLLIN,
+        Interest::Read => libc::POLLIN | libc::POLLRDHUP | libc::POLLPRI,
         Interest::Write => libc::POLLOUT,
     };
     let mut pfd = libc::pollfd {
