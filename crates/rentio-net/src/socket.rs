@@ -49,6 +49,10 @@ pub struct Socket {
 struct Readiness {
     /// The socket may be ready: try the syscall.
     ready: Cell<bool>,
+    /// An event said the peer shut down, or an error or urgent data: a
+    /// read may now come back short with more behind it (end of stream,
+    /// the urgent mark) and no edge to follow, so readiness stays set.
+    sticky: Cell<bool>,
     wait: RefCell<Wait>,
 }
 
@@ -57,10 +61,14 @@ impl Default for Readiness {
         // Nothing is known yet: try the syscall first.
         Readiness {
             ready: Cell::new(true),
+            sticky: Cell::new(false),
             wait: RefCell::new(Wait::Idle),
         }
     }
 }
+
+/// Events after which a short read does not mean drained.
+const STICKY: u32 = (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLPRI) as u32;
 
 /// How a direction learns of readiness events.
 #[derive(Debug)]
@@ -190,18 +198,37 @@ impl Socket {
             return Poll::Ready(Ok(()));
         }
         let mut wait = readiness.wait.borrow_mut();
-        let fired = self.poll_wait(&mut wait, cx, interest);
-        if let Poll::Ready(Ok(())) = fired {
-            readiness.ready.set(true);
+        let events = ready!(self.poll_wait(&mut wait, cx, interest))?;
+        readiness.ready.set(true);
+        if events & STICKY != 0 {
+            readiness.sticky.set(true);
         }
-        fired
+        Poll::Ready(Ok(()))
     }
 
     /// Marks the socket not ready for `interest`: the caller's non-blocking
     /// syscall said `EAGAIN`, or a short TCP read drained it. The next
-    /// `poll_ready` waits for a readiness event.
+    /// `poll_ready` waits for a readiness event. Once an event said the
+    /// peer shut down (or an error, or urgent data), read readiness stays
+    /// set: a read there may stop short with more behind it, and no edge
+    /// would follow.
     pub(crate) fn clear_ready(&self, interest: Interest) {
-        self.readiness(interest).ready.set(false);
+        let readiness = self.readiness(interest);
+        if !readiness.sticky.get() {
+            readiness.ready.set(false);
+        }
+    }
+
+    /// Drops the readiness waits and forgets what they said, for a stream
+    /// going back to rent IO (nothing left armed to wake a task).
+    pub(crate) fn reset_ready(&self) {
+        for readiness in &self.ready {
+            if let Ok(mut wait) = readiness.wait.try_borrow_mut() {
+                *wait = Wait::Idle;
+            }
+            readiness.ready.set(true);
+            readiness.sticky.set(false);
+        }
     }
 
     fn readiness(&self, interest: Interest) -> &Readiness {
@@ -211,13 +238,13 @@ impl Socket {
         }
     }
 
-    /// Polls `wait` for an event, arming it first if idle.
+    /// Polls `wait` for an event, arming it first if idle: its events.
     fn poll_wait(
         &self,
         wait: &mut Wait,
         cx: &mut std::task::Context<'_>,
         interest: Interest,
-    ) -> Poll<io::Result<()>> {
+    ) -> Poll<io::Result<u32>> {
         loop {
             match wait {
                 Wait::Idle => {
@@ -231,9 +258,7 @@ impl Socket {
                 Wait::Once(op) => {
                     let result = ready!(Pin::new(op).poll(cx));
                     *wait = Wait::Idle;
-                    // The events themselves do not matter: the syscall
-                    // that follows reports an error or end of stream.
-                    return Poll::Ready(result.map(drop));
+                    return Poll::Ready(result);
                 }
                 Wait::Multi(multi) => {
                     // What came since the last look (the driver merges
@@ -242,9 +267,12 @@ impl Socket {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Some(completion)) => {
                             return match completion.result {
-                                Ok(_) => Poll::Ready(Ok(())),
+                                Ok(events) => Poll::Ready(Ok(events)),
                                 // Multishot poll is Linux 5.13+: wait one
-                                // shot at a time instead.
+                                // shot at a time instead. (Any `EINVAL`
+                                // does: a poll of a socket has no other
+                                // cause for one, and one-shot waits are
+                                // right everywhere, only slower.)
                                 Err(e)
                                     if e.raw_os_error() == Some(libc::EINVAL)
                                         && !self.one_shot_polls.get() =>

@@ -129,9 +129,22 @@ macro_rules! poll_ready_methods {
         /// the socket: [`poll_read_ready`](Self::poll_read_ready) now waits
         /// for the next readiness event. A short read drains a TCP socket,
         /// not a Unix one (a read there stops early at a message that
-        /// carried fds while more data waits behind it).
+        /// carried fds while more data waits behind it). Once an event
+        /// said the peer shut down (or an error, or urgent data), this
+        /// does nothing: a read may then stop short (at end of stream, at
+        /// the urgent mark) with no edge to follow.
         pub fn clear_read_ready(&self) {
             self.socket.clear_ready(rentio_driver::Interest::Read)
+        }
+
+        /// Drops the readiness waits that
+        /// [`poll_read_ready`](Self::poll_read_ready) and
+        /// [`poll_write_ready`](Self::poll_write_ready) keep armed between
+        /// calls, and forgets what they said: for a stream going back from
+        /// readiness-based IO to rent IO, so that nothing armed keeps
+        /// waking the last task that polled.
+        pub fn reset_readiness(&self) {
+            self.socket.reset_ready()
         }
 
         /// Polls for write readiness, as
