@@ -83,8 +83,9 @@ struct SleepState {
 ///
 /// # Cancel safety
 ///
-/// Dropping it cancels its timer: at once on the runtime's thread, through
-/// the runtime's inbox elsewhere.
+/// Dropping it cancels its timer: at once on the runtime's thread (unless
+/// its timers are busy, as when the wheel itself drops the sleep's
+/// owner), through the runtime's inbox otherwise.
 #[must_use = "futures do nothing unless polled"]
 pub struct SendSleep {
     deadline: Instant,
@@ -145,23 +146,27 @@ impl SendSleep {
         .flatten()
     }
 
-    /// Cancels a wheel timer: at once on the runtime's thread, else
-    /// through its inbox (a runtime already gone took its wheel along).
+    /// Cancels a wheel timer: at once on the runtime's thread with its
+    /// timers free, else through its inbox (a runtime already gone took
+    /// its wheel along).
     fn cancel_on_wheel(&self, key: TimerKey) {
         let id = self.remote.id;
+        // Whether it ran: on the runtime, with the timers not borrowed (a
+        // sleep dropped by a waker the wheel drops is not).
         let cancel = move || {
             context::with_current(|shared| {
-                // `try_borrow_mut`: a drop during the runtime's teardown.
-                if shared.id == id
-                    && let Ok(mut timers) = shared.timers.try_borrow_mut()
-                {
-                    timers.wheel.cancel(key);
-                }
                 shared.id == id
+                    && shared
+                        .timers
+                        .try_borrow_mut()
+                        .map(|mut timers| timers.wheel.cancel(key))
+                        .is_ok()
             })
             .unwrap_or(false)
         };
         if !cancel() {
+            // A job runs from the runtime's loop, with the timers free; a
+            // runtime in teardown drops its wheel whole.
             let _ = self.remote.push_job(Box::new(move || {
                 cancel();
             }));
