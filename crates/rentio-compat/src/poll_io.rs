@@ -13,10 +13,13 @@
 //! the next read waits instead of making a `recv` bound to fail (hyper
 //! polls its read side again after every request; tokio saves the same
 //! syscall). No wake-up is lost to data that comes after that read: the
-//! kernel reports every readiness edge after the clear. A Unix stream is
-//! never inferred drained: a read there stops early at a message that
-//! carried fds while more data waits behind it, with no edge to come. A
-//! spurious wake (an edge from before the clear) costs one `EAGAIN`.
+//! kernel reports every readiness edge after the clear. Two cases have no
+//! edge to come, and are never taken for drained: once the peer shut down
+//! (or an error or urgent data showed) a short read may stop at end of
+//! stream or at the urgent mark, so readiness stays set for good; and on
+//! a Unix stream a read stops early at a message that carried fds while
+//! more data waits behind it, so only `EAGAIN` clears there. A spurious
+//! wake (an edge from before the clear) costs one `EAGAIN`.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -45,6 +48,9 @@ pub trait PollStream: AsFd + sealed::Sealed {
 
     /// Clears the cached write readiness.
     fn clear_write_ready(&self);
+
+    /// Drops the readiness waits (see `TcpStream::reset_readiness`).
+    fn reset_readiness(&self);
 }
 
 mod sealed {
@@ -72,6 +78,10 @@ macro_rules! poll_stream {
 
             fn clear_write_ready(&self) {
                 <$t>::clear_write_ready(self)
+            }
+
+            fn reset_readiness(&self) {
+                <$t>::reset_readiness(self)
             }
         }
 
@@ -141,8 +151,9 @@ impl<S: PollStream> PollIo<S> {
         PollIo { stream }
     }
 
-    /// The stream back, for rent IO.
+    /// The stream back, for rent IO (its readiness waits dropped).
     pub fn into_rent_io(self) -> S {
+        self.stream.reset_readiness();
         self.stream
     }
 

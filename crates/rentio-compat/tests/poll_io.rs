@@ -196,6 +196,33 @@ fn a_unix_read_cut_short_by_passed_fds_is_not_drained() {
     });
 }
 
+/// Data and the peer's FIN in one readiness event: the read of the data
+/// comes back short (the FIN ends it), and the read after it must see the
+/// end of stream rather than wait for an edge that will never come.
+#[test]
+fn end_of_stream_right_behind_data_is_seen() {
+    each_backend(|| async {
+        let (client, mut server) = connected().await;
+        let mut client = client.into_poll_io();
+        let mut buf = [0u8; 64];
+        {
+            let mut read = std::pin::pin!(client.read(&mut buf));
+            // Nothing to read yet: the read arms its wait.
+            let first = poll_fn(|cx| std::task::Poll::Ready(read.as_mut().poll(cx))).await;
+            assert!(first.is_pending());
+            // Both arrive while nobody looks.
+            server.write_all(b"abc").unwrap();
+            server.shutdown(std::net::Shutdown::Write).unwrap();
+            assert_eq!(within("the data", read).await.unwrap(), 3);
+        }
+        assert_eq!(&buf[..3], b"abc");
+        let n = within("the end of stream", client.read(&mut buf))
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+    });
+}
+
 /// End of stream reads 0; a reset peer is an error; shutdown twice is
 /// fine.
 #[test]
