@@ -3,8 +3,9 @@
 //!
 //! The wrapper drives a reader and a writer of its own, each through one
 //! rent op at a time. An op takes its half and its buffer, and gives both
-//! back when it ends, so nothing is borrowed across polls and no `unsafe`
-//! is needed. The two halves are separate values: a read waiting for the
+//! back when it ends, so nothing is borrowed across polls. Each op's
+//! future is boxed (the rent traits' futures have no name to store them
+//! under), in an allocation the next op of its kind reuses. The two halves are separate values: a read waiting for the
 //! peer never holds up a write, as the full-duplex protocols (HTTP/2, TLS)
 //! on top need.
 //!
@@ -14,19 +15,37 @@
 //! write op sends them (all of them: a short write goes on inside the op),
 //! and an error it meets shows on the next write, flush or shutdown.
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use rentio_io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
 
+use crate::reuse::ReusableBox;
+
 /// The read buffer's capacity, and the most the write buffer takes before
 /// `poll_write` waits for the writer to catch up.
 pub const DEFAULT_CAPACITY: usize = 64 * 1024;
 
 /// An op in flight: it owns its half (and buffer) and hands them back.
-type OpFuture<H, R> = Pin<Box<dyn Future<Output = (H, R)>>>;
+/// Once it ends, its box is kept for the next op of its kind.
+type OpFuture<H, R> = ReusableBox<(H, R)>;
+
+/// Boxes `future` in `spare`'s allocation if there is one.
+fn boxed<H, R, F>(spare: &mut Option<OpFuture<H, R>>, future: F) -> OpFuture<H, R>
+where
+    H: 'static,
+    R: 'static,
+    F: std::future::Future<Output = (H, R)> + 'static,
+{
+    match spare.take() {
+        Some(mut op) => {
+            op.set(future);
+            op
+        }
+        None => ReusableBox::new(future),
+    }
+}
 
 /// tokio's [`AsyncRead`](tokio::io::AsyncRead) and
 /// [`AsyncWrite`](tokio::io::AsyncWrite) (and futures-io's traits) over a
@@ -56,9 +75,10 @@ type OpFuture<H, R> = Pin<Box<dyn Future<Output = (H, R)>>>;
 ///
 /// # Costs
 ///
-/// One copy each way, and one small allocation per rent op (the op's
-/// future, boxed: the rent traits' futures have no name to store them
-/// under on stable Rust); buffers are reused.
+/// One copy each way. Nothing is allocated per op in steady state: the
+/// buffers are reused, and so is each op's boxed future (the rent traits'
+/// futures have no name to store them under on stable Rust), once the
+/// first op of its kind has allocated it.
 ///
 /// # Cancel safety
 ///
@@ -117,12 +137,15 @@ impl<R: AsyncReadRent + 'static, W: AsyncWriteRent + 'static> Compat<R, W> {
         Compat {
             reader: ReadSide {
                 state: State::Idle(reader),
+                spare_op: None,
                 buf: Vec::new(),
                 pos: 0,
                 capacity,
             },
             writer: WriteSide {
                 state: WriteState::Idle(writer),
+                spare_write: None,
+                spare_finish: None,
                 buf: Vec::new(),
                 spare: Vec::new(),
                 error: None,
@@ -152,6 +175,8 @@ impl<R, W> Unpin for Compat<R, W> {}
 /// read left over (`buf[pos..]`).
 struct ReadSide<R> {
     state: State<R>,
+    /// The last read's box, for the next read.
+    spare_op: Option<OpFuture<R, rentio_buf::BufResult<usize, Vec<u8>>>>,
     buf: Vec<u8>,
     pos: usize,
     capacity: usize,
@@ -178,18 +203,19 @@ impl<R: AsyncReadRent + 'static> ReadSide<R> {
                     buf.clear();
                     buf.reserve(self.capacity);
                     self.pos = 0;
-                    self.state = State::Reading(Box::pin(async move {
+                    self.state = State::Reading(boxed(&mut self.spare_op, async move {
                         let result = reader.read(buf).await;
                         (reader, result)
                     }));
                 }
-                State::Reading(mut op) => match op.as_mut().poll(cx) {
+                State::Reading(mut op) => match op.poll(cx) {
                     Poll::Pending => {
                         self.state = State::Reading(op);
                         return Poll::Pending;
                     }
                     Poll::Ready((reader, (result, buf))) => {
                         self.state = State::Idle(reader);
+                        self.spare_op = Some(op);
                         self.buf = buf;
                         self.pos = 0;
                         match result {
@@ -239,6 +265,10 @@ impl<R: AsyncReadRent + 'static> ReadSide<R> {
 /// not yet written, and an error to report.
 struct WriteSide<W> {
     state: WriteState<W>,
+    /// The last write's and the last flush's or shutdown's box, for the
+    /// next of each.
+    spare_write: Option<OpFuture<W, rentio_buf::BufResult<usize, Vec<u8>>>>,
+    spare_finish: Option<OpFuture<W, io::Result<()>>>,
     /// Bytes taken and not in an op: all of them while idle, those taken
     /// since the op in flight started otherwise.
     buf: Vec<u8>,
@@ -373,10 +403,11 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
                         let buf = std::mem::replace(&mut self.buf, std::mem::take(&mut self.spare));
                         // All of it: a short write goes on inside the op,
                         // so accepted bytes stay in flight until written.
-                        self.state = WriteState::Writing(Box::pin(async move {
-                            let result = writer.write_all(buf).await;
-                            (writer, result)
-                        }));
+                        self.state =
+                            WriteState::Writing(boxed(&mut self.spare_write, async move {
+                                let result = writer.write_all(buf).await;
+                                (writer, result)
+                            }));
                         // Polled below, for every goal: it is pushed, and
                         // holds this task's waker while it waits.
                         continue;
@@ -393,7 +424,7 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
                         Goal::Flushed | Goal::Shutdown => {
                             let shutdown = goal == Goal::Shutdown;
                             self.state = WriteState::Finishing {
-                                op: Box::pin(async move {
+                                op: boxed(&mut self.spare_finish, async move {
                                     let result = if shutdown {
                                         writer.shutdown().await
                                     } else {
@@ -452,13 +483,14 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
     /// back. An error is returned here and not kept.
     fn poll_in_flight(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match std::mem::replace(&mut self.state, WriteState::Lost) {
-            WriteState::Writing(mut op) => match op.as_mut().poll(cx) {
+            WriteState::Writing(mut op) => match op.poll(cx) {
                 Poll::Pending => {
                     self.state = WriteState::Writing(op);
                     Poll::Pending
                 }
                 Poll::Ready((writer, (result, mut written))) => {
                     self.state = WriteState::Idle(writer);
+                    self.spare_write = Some(op);
                     // Bytes buffered while the op ran go behind what it
                     // had not written yet; the emptied buffer is the spare.
                     let mut later = std::mem::take(&mut self.buf);
@@ -497,13 +529,14 @@ impl<W: AsyncWriteRent + 'static> WriteSide<W> {
                     }
                 }
             },
-            WriteState::Finishing { mut op, shutdown } => match op.as_mut().poll(cx) {
+            WriteState::Finishing { mut op, shutdown } => match op.poll(cx) {
                 Poll::Pending => {
                     self.state = WriteState::Finishing { op, shutdown };
                     Poll::Pending
                 }
                 Poll::Ready((writer, result)) => {
                     self.state = WriteState::Idle(writer);
+                    self.spare_finish = Some(op);
                     self.shut_down |= shutdown && result.is_ok();
                     Poll::Ready(result)
                 }

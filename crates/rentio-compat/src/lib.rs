@@ -1,12 +1,14 @@
 #![doc = include_str!("../README.md")]
-// One unsafe spot: poll-io reads into tokio's uninitialized `ReadBuf`
-// (`PollIo::poll_read`), as tokio's own sockets do.
+// Two unsafe spots: poll-io reads into tokio's uninitialized `ReadBuf`
+// (`PollIo::poll_read_buf`), as tokio's own sockets do, and the copy
+// path reuses its op futures' allocation (`reuse`).
 #![deny(unsafe_code)]
 
 mod copy;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod poll_io;
+mod reuse;
 
 pub use copy::{Compat, DEFAULT_CAPACITY};
 pub use poll_io::{

@@ -1,5 +1,6 @@
 //! A wrapper dropped with a read and a write in flight leaks no fd and no
-//! memory: one test per process (the fd count and the counting allocator
+//! memory, and a wrapper in steady state allocates nothing per read or
+//! write: tests of the process (the fd count and the counting allocator
 //! are process-wide), run without libtest's threads.
 
 #![allow(clippy::unwrap_used)]
@@ -22,11 +23,13 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+static ALLOCS: AtomicIsize = AtomicIsize::new(0);
 
 // SAFETY: forwards to the system allocator, only counting.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: forwarded from the caller.
         unsafe { System.alloc(layout) }
     }
@@ -82,6 +85,43 @@ fn run_once(choice: BackendChoice) {
 fn main() {
     a_wrapper_dropped_mid_read_and_mid_write_leaks_nothing();
     println!("test a_wrapper_dropped_mid_read_and_mid_write_leaks_nothing ... ok");
+    no_allocation_per_read_or_write_in_steady_state();
+    println!("test no_allocation_per_read_or_write_in_steady_state ... ok");
+}
+
+/// Ping-pong through two wrappers: after a warm-up, rounds of write,
+/// flush and read allocate nothing (buffers and op boxes are reused).
+fn no_allocation_per_read_or_write_in_steady_state() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for choice in support::backends() {
+        let rt = Runtime::builder().backend(choice).build().unwrap();
+        let allocs = rt.block_on(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            let (mut a, mut b) = (Compat::new(a), Compat::new(b));
+            let mut got = [0u8; 100];
+            let mut round = async |rounds: usize| {
+                for i in 0..rounds {
+                    let msg = [i as u8; 100];
+                    a.write_all(&msg).await.unwrap();
+                    a.flush().await.unwrap();
+                    b.read_exact(&mut got).await.unwrap();
+                    assert_eq!(got, msg);
+                    b.write_all(&got).await.unwrap();
+                    b.flush().await.unwrap();
+                    a.read_exact(&mut got).await.unwrap();
+                    assert_eq!(got, msg);
+                }
+            };
+            round(50).await;
+            let before = ALLOCS.load(Ordering::Relaxed);
+            round(1000).await;
+            ALLOCS.load(Ordering::Relaxed) - before
+        });
+        assert_eq!(
+            allocs, 0,
+            "[{choice:?}] {allocs} allocations in 1000 rounds"
+        );
+    }
 }
 
 fn a_wrapper_dropped_mid_read_and_mid_write_leaks_nothing() {
