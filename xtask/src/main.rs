@@ -273,21 +273,18 @@ fn fmt_ns(ns: f64) -> String {
 }
 
 /// The tests of the crates with unsafe code that meets the kernel (the
-/// driver, the executor, the net crate) under AddressSanitizer.
+/// driver, the executor, the net crate) under AddressSanitizer, then
+/// those of rentio-compat that run its unsafe code (poll-io's reads into
+/// uninitialized buffers, the copy path's reused op boxes) under hyper
+/// and tokio's helpers.
 ///
 /// `--target` keeps the flag off build scripts and proc macros (which
 /// the host's uninstrumented std loads); `--lib --tests` skips doctests,
 /// which would need the flag in `RUSTDOCFLAGS` too. Loom models are
 /// `cfg(loom)` and so are left out.
 fn asan(extra: &[String]) -> Result<(), String> {
-    // `+nightly` is understood by rustup's `cargo` proxy, not by the
-    // toolchain's `cargo` that `$CARGO` names.
-    let mut cmd = Command::new("cargo");
-    cmd.args([
-        "+nightly",
-        "test",
-        "--target",
-        "x86_64-unknown-linux-gnu",
+    let started = std::time::Instant::now();
+    let mut core = asan_command(&[
         "-p",
         "rentio-driver",
         "-p",
@@ -296,22 +293,47 @@ fn asan(extra: &[String]) -> Result<(), String> {
         "rentio-net",
         "--lib",
         "--tests",
-        // A sanitizer sweep reports every binary, not the first failure.
-        "--no-fail-fast",
-    ])
-    .args(extra)
-    .env("RUSTFLAGS", "-Zsanitizer=address")
-    .env("RUSTDOCFLAGS", "-Zsanitizer=address")
-    .env("CARGO_TARGET_DIR", target_dir()?.join("asan"))
-    // The stable toolchain's tools, if `cargo xtask` set them, must not
-    // leak into the nightly build.
-    .env_remove("RUSTC")
-    .env_remove("RUSTDOC")
-    .env_remove("RUSTUP_TOOLCHAIN");
-    let started = std::time::Instant::now();
-    let result = run("asan", cmd);
+    ])?;
+    core.args(extra);
+    let core = run("asan", core);
+    let mut compat = asan_command(&[
+        "-p",
+        "rentio-compat",
+        "--all-features",
+        "--lib",
+        "--test",
+        "poll_io",
+        "--test",
+        "copy_wrapper",
+        "--test",
+        "write_side",
+        "--test",
+        "hyper_http",
+    ])?;
+    compat.args(extra);
+    let compat = run("asan (rentio-compat)", compat);
     eprintln!("xtask: asan took {:.0} s", started.elapsed().as_secs_f64());
-    result
+    core.and(compat)
+}
+
+/// `cargo +nightly test` with AddressSanitizer on `args`.
+fn asan_command(args: &[&str]) -> Result<Command, String> {
+    // `+nightly` is understood by rustup's `cargo` proxy, not by the
+    // toolchain's `cargo` that `$CARGO` names.
+    let mut cmd = Command::new("cargo");
+    cmd.args(["+nightly", "test", "--target", "x86_64-unknown-linux-gnu"])
+        .args(args)
+        // A sanitizer sweep reports every binary, not the first failure.
+        .arg("--no-fail-fast")
+        .env("RUSTFLAGS", "-Zsanitizer=address")
+        .env("RUSTDOCFLAGS", "-Zsanitizer=address")
+        .env("CARGO_TARGET_DIR", target_dir()?.join("asan"))
+        // The stable toolchain's tools, if `cargo xtask` set them, must not
+        // leak into the nightly build.
+        .env_remove("RUSTC")
+        .env_remove("RUSTDOC")
+        .env_remove("RUSTUP_TOOLCHAIN");
+    Ok(cmd)
 }
 
 /// The workspace's target directory, as cargo resolves it (so
