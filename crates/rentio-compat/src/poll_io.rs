@@ -15,8 +15,8 @@
 //! syscall). No wake-up is lost to data that comes after that read: the
 //! kernel reports every readiness edge after the clear. Two cases have no
 //! edge to come, and are never taken for drained: once the peer shut down
-//! (or an error or urgent data showed) a short read may stop at end of
-//! stream or at the urgent mark, so readiness stays set for good; and on
+//! (or an error showed) a short read may stop at end of stream, so
+//! readiness stays set for good; and on
 //! a Unix stream a read stops early at a message that carried fds while
 //! more data waits behind it, so only `EAGAIN` clears there. A spurious
 //! wake (an edge from before the clear) costs one `EAGAIN`.

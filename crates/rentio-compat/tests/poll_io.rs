@@ -196,6 +196,42 @@ fn a_unix_read_cut_short_by_passed_fds_is_not_drained() {
     });
 }
 
+/// A short TCP read on a live connection drains it: afterwards the stream
+/// waits for the next readiness event instead of trying a `recv` bound to
+/// say `EAGAIN` (the syscall hyper would make after every request). An
+/// event taken wrongly for "the peer shut down" (io_uring reports
+/// `POLLPRI` with every data wake-up) would leave it ready.
+#[test]
+fn a_short_tcp_read_waits_for_the_next_event() {
+    each_backend(|| async {
+        let (client, mut server) = connected().await;
+        let mut client = client.into_poll_io();
+        let mut buf = [0u8; 64];
+        for round in 0..3u8 {
+            // The read waits first, so the data comes as an event.
+            let writer = std::thread::spawn({
+                let mut server = server.try_clone().unwrap();
+                move || {
+                    std::thread::sleep(Duration::from_millis(10));
+                    server.write_all(&[round]).unwrap();
+                }
+            });
+            let n = within("a read", client.read(&mut buf)).await.unwrap();
+            writer.join().unwrap();
+            assert_eq!(&buf[..n], &[round]);
+            let ready = poll_fn(|cx| {
+                std::task::Poll::Ready(client.get_ref().poll_read_ready(cx).is_ready())
+            })
+            .await;
+            assert!(!ready, "round {round}: still ready after a short read");
+        }
+        // The peer's end is sticky: ready, and reads give 0 from then on.
+        server.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(within("eof", client.read(&mut buf)).await.unwrap(), 0);
+        assert_eq!(within("eof again", client.read(&mut buf)).await.unwrap(), 0);
+    });
+}
+
 /// Data and the peer's FIN in one readiness event: the read of the data
 /// comes back short (the FIN ends it), and the read after it must see the
 /// end of stream rather than wait for an edge that will never come.

@@ -49,9 +49,9 @@ pub struct Socket {
 struct Readiness {
     /// The socket may be ready: try the syscall.
     ready: Cell<bool>,
-    /// An event said the peer shut down, or an error or urgent data: a
-    /// read may now come back short with more behind it (end of stream,
-    /// the urgent mark) and no edge to follow, so readiness stays set.
+    /// An event said the peer shut down, or an error: a read may now come
+    /// back short with the end of stream behind it and no edge to follow,
+    /// so readiness stays set.
     sticky: Cell<bool>,
     wait: RefCell<Wait>,
 }
@@ -67,8 +67,10 @@ impl Default for Readiness {
     }
 }
 
-/// Events after which a short read does not mean drained.
-const STICKY: u32 = (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLPRI) as u32;
+/// Events after which a short read does not mean drained. Not
+/// `POLLPRI`: io_uring reports a socket's wake-up key as the events, and
+/// every TCP data wake-up carries `POLLPRI` there.
+const STICKY: u32 = (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) as u32;
 
 /// How a direction learns of readiness events.
 #[derive(Debug)]
@@ -209,9 +211,8 @@ impl Socket {
     /// Marks the socket not ready for `interest`: the caller's non-blocking
     /// syscall said `EAGAIN`, or a short TCP read drained it. The next
     /// `poll_ready` waits for a readiness event. Once an event said the
-    /// peer shut down (or an error, or urgent data), read readiness stays
-    /// set: a read there may stop short with more behind it, and no edge
-    /// would follow.
+    /// peer shut down (or an error), read readiness stays set: a read
+    /// there may stop short at end of stream, and no edge would follow.
     pub(crate) fn clear_ready(&self, interest: Interest) {
         let readiness = self.readiness(interest);
         if !readiness.sticky.get() {

@@ -130,9 +130,9 @@ macro_rules! poll_ready_methods {
         /// for the next readiness event. A short read drains a TCP socket,
         /// not a Unix one (a read there stops early at a message that
         /// carried fds while more data waits behind it). Once an event
-        /// said the peer shut down (or an error, or urgent data), this
-        /// does nothing: a read may then stop short (at end of stream, at
-        /// the urgent mark) with no edge to follow.
+        /// said the peer shut down (or an error), this does nothing: a
+        /// read may then stop short at end of stream with no edge to
+        /// follow.
         pub fn clear_read_ready(&self) {
             self.socket.clear_ready(rentio_driver::Interest::Read)
         }

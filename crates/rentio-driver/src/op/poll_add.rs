@@ -7,12 +7,12 @@ use io_uring::{opcode, squeue, types};
 
 use super::{Completion, Interest, OpCode, Readiness};
 
-/// A read poll also asks for `POLLRDHUP` and `POLLPRI`: a caller that
-/// takes a short stream read for "drained" must know when it may not be
-/// (the peer shut down, or urgent data cut the read short).
+/// A read poll also asks for `POLLRDHUP`: a caller that takes a short
+/// stream read for "drained" must know when it may not be (the peer shut
+/// down, and end of stream is right behind the data).
 fn mask(interest: Interest) -> u32 {
     match interest {
-        Interest::Read => (libc::POLLIN | libc::POLLRDHUP | libc::POLLPRI) as u32,
+        Interest::Read => (libc::POLLIN | libc::POLLRDHUP) as u32,
         Interest::Write => libc::POLLOUT as u32,
     }
 }
@@ -62,10 +62,12 @@ unsafe impl OpCode for PollAdd {
 /// edges that come while one is queued and not yet taken merge into it
 /// (their events or-ed). Use it through [`Driver::multi`](crate::Driver::multi).
 ///
-/// The events: `POLLIN`, `POLLRDHUP`, `POLLPRI`, `POLLHUP`, `POLLERR`
-/// for a read poll, `POLLOUT` (and `POLLHUP`, `POLLERR`) for a write poll.
-/// On the readiness backend a read edge is `POLLIN`, with `POLLRDHUP`
-/// once the peer shut down or the fd had an error or urgent data.
+/// The events: `POLLIN`, `POLLRDHUP`, `POLLHUP`, `POLLERR` for a read
+/// poll, `POLLOUT` (and `POLLHUP`, `POLLERR`) for a write poll. io_uring
+/// may report more than was asked (a socket's wake-up key: `POLLPRI`
+/// comes with every TCP data wake-up). On the readiness backend a read
+/// edge is `POLLIN`, with `POLLRDHUP` once the peer shut down or the fd
+/// had an error or urgent data.
 ///
 /// # Kernel support
 ///

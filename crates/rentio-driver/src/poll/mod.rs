@@ -434,7 +434,7 @@ fn far_future() -> Instant {
 /// for poll ops, which have no syscall to try first.
 pub(crate) fn ready_now(fd: RawFd, interest: Interest) -> io::Result<Option<u32>> {
     let events = match interest {
-        Interest::Read => libc::POLLIN | libc::POLLRDHUP | libc::POLLPRI,
+        Interest::Read => libc::POLLIN | libc::POLLRDHUP,
         Interest::Write => libc::POLLOUT,
     };
     let mut pfd = libc::pollfd {
