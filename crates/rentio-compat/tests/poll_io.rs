@@ -204,7 +204,7 @@ fn a_unix_read_cut_short_by_passed_fds_is_not_drained() {
 #[test]
 fn a_short_tcp_read_waits_for_the_next_event() {
     each_backend(|| async {
-        let (client, mut server) = connected().await;
+        let (client, server) = connected().await;
         let mut client = client.into_poll_io();
         let mut buf = [0u8; 64];
         for round in 0..3u8 {
