@@ -5,9 +5,9 @@
 //! rent op at a time. An op takes its half and its buffer, and gives both
 //! back when it ends, so nothing is borrowed across polls. Each op's
 //! future is boxed (the rent traits' futures have no name to store them
-//! under), in an allocation the next op of its kind reuses. The two halves are separate values: a read waiting for the
-//! peer never holds up a write, as the full-duplex protocols (HTTP/2, TLS)
-//! on top need.
+//! under), in an allocation the next op of its kind reuses. The two
+//! halves are separate values: a read waiting for the peer never holds up
+//! a write, as the full-duplex protocols (HTTP/2, TLS) on top need.
 //!
 //! Reads land in the wrapper's read buffer and are copied out to the
 //! caller; what the caller's buffer cannot take stays for the next call.

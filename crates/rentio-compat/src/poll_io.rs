@@ -15,11 +15,11 @@
 //! syscall). No wake-up is lost to data that comes after that read: the
 //! kernel reports every readiness edge after the clear. Two cases have no
 //! edge to come, and are never taken for drained: once the peer shut down
-//! (or an error showed) a short read may stop at end of stream, so
-//! readiness stays set for good; and on
-//! a Unix stream a read stops early at a message that carried fds while
-//! more data waits behind it, so only `EAGAIN` clears there. A spurious
-//! wake (an edge from before the clear) costs one `EAGAIN`.
+//! (or an error showed) a short read may stop at end of stream, so from
+//! then on only `EAGAIN` clears; and on a Unix stream a read stops early
+//! at a message that carried fds while more data waits behind it, so only
+//! `EAGAIN` clears there. A spurious wake (an edge from before the clear)
+//! costs one `EAGAIN`.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -42,6 +42,9 @@ pub trait PollStream: AsFd + sealed::Sealed {
 
     /// Clears the cached read readiness (see `TcpStream::clear_read_ready`).
     fn clear_read_ready(&self);
+
+    /// A short read drained the stream (see `TcpStream::read_drained`).
+    fn read_drained(&self);
 
     /// Polls for write readiness (see `TcpStream::poll_write_ready`).
     fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
@@ -70,6 +73,10 @@ macro_rules! poll_stream {
 
             fn clear_read_ready(&self) {
                 <$t>::clear_read_ready(self)
+            }
+
+            fn read_drained(&self) {
+                <$t>::read_drained(self)
             }
 
             fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -102,8 +109,8 @@ poll_stream!(UnixStream, false);
 ///
 /// Get one with [`IntoPollIo::into_poll_io`] and go back with
 /// [`into_rent_io`](PollIo::into_rent_io). To read and write from two
-/// tasks, split it with `tokio::io::split`; a read and a write may wait at
-/// once.
+/// tasks, split it with [`into_split`](PollIo::into_split) (no lock) or
+/// `tokio::io::split`; a read and a write may wait at once.
 ///
 /// # Cancel safety
 ///
@@ -183,7 +190,7 @@ impl<S: PollStream> PollIo<S> {
                 Ok(n) => {
                     // Drained; end of stream (0) stays readable.
                     if S::SHORT_READ_DRAINS && n > 0 && n < len {
-                        self.stream.clear_read_ready();
+                        self.stream.read_drained();
                     }
                     return Poll::Ready(Ok(n));
                 }

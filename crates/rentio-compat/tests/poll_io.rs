@@ -232,6 +232,92 @@ fn a_short_tcp_read_waits_for_the_next_event() {
     });
 }
 
+/// A peer that shut down its side and reads slowly: the writer, whose
+/// send buffer fills, waits for room (write readiness never sticks on the
+/// peer's `POLLRDHUP`) rather than spin. Counted in polls of the write,
+/// not in time: a spin polls it hundreds of thousands of times while the
+/// peer sleeps.
+#[test]
+fn a_writer_to_a_half_closed_slow_peer_waits() {
+    each_backend(|| async {
+        let (client, server) = connected().await;
+        let mut client = client.into_poll_io();
+        server.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(within("eof", client.read(&mut buf)).await.unwrap(), 0);
+        let len = 8 << 20;
+        let peer = std::thread::spawn(move || {
+            let mut server = server;
+            std::thread::sleep(Duration::from_millis(200));
+            let mut sink = vec![0u8; 64 << 10];
+            let mut got = 0;
+            while got < len {
+                let n = server.read(&mut sink).unwrap();
+                assert!(n > 0, "early end of stream");
+                got += n;
+            }
+            got
+        });
+        let data = vec![7u8; len];
+        let mut write = std::pin::pin!(client.write_all(&data));
+        let mut polls = 0u64;
+        within(
+            "the write",
+            poll_fn(|cx| {
+                polls += 1;
+                write.as_mut().poll(cx)
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(peer.join().unwrap(), len);
+        assert!(
+            polls < 20_000,
+            "the write was polled {polls} times: it spun"
+        );
+    });
+}
+
+/// Urgent data (which makes the readiness backend stop taking short reads
+/// for drained), then an idle wait: `EAGAIN` still sends the read to wait
+/// for the next event rather than spin. Counted in polls, as above.
+#[test]
+fn an_idle_read_after_urgent_data_waits() {
+    each_backend(|| async {
+        let (client, mut server) = connected().await;
+        let mut client = client.into_poll_io();
+        server.write_all(b"xy").unwrap();
+        let sent = rustix::net::send(&server, b"z", rustix::net::SendFlags::OOB).unwrap();
+        assert_eq!(sent, 1);
+        let mut buf = [0u8; 64];
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            let n = within("the data", client.read(&mut buf)).await.unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, b"xy", "the urgent byte stays out of band");
+        let peer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            server.write_all(b"more").unwrap();
+            server
+        });
+        let mut read = std::pin::pin!(client.read(&mut buf));
+        let mut polls = 0u64;
+        let n = within(
+            "the idle read",
+            poll_fn(|cx| {
+                polls += 1;
+                read.as_mut().poll(cx)
+            }),
+        )
+        .await
+        .unwrap();
+        drop(peer.join().unwrap());
+        assert!(n > 0);
+        assert!(polls < 1_000, "the read was polled {polls} times: it spun");
+    });
+}
+
 /// Data and the peer's FIN in one readiness event: the read of the data
 /// comes back short (the FIN ends it), and the read after it must see the
 /// end of stream rather than wait for an edge that will never come.

@@ -67,9 +67,9 @@ impl Default for Readiness {
     }
 }
 
-/// Events after which a short read does not mean drained. Not
-/// `POLLPRI`: io_uring reports a socket's wake-up key as the events, and
-/// every TCP data wake-up carries `POLLPRI` there.
+/// Events after which a short read does not mean drained. Not `POLLPRI`
+/// (read polls do not ask for it): a socket's data wake-up carries it,
+/// and io_uring reports the wake-up's events that were asked for.
 const STICKY: u32 = (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) as u32;
 
 /// How a direction learns of readiness events.
@@ -202,19 +202,27 @@ impl Socket {
         let mut wait = readiness.wait.borrow_mut();
         let events = ready!(self.poll_wait(&mut wait, cx, interest))?;
         readiness.ready.set(true);
-        if events & STICKY != 0 {
+        // Only reads care (io_uring adds `POLLRDHUP` to a write poll's
+        // events too, once the peer shut down its side).
+        if interest == Interest::Read && events & STICKY != 0 {
             readiness.sticky.set(true);
         }
         Poll::Ready(Ok(()))
     }
 
     /// Marks the socket not ready for `interest`: the caller's non-blocking
-    /// syscall said `EAGAIN`, or a short TCP read drained it. The next
-    /// `poll_ready` waits for a readiness event. Once an event said the
-    /// peer shut down (or an error), read readiness stays set: a read
-    /// there may stop short at end of stream, and no edge would follow.
+    /// syscall said `EAGAIN`. The next `poll_ready` waits for a readiness
+    /// event (one is to come: a socket at end of stream reads 0, never
+    /// `EAGAIN`).
     pub(crate) fn clear_ready(&self, interest: Interest) {
-        let readiness = self.readiness(interest);
+        self.readiness(interest).ready.set(false);
+    }
+
+    /// A short stream read drained the socket: as `clear_ready(Read)`,
+    /// unless an event said the peer shut down (or an error): a read there
+    /// may stop short at end of stream, and no edge would follow.
+    pub(crate) fn read_drained(&self) {
+        let readiness = self.readiness(Interest::Read);
         if !readiness.sticky.get() {
             readiness.ready.set(false);
         }

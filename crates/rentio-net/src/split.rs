@@ -125,16 +125,23 @@ macro_rules! poll_ready_methods {
             self.socket.poll_ready(cx, rentio_driver::Interest::Read)
         }
 
-        /// Says a non-blocking read found nothing (`WouldBlock`), or drained
-        /// the socket: [`poll_read_ready`](Self::poll_read_ready) now waits
-        /// for the next readiness event. A short read drains a TCP socket,
-        /// not a Unix one (a read there stops early at a message that
-        /// carried fds while more data waits behind it). Once an event
-        /// said the peer shut down (or an error), this does nothing: a
-        /// read may then stop short at end of stream with no edge to
-        /// follow.
+        /// Says a non-blocking read found nothing (`WouldBlock`):
+        /// [`poll_read_ready`](Self::poll_read_ready) now waits for the
+        /// next readiness event.
         pub fn clear_read_ready(&self) {
             self.socket.clear_ready(rentio_driver::Interest::Read)
+        }
+
+        /// Says a non-blocking read came back short and so drained the
+        /// socket, sparing the next read a syscall bound to say
+        /// `WouldBlock`: as [`clear_read_ready`](Self::clear_read_ready),
+        /// unless an event said the peer shut down (or an error), since a
+        /// read may then stop short at end of stream with no event to
+        /// follow. Only a TCP read drains when short: on a Unix stream a
+        /// read stops early at a message that carried fds while more data
+        /// waits behind it.
+        pub fn read_drained(&self) {
+            self.socket.read_drained()
         }
 
         /// Drops the readiness waits that
@@ -161,8 +168,9 @@ macro_rules! poll_ready_methods {
         }
 
         /// Says a non-blocking write found no room (`WouldBlock`), or
-        /// filled the send buffer (a short write), as
-        /// [`clear_read_ready`](Self::clear_read_ready) does for reads.
+        /// filled the send buffer (a short write):
+        /// [`poll_write_ready`](Self::poll_write_ready) now waits for the
+        /// next readiness event.
         pub fn clear_write_ready(&self) {
             self.socket.clear_ready(rentio_driver::Interest::Write)
         }

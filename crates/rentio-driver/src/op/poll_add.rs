@@ -62,12 +62,12 @@ unsafe impl OpCode for PollAdd {
 /// edges that come while one is queued and not yet taken merge into it
 /// (their events or-ed). Use it through [`Driver::multi`](crate::Driver::multi).
 ///
-/// The events: `POLLIN`, `POLLRDHUP`, `POLLHUP`, `POLLERR` for a read
-/// poll, `POLLOUT` (and `POLLHUP`, `POLLERR`) for a write poll. io_uring
-/// may report more than was asked (a socket's wake-up key: `POLLPRI`
-/// comes with every TCP data wake-up). On the readiness backend a read
-/// edge is `POLLIN`, with `POLLRDHUP` once the peer shut down or the fd
-/// had an error or urgent data.
+/// The events: `POLLIN` and `POLLRDHUP` for a read poll, `POLLOUT` for
+/// a write poll, and `POLLHUP`, `POLLERR` (and on io_uring `POLLRDHUP`)
+/// for either. On the readiness backend a read edge is `POLLIN`, with
+/// `POLLRDHUP` once the peer shut down or the fd had an error or urgent
+/// data (and on every edge with the portable `polling` reactor, which
+/// cannot tell).
 ///
 /// # Kernel support
 ///
