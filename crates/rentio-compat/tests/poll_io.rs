@@ -34,6 +34,22 @@ async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
         .unwrap_or_else(|_| panic!("hung: {what}"))
 }
 
+/// Runs `fut` (bounded, as [`within`]), counting how often it was polled:
+/// a future that spins instead of waiting is polled without end.
+async fn counting_polls<F: std::future::Future>(what: &str, fut: F) -> (F::Output, u64) {
+    let mut fut = std::pin::pin!(fut);
+    let mut polls = 0u64;
+    let out = within(
+        what,
+        poll_fn(|cx| {
+            polls += 1;
+            fut.as_mut().poll(cx)
+        }),
+    )
+    .await;
+    (out, polls)
+}
+
 /// 1 MiB each way between two poll-io ends of a Unix stream pair, each
 /// end written by one task and read by another (`tokio::io::split`).
 #[test]
@@ -259,17 +275,8 @@ fn a_writer_to_a_half_closed_slow_peer_waits() {
             got
         });
         let data = vec![7u8; len];
-        let mut write = std::pin::pin!(client.write_all(&data));
-        let mut polls = 0u64;
-        within(
-            "the write",
-            poll_fn(|cx| {
-                polls += 1;
-                write.as_mut().poll(cx)
-            }),
-        )
-        .await
-        .unwrap();
+        let (written, polls) = counting_polls("the write", client.write_all(&data)).await;
+        written.unwrap();
         assert_eq!(peer.join().unwrap(), len);
         assert!(
             polls < 20_000,
@@ -301,17 +308,8 @@ fn an_idle_read_after_urgent_data_waits() {
             server.write_all(b"more").unwrap();
             server
         });
-        let mut read = std::pin::pin!(client.read(&mut buf));
-        let mut polls = 0u64;
-        let n = within(
-            "the idle read",
-            poll_fn(|cx| {
-                polls += 1;
-                read.as_mut().poll(cx)
-            }),
-        )
-        .await
-        .unwrap();
+        let (n, polls) = counting_polls("the idle read", client.read(&mut buf)).await;
+        let n = n.unwrap();
         drop(peer.join().unwrap());
         assert!(n > 0);
         assert!(polls < 1_000, "the read was polled {polls} times: it spun");
