@@ -117,6 +117,65 @@ pub enum Syscall {
         fd: RawFd,
         data_only: bool,
     },
+    UnlinkAt {
+        dirfd: RawFd,
+        path: *const libc::c_char,
+        flags: i32,
+    },
+    RenameAt {
+        from_dirfd: RawFd,
+        from: *const libc::c_char,
+        to_dirfd: RawFd,
+        to: *const libc::c_char,
+        flags: u32,
+    },
+    MkdirAt {
+        dirfd: RawFd,
+        path: *const libc::c_char,
+        mode: u32,
+    },
+    SymlinkAt {
+        target: *const libc::c_char,
+        link_dirfd: RawFd,
+        link: *const libc::c_char,
+    },
+    LinkAt {
+        original_dirfd: RawFd,
+        original: *const libc::c_char,
+        link_dirfd: RawFd,
+        link: *const libc::c_char,
+        flags: i32,
+    },
+    Fallocate {
+        fd: RawFd,
+        mode: i32,
+        offset: u64,
+        len: u64,
+    },
+    Ftruncate {
+        fd: RawFd,
+        len: u64,
+    },
+    Fadvise {
+        fd: RawFd,
+        offset: u64,
+        len: u64,
+        advice: i32,
+    },
+    SyncFileRange {
+        fd: RawFd,
+        offset: u64,
+        len: u64,
+        flags: u32,
+    },
+    Splice {
+        fd_in: RawFd,
+        off_in: Option<u64>,
+        fd_out: RawFd,
+        off_out: Option<u64>,
+        len: usize,
+        flags: u32,
+    },
 }
 
 // SAFETY: a `Syscall` is plain data. Its pointers are dereferenced only by
@@ -126,13 +185,41 @@ pub enum Syscall {
 unsafe impl Send for Syscall {}
 
 impl Syscall {
-    /// The fd the syscall acts on, if any (an `*at` call's directory fd
-    /// only when it is a real fd, not `AT_FDCWD`): the number the driver
+    /// The fds the syscall acts on (an `*at` call's directory fds only
+    /// when they are real fds, not `AT_FDCWD`): the numbers the driver
     /// must keep from being closed and reused while a pool thread runs
     /// the call (invariant 11).
-    pub fn fd(&self) -> Option<RawFd> {
+    pub fn fds(&self) -> [Option<RawFd>; 2] {
+        let real = |fd: RawFd| (fd >= 0).then_some(fd);
+        let (a, b) = match *self {
+            Syscall::RenameAt {
+                from_dirfd: a,
+                to_dirfd: b,
+                ..
+            }
+            | Syscall::LinkAt {
+                original_dirfd: a,
+                link_dirfd: b,
+                ..
+            }
+            | Syscall::Splice {
+                fd_in: a,
+                fd_out: b,
+                ..
+            } => (a, b),
+            _ => return [self.fd(), None],
+        };
+        [real(a), real(b)]
+    }
+
+    /// The one fd a single-fd syscall acts on (see [`fds`](Self::fds)).
+    fn fd(&self) -> Option<RawFd> {
         let fd = match *self {
-            Syscall::Nop | Syscall::Socket { .. } => return None,
+            Syscall::Nop
+            | Syscall::Socket { .. }
+            | Syscall::RenameAt { .. }
+            | Syscall::LinkAt { .. }
+            | Syscall::Splice { .. } => return None,
             Syscall::Read { fd, .. }
             | Syscall::Write { fd, .. }
             | Syscall::Readv { fd, .. }
@@ -146,8 +233,18 @@ impl Syscall {
             | Syscall::SocketError { fd }
             | Syscall::Shutdown { fd, .. }
             | Syscall::Close { fd }
-            | Syscall::Fsync { fd, .. } => fd,
-            Syscall::OpenAt { dirfd, .. } | Syscall::Statx { dirfd, .. } => dirfd,
+            | Syscall::Fsync { fd, .. }
+            | Syscall::Fallocate { fd, .. }
+            | Syscall::Ftruncate { fd, .. }
+            | Syscall::Fadvise { fd, .. }
+            | Syscall::SyncFileRange { fd, .. } => fd,
+            Syscall::OpenAt { dirfd, .. }
+            | Syscall::Statx { dirfd, .. }
+            | Syscall::UnlinkAt { dirfd, .. }
+            | Syscall::MkdirAt { dirfd, .. }
+            | Syscall::SymlinkAt {
+                link_dirfd: dirfd, ..
+            } => dirfd,
         };
         (fd >= 0).then_some(fd)
     }
@@ -324,6 +421,98 @@ impl Syscall {
             } => {
                 // SAFETY: `run`'s contract: live, exclusive pointers (a bad fd is EBADF).
                 (unsafe { libc::fdatasync(fd) }) as isize
+            }
+            Syscall::UnlinkAt { dirfd, path, flags } => {
+                // SAFETY: `run`'s contract: a live NUL-terminated path.
+                (unsafe { libc::unlinkat(dirfd, path, flags) }) as isize
+            }
+            Syscall::RenameAt {
+                from_dirfd,
+                from,
+                to_dirfd,
+                to,
+                flags,
+            } => {
+                // SAFETY: `run`'s contract: live NUL-terminated paths.
+                (unsafe { libc::renameat2(from_dirfd, from, to_dirfd, to, flags) }) as isize
+            }
+            Syscall::MkdirAt { dirfd, path, mode } => {
+                // SAFETY: `run`'s contract: a live NUL-terminated path.
+                (unsafe { libc::mkdirat(dirfd, path, mode) }) as isize
+            }
+            Syscall::SymlinkAt {
+                target,
+                link_dirfd,
+                link,
+            } => {
+                // SAFETY: `run`'s contract: live NUL-terminated paths.
+                (unsafe { libc::symlinkat(target, link_dirfd, link) }) as isize
+            }
+            Syscall::LinkAt {
+                original_dirfd,
+                original,
+                link_dirfd,
+                link,
+                flags,
+            } => {
+                // SAFETY: `run`'s contract: live NUL-terminated paths.
+                (unsafe { libc::linkat(original_dirfd, original, link_dirfd, link, flags) })
+                    as isize
+            }
+            Syscall::Fallocate {
+                fd,
+                mode,
+                offset,
+                len,
+            } => {
+                // SAFETY: plain syscall on integers (a bad fd is EBADF).
+                (unsafe { libc::fallocate64(fd, mode, offset as i64, len as i64) }) as isize
+            }
+            Syscall::Ftruncate { fd, len } => {
+                // SAFETY: plain syscall on integers (a bad fd is EBADF).
+                (unsafe { libc::ftruncate64(fd, len as i64) }) as isize
+            }
+            Syscall::Fadvise {
+                fd,
+                offset,
+                len,
+                advice,
+            } => {
+                // SAFETY: plain syscall on integers (a bad fd is EBADF).
+                let err = unsafe { libc::posix_fadvise64(fd, offset as i64, len as i64, advice) };
+                // It returns the error number instead of setting errno.
+                if err != 0 {
+                    return Err(io::Error::from_raw_os_error(err));
+                }
+                0
+            }
+            Syscall::SyncFileRange {
+                fd,
+                offset,
+                len,
+                flags,
+            } => {
+                // SAFETY: plain syscall on integers (a bad fd is EBADF).
+                (unsafe { libc::sync_file_range(fd, offset as i64, len as i64, flags) }) as isize
+            }
+            Syscall::Splice {
+                fd_in,
+                off_in,
+                fd_out,
+                off_out,
+                len,
+                flags,
+            } => {
+                let mut off_in = off_in.map(|off| off as libc::loff_t);
+                let mut off_out = off_out.map(|off| off as libc::loff_t);
+                let ptr = |off: &mut Option<libc::loff_t>| {
+                    off.as_mut()
+                        .map_or(std::ptr::null_mut(), std::ptr::from_mut)
+                };
+                let (pin, pout) = (ptr(&mut off_in), ptr(&mut off_out));
+                // SAFETY: the offsets are locals that outlive the call
+                // (or null for "the fd's own position").
+                (unsafe { libc::splice(fd_in, pin, fd_out, pout, len, flags) }) as isize
             }
         };
         cvt(ret)

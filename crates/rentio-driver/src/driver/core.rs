@@ -176,7 +176,8 @@ impl Core {
         self.sink.drain_into(&mut self.pool_results);
         let n = self.pool_results.len();
         for (user_data, result) in self.pool_results.drain(..) {
-            if let Some(at) = self.pool_fds.iter().position(|&(u, _)| u == user_data) {
+            // A job may use two fds (a rename between two directories).
+            while let Some(at) = self.pool_fds.iter().position(|&(u, _)| u == user_data) {
                 self.pool_fds.swap_remove(at);
             }
             if let Some((key, _)) = Key::from_user_data(user_data) {
@@ -389,7 +390,7 @@ impl Core {
         self.ops.stats.pool_jobs += 1;
         self.pool
             .run_syscall(syscall, key.user_data(), self.sink.clone())?;
-        if let Some(fd) = syscall.fd() {
+        for fd in syscall.fds().into_iter().flatten() {
             self.pool_fds.push((key.user_data(), fd));
         }
         if let Some(slot) = self.ops.get_mut(key) {
