@@ -28,6 +28,11 @@ pub mod net {
     pub use rentio_net::*;
 }
 
+/// Files and directories, std::fs call for call (`rentio-fs`).
+pub mod fs {
+    pub use rentio_fs::*;
+}
+
 /// tokio's and futures-io's IO traits over rentio streams (the `compat`
 /// feature, on by default): see [`rentio_compat`].
 #[cfg(feature = "compat")]

@@ -25,7 +25,8 @@ pub struct Statx {
 }
 
 impl Statx {
-    /// Metadata of `path` (following symlinks), all basic fields.
+    /// Metadata of `path` (following symlinks): the basic fields and the
+    /// birth time (`STATX_BTIME`, where the file system keeps one).
     ///
     /// # Errors
     ///
@@ -39,12 +40,30 @@ impl Statx {
         Statx::new(fd, CString::default(), libc::AT_EMPTY_PATH)
     }
 
+    /// Metadata of `path` itself, a symlink not followed.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if the path holds a NUL byte.
+    pub fn symlink(path: impl AsRef<Path>) -> io::Result<Statx> {
+        Statx::at(libc::AT_FDCWD, path, libc::AT_SYMLINK_NOFOLLOW)
+    }
+
+    /// `statx(dirfd, path, flags, …)`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if the path holds a NUL byte.
+    pub fn at(dirfd: RawFd, path: impl AsRef<Path>, flags: i32) -> io::Result<Statx> {
+        Ok(Statx::new(dirfd, c_path(path.as_ref())?, flags))
+    }
+
     fn new(dirfd: RawFd, path: CString, flags: i32) -> Statx {
         Statx {
             dirfd,
             path: KernelBox::from_box(path.into_boxed_c_str()),
             flags,
-            mask: libc::STATX_BASIC_STATS,
+            mask: libc::STATX_BASIC_STATS | libc::STATX_BTIME,
             // SAFETY: statx is plain old data; zero is a valid value.
             out: KernelBox::new(unsafe { std::mem::zeroed() }),
         }

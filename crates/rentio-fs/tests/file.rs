@@ -1,0 +1,239 @@
+//! `File` on every setup: opening, positional and vectored IO, the cursor
+//! with `rentio_io::copy`, metadata, length, sync, space and hints,
+//! permissions, close, std round trips, offsets past 4 GiB, bad input.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::io::ErrorKind;
+use std::os::unix::fs::PermissionsExt;
+
+use rentio_fs::{Advice, File, OpenOptions};
+use rentio_io::{AsyncReadRentExt, AsyncWriteRent};
+use support::{each_setup, scratch};
+
+#[test]
+fn open_write_read_and_metadata() {
+    each_setup(|setup| async move {
+        let dir = scratch("basic");
+        let path = dir.join("f");
+        let e = File::open(&path).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{setup:?}: {e}");
+        let file = File::create_new(&path).await.unwrap();
+        let e = File::create_new(&path).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+
+        let (n, _) = file.write_all_at(b"hello, world".to_vec(), 0).await;
+        assert_eq!(n.unwrap(), 12);
+        let (n, buf) = file.read_at(Vec::with_capacity(64), 7).await;
+        assert_eq!(n.unwrap(), 5);
+        assert_eq!(buf, b"world");
+        // At the end: 0.
+        let (n, _) = file.read_at(Vec::with_capacity(8), 12).await;
+        assert_eq!(n.unwrap(), 0);
+        let (n, buf) = file.read_exact_at(Vec::with_capacity(20), 0).await;
+        assert_eq!(n.unwrap_err().kind(), ErrorKind::UnexpectedEof);
+        assert_eq!(buf, b"hello, world");
+
+        // Vectored.
+        let (n, _) = file
+            .writev_at(vec![b"ab".to_vec(), b"cd".to_vec()], 12)
+            .await;
+        assert_eq!(n.unwrap(), 4);
+        let (n, bufs) = file
+            .readv_at(vec![Vec::with_capacity(3), Vec::with_capacity(5)], 10)
+            .await;
+        assert_eq!(n.unwrap(), 6);
+        assert_eq!(bufs[0], b"lda");
+        assert_eq!(bufs[1], b"bcd");
+
+        let meta = file.metadata().await.unwrap();
+        assert!(meta.is_file() && !meta.is_dir() && !meta.is_symlink());
+        assert_eq!(meta.len(), 16);
+        let std_meta = std::fs::metadata(&path).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(meta.ino(), std_meta.ino());
+        assert_eq!(meta.dev(), std_meta.dev());
+        assert_eq!(meta.mode(), std_meta.mode());
+        assert_eq!(meta.nlink(), std_meta.nlink());
+        assert_eq!(meta.modified().unwrap(), std_meta.modified().unwrap());
+        assert_eq!(meta.accessed().unwrap(), std_meta.accessed().unwrap());
+        assert_eq!(meta.created().ok(), std_meta.created().ok());
+        assert_eq!(meta.blocks(), std_meta.blocks());
+
+        file.set_len(3).await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"hel");
+        file.allocate(0, 1 << 16).await.unwrap();
+        assert_eq!(file.metadata().await.unwrap().len(), 1 << 16);
+        file.advise(0, 0, Advice::Sequential).await.unwrap();
+        file.sync_range(0, 0).await.unwrap();
+        file.sync_data().await.unwrap();
+        file.sync_all().await.unwrap();
+        file.set_permissions(std::fs::Permissions::from_mode(0o640))
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        file.close().await.unwrap();
+
+        // Read-only: writes fail as std's do.
+        let ro = File::open(&path).await.unwrap();
+        let (n, _) = ro.write_at(b"x".to_vec(), 0).await;
+        let std_err =
+            std::io::Write::write(&mut std::fs::File::open(&path).unwrap(), b"x").unwrap_err();
+        assert_eq!(n.unwrap_err().kind(), std_err.kind());
+        let e = ro.set_len(0).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        drop(ro);
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
+#[test]
+fn options_as_std() {
+    each_setup(|_| async move {
+        let dir = scratch("options");
+        let path = dir.join("f");
+        // Bad combinations: InvalidInput, as std.
+        for opts in [
+            OpenOptions::new(),
+            OpenOptions::new().read(true).truncate(true).clone(),
+            OpenOptions::new().read(true).create(true).clone(),
+            OpenOptions::new().append(true).truncate(true).clone(),
+        ] {
+            let e = opts.open(&path).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{opts:?}");
+        }
+        let file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&path)
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        file.write_all_at(b"one".to_vec(), 0).await.0.unwrap();
+        // Append ignores the offset.
+        file.write_all_at(b"two".to_vec(), 0).await.0.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"onetwo");
+        drop(file);
+        let file = OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .await
+            .unwrap();
+        drop(file);
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+        let e = File::open("a\0b").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
+/// Offsets past 4 GiB on a sparse file.
+#[test]
+fn offsets_past_four_gibibytes() {
+    each_setup(|_| async move {
+        let dir = scratch("sparse");
+        let path = dir.join("f");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .open(&path)
+            .await
+            .unwrap();
+        let far = (6u64 << 30) + 12345;
+        file.write_all_at(b"far away".to_vec(), far)
+            .await
+            .0
+            .unwrap();
+        assert_eq!(file.metadata().await.unwrap().len(), far + 8);
+        let (n, buf) = file.read_exact_at(Vec::with_capacity(8), far).await;
+        n.unwrap();
+        assert_eq!(buf, b"far away");
+        // A hole reads as zeros.
+        let (n, buf) = file.read_exact_at(Vec::with_capacity(4), 5 << 30).await;
+        n.unwrap();
+        assert_eq!(buf, [0; 4]);
+        drop(file);
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
+/// A file and a socket through `rentio_io::copy`, by way of cursors.
+#[test]
+fn cursors_copy_a_file_through_a_socket() {
+    each_setup(|_| async move {
+        let dir = scratch("cursor");
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(dir.join("src"), &data).unwrap();
+        let src = File::open(dir.join("src")).await.unwrap();
+        let dst = File::create(dir.join("dst")).await.unwrap();
+        let (a, b) = rentio_net::UnixStream::pair().unwrap();
+        let (mut b_read, _b_write) = b.into_split();
+        let (_a_read, mut a_write) = a.into_split();
+        let sender = rentio_executor::spawn(async move {
+            let mut from = src.cursor();
+            let n = rentio_io::copy(&mut from, &mut a_write).await.unwrap();
+            a_write.shutdown().await.unwrap();
+            n
+        });
+        let mut to = dst.cursor();
+        let n = rentio_io::copy(&mut b_read, &mut to).await.unwrap();
+        assert_eq!(n, data.len() as u64);
+        assert_eq!(to.position(), n);
+        to.flush().await.unwrap();
+        assert_eq!(sender.await.unwrap(), n);
+        assert!(std::fs::read(dir.join("dst")).unwrap() == data);
+        // read_exact through a cursor.
+        let src = File::open(dir.join("src")).await.unwrap();
+        let mut cursor = src.cursor_at(1000);
+        let (n, buf) = cursor.read_exact(Vec::with_capacity(10)).await;
+        n.unwrap();
+        assert_eq!(buf, &data[1000..1010]);
+        assert_eq!(cursor.position(), 1010);
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
+/// `from_std`, `into_std`, and a dropped file closing its fd.
+#[test]
+fn std_round_trips_and_no_leaked_fd() {
+    each_setup(|_| async move {
+        let dir = scratch("std");
+        let path = dir.join("f");
+        std::fs::write(&path, b"std").unwrap();
+        let file = File::from_std(std::fs::File::open(&path).unwrap()).unwrap();
+        let (n, buf) = file.read_at(Vec::with_capacity(8), 0).await;
+        n.unwrap();
+        assert_eq!(buf, b"std");
+        let mut back = file.into_std();
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut back, &mut s).unwrap();
+        assert_eq!(s, "std");
+        drop(back);
+        for _ in 0..20 {
+            let file = File::open(&path).await.unwrap();
+            // Dropped with a read in flight.
+            let mut read = Box::pin(file.read_at(Vec::with_capacity(4), 0));
+            let _ = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(std::future::Future::poll(read.as_mut(), cx))
+            })
+            .await;
+            drop(read);
+            drop(file);
+        }
+        // Let the driver finish the closes.
+        rentio_executor::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert_eq!(support::fds_open_on(&path), 0, "fds leaked");
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
