@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod aligned;
 mod impls;
 mod io_buf;
 mod io_buf_mut;
@@ -7,6 +8,7 @@ mod io_vec;
 mod slice;
 mod slice_mut;
 
+pub use aligned::AlignedBuf;
 pub use io_buf::IoBuf;
 pub use io_buf_mut::IoBufMut;
 pub use io_vec::{IoVecBuf, IoVecBufMut};
