@@ -55,6 +55,16 @@ pub struct File {
     fd: Option<OwnedFd>,
     raw: RawFd,
     driver: Driver,
+    /// Opened `O_DIRECT`: the alignments its reads and writes need.
+    direct: Option<DirectAlign>,
+}
+
+/// `O_DIRECT`'s alignments: of the buffer's address, and of the length and
+/// the file offset.
+#[derive(Clone, Copy, Debug)]
+struct DirectAlign {
+    memory: u64,
+    offset: u64,
 }
 
 /// Advice for [`File::advise`] (`posix_fadvise(2)`).
@@ -93,7 +103,48 @@ impl File {
             raw: fd.as_raw_fd(),
             fd: Some(fd),
             driver,
+            direct: None,
         }
+    }
+
+    /// Learns the `O_DIRECT` alignments (`STATX_DIOALIGN`; 512 bytes where
+    /// the kernel does not say).
+    pub(crate) async fn with_direct_alignment(mut self) -> io::Result<File> {
+        let stx = self.driver()?.op(Statx::fd(self.raw)).await?;
+        let known = stx.stx_mask & libc::STATX_DIOALIGN != 0 && stx.stx_dio_offset_align != 0;
+        self.direct = Some(if known {
+            DirectAlign {
+                memory: u64::from(stx.stx_dio_mem_align.max(1)),
+                offset: u64::from(stx.stx_dio_offset_align),
+            }
+        } else {
+            DirectAlign {
+                memory: 512,
+                offset: 512,
+            }
+        });
+        Ok(self)
+    }
+
+    /// On an `O_DIRECT` file: whether a transfer of `len` bytes at `pos`
+    /// from or to `addr` is aligned as the file needs.
+    fn check_direct(&self, addr: *const u8, len: usize, pos: u64) -> io::Result<()> {
+        let Some(align) = self.direct else {
+            return Ok(());
+        };
+        if (addr as u64).is_multiple_of(align.memory)
+            && (len as u64).is_multiple_of(align.offset)
+            && pos.is_multiple_of(align.offset)
+        {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "rentio-fs: an O_DIRECT read or write needs its buffer at a multiple of {} bytes                  and its length and file offset multiples of {} (rentio_buf::AlignedBuf gives                  such buffers); got address {addr:p}, length {len}, offset {pos}",
+                align.memory, align.offset
+            ),
+        ))
     }
 
     /// Opens `path` for reading.
@@ -180,7 +231,16 @@ impl File {
     /// Dropping the future loses the buffer and what it read; the driver
     /// keeps the buffer alive until the kernel is done with it. No
     /// position moves, so reading again reads the same bytes.
-    pub async fn read_at<T: IoBufMut>(&self, buf: T, pos: u64) -> BufResult<usize, T> {
+    ///
+    /// # Errors
+    ///
+    /// On an `O_DIRECT` file, `InvalidInput` (before any IO) unless the
+    /// spare part's address, its length and `pos` are aligned as the file
+    /// system needs (see [`rentio_buf::AlignedBuf`]).
+    pub async fn read_at<T: IoBufMut>(&self, mut buf: T, pos: u64) -> BufResult<usize, T> {
+        if let Err(e) = self.check_direct(buf.spare_ptr(), buf.spare_len(), pos) {
+            return (Err(e), buf);
+        }
         match self.driver() {
             Ok(driver) => driver.op(Read::at(self.raw, buf, pos)).await,
             Err(e) => (Err(e), buf),
@@ -194,7 +254,16 @@ impl File {
     ///
     /// Dropping the future may leave the bytes written or not; writing
     /// them again at `pos` is harmless.
+    ///
+    /// # Errors
+    ///
+    /// On an `O_DIRECT` file, `InvalidInput` (before any IO) unless the
+    /// buffer's address, its length and `pos` are aligned as the file
+    /// system needs.
     pub async fn write_at<T: IoBuf>(&self, buf: T, pos: u64) -> BufResult<usize, T> {
+        if let Err(e) = self.check_direct(buf.as_buf_ptr(), buf.buf_len(), pos) {
+            return (Err(e), buf);
+        }
         match self.driver() {
             Ok(driver) => driver.op(Write::at(self.raw, buf, pos)).await,
             Err(e) => (Err(e), buf),

@@ -131,7 +131,11 @@ impl OpenOptions {
         let driver = crate::driver()?;
         let op = OpenAt::new(path, flags, self.mode)?;
         let fd = driver.op(op).await?;
-        Ok(File::from_parts(fd, driver))
+        let file = File::from_parts(fd, driver);
+        if flags & libc::O_DIRECT != 0 {
+            return file.with_direct_alignment().await;
+        }
+        Ok(file)
     }
 
     /// The `open(2)` flags, or std's `InvalidInput` for a bad combination.

@@ -25,8 +25,9 @@ pub struct Statx {
 }
 
 impl Statx {
-    /// Metadata of `path` (following symlinks): the basic fields and the
-    /// birth time (`STATX_BTIME`, where the file system keeps one).
+    /// Metadata of `path` (following symlinks): the basic fields, the
+    /// birth time (`STATX_BTIME`, where the file system keeps one) and the
+    /// `O_DIRECT` alignments (`STATX_DIOALIGN`, Linux 6.1).
     ///
     /// # Errors
     ///
@@ -63,7 +64,7 @@ impl Statx {
             dirfd,
             path: KernelBox::from_box(path.into_boxed_c_str()),
             flags,
-            mask: libc::STATX_BASIC_STATS | libc::STATX_BTIME,
+            mask: libc::STATX_BASIC_STATS | libc::STATX_BTIME | libc::STATX_DIOALIGN,
             // SAFETY: statx is plain old data; zero is a valid value.
             out: KernelBox::new(unsafe { std::mem::zeroed() }),
         }
