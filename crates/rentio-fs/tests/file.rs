@@ -286,3 +286,72 @@ fn direct_io_with_an_aligned_buffer() {
         std::fs::remove_dir_all(&dir).unwrap();
     });
 }
+
+/// A read of more than `u32::MAX` bytes is a short count (what the kernel
+/// takes at once, 2 GiB less a page), not an error or a wrapped length.
+///
+/// It copies 2 GiB, so it runs once per backend (the masked setup reads
+/// through the same op as io_uring).
+#[test]
+fn a_read_longer_than_u32_max_is_short() {
+    each_setup(|setup| async move {
+        if let support::Setup::UringMasked = setup {
+            return;
+        }
+        let dir = scratch("huge");
+        let path = dir.join("sparse");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .open(&path)
+            .await
+            .unwrap();
+        file.set_len(5 << 30).await.unwrap();
+        // Only the pages the kernel writes are touched.
+        let want = (u32::MAX as usize) + 4096;
+        let (n, buf) = file.read_at(Vec::with_capacity(want), 0).await;
+        let n = n.unwrap();
+        assert!(n > 0 && n < want, "read {n} of {want}");
+        assert_eq!(n, (2 << 30) - 4096, "the kernel's MAX_RW_COUNT");
+        assert_eq!(buf.len(), n);
+        drop(buf);
+        drop(file);
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
+/// A runtime dropped with file ops in flight (reads, metadata, directory
+/// reads, writes) shuts down cleanly and leaves no fd open.
+#[test]
+fn runtime_shutdown_with_ops_in_flight() {
+    for setup in support::setups() {
+        let dir = scratch("shutdown");
+        let path = dir.join("f");
+        std::fs::write(&path, vec![3u8; 4 << 20]).unwrap();
+        let rt = support::runtime(setup);
+        rt.block_on(async {
+            for i in 0..16u64 {
+                let path = path.clone();
+                let dir = dir.clone();
+                drop(rentio_executor::spawn(async move {
+                    let file = File::open(&path).await.unwrap();
+                    loop {
+                        let (n, _) = file.read_at(Vec::with_capacity(1 << 20), i << 16).await;
+                        n.unwrap();
+                        rentio_fs::metadata(&path).await.unwrap();
+                        let mut entries = rentio_fs::read_dir(&dir).await.unwrap();
+                        while entries.next_entry().await.unwrap().is_some() {}
+                        rentio_fs::write(dir.join(format!("w{i}")), vec![1u8; 4096])
+                            .await
+                            .unwrap();
+                    }
+                }));
+            }
+            rentio_executor::time::sleep(std::time::Duration::from_millis(30)).await;
+        });
+        drop(rt);
+        assert_eq!(support::fds_open_on(&path), 0, "{setup:?}: fds left open");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
