@@ -273,7 +273,8 @@ fn fmt_ns(ns: f64) -> String {
 }
 
 /// The tests of the crates with unsafe code that meets the kernel (the
-/// driver, the executor, the net crate) under AddressSanitizer, then
+/// buffers, the driver, the executor, the net crate) under
+/// AddressSanitizer, then
 /// those of rentio-compat that run its unsafe code (poll-io's reads into
 /// uninitialized buffers, the copy path's reused op boxes) under hyper
 /// and tokio's helpers.
@@ -285,6 +286,8 @@ fn fmt_ns(ns: f64) -> String {
 fn asan(extra: &[String]) -> Result<(), String> {
     let started = std::time::Instant::now();
     let mut core = asan_command(&[
+        "-p",
+        "rentio-buf",
         "-p",
         "rentio-driver",
         "-p",
