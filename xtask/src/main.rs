@@ -24,6 +24,7 @@
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
+mod fsbench;
 mod netbench;
 
 /// The commands, for `cargo xtask --help` and a bad command line.
@@ -82,6 +83,10 @@ fn main() -> ExitCode {
     let (usage, result) = match args.first().map(String::as_str) {
         Some("-h" | "--help" | "help") => return usage(USAGE),
         Some("ci") => (CI_USAGE, not_help(rest).then(ci)),
+        Some("bench") if rest.first().map(String::as_str) == Some("fs") => (
+            fsbench::USAGE,
+            not_help(&rest[1..]).then(|| fsbench::run(&rest[1..])),
+        ),
         Some("bench") => (netbench::USAGE, not_help(rest).then(|| netbench::run(rest))),
         // Criterion's own arguments follow, so only a first `--help` is
         // ours.

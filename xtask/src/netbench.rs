@@ -48,7 +48,7 @@ use chart::Chart;
 
 /// `cargo xtask bench --help`.
 pub(crate) const USAGE: &str = "\
-usage: cargo xtask bench [echo|http|all|hyper] [options]
+usage: cargo xtask bench [echo|http|all|hyper|fs] [options]
 
 Runs each server pinned to one CPU against the load generator pinned to
 another, interleaved and rotated each round, and writes the tables into
@@ -63,6 +63,8 @@ all by default.
                      rentio-copy, monoio-compat and monoio-pollio, over
                      HTTP/1.1 and HTTP/2 (h2load, from Debian's
                      nghttp2-client, installed with apt-get if missing)
+  fs                 the file benchmark (its own options: cargo xtask
+                     bench fs --help)
 
 options:
   --quick            2 rounds, 0.3 s warm-up, 1 s measured (a smoke run)
@@ -386,6 +388,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             return Err(format!("{}: no `<!-- xtask bench SET -->` blocks", o.out));
         }
         for (set, block) in blocks {
+            // The fs set has tables only.
+            if set == "fs" {
+                continue;
+            }
             let chart = match &o.chart {
                 Some(chart) if set == o.which => chart.clone(),
                 _ => chart_file(set),
@@ -521,7 +527,7 @@ fn blocks(text: &str) -> Vec<(&str, &str)> {
 
 /// `old` with `set`'s block replaced by `block` (or added at the end), under
 /// a `# Benchmarks` title.
-fn merge_block(old: &str, set: &str, block: &str) -> String {
+pub(crate) fn merge_block(old: &str, set: &str, block: &str) -> String {
     let mut out = String::from("# Benchmarks\n");
     let mut placed = false;
     for (name, text) in blocks(old) {
@@ -869,7 +875,7 @@ fn parse_process_cpu(stat: &str, hz: u64) -> Option<Duration> {
 }
 
 /// Median, min and max.
-fn stats(values: impl Iterator<Item = f64>) -> (f64, f64, f64) {
+pub(crate) fn stats(values: impl Iterator<Item = f64>) -> (f64, f64, f64) {
     let mut v: Vec<f64> = values.collect();
     if v.is_empty() {
         return (f64::NAN, f64::NAN, f64::NAN);
@@ -883,7 +889,7 @@ fn stats(values: impl Iterator<Item = f64>) -> (f64, f64, f64) {
     (median, v[0], v[v.len() - 1])
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
