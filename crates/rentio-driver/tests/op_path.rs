@@ -308,3 +308,51 @@ fn a_path_with_a_nul_is_invalid_input() {
     let e = SymlinkAt::new("\0", "ok").unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+/// The kernel looks up the fd of an op it runs in its io-wq workers
+/// (ftruncate, fsync, statx, the `*at` calls…) only when a worker takes
+/// it, after submission. Such an op in flight, its future dropped, keeps
+/// its fd from being closed (and the number reused) until its
+/// completion, as a blocking-pool job does: the close waits.
+#[test]
+fn a_close_waits_for_a_worker_op_that_names_the_fd() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    each_path(|driver, masked| {
+        let dir = scratch("late", driver, masked);
+        let path = dir.join("f");
+        std::fs::write(&path, vec![1u8; 1 << 20]).unwrap();
+        let fd = open(driver, &path, libc::O_RDWR);
+        let raw = fd.as_raw_fd();
+        let mut op = Box::pin(driver.op(Ftruncate::new(raw, 10)));
+        let _ = op.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        drop(op);
+        let deferred = driver.stats().closes_deferred;
+        driver.close(fd);
+        assert_eq!(
+            driver.stats().closes_deferred,
+            deferred + 1,
+            "the close did not wait for the ftruncate"
+        );
+        let open = || {
+            // SAFETY: F_GETFD on a number that may or may not be open only
+            // asks; nothing else opens files in this test meanwhile.
+            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(raw) };
+            rustix::io::fcntl_getfd(fd).is_ok()
+        };
+        assert!(open(), "closed before the op completed");
+        // The dropped op was cancelled, or ran: either way it completes,
+        // and then the fd closes.
+        for _ in 0..100 {
+            driver
+                .poll(Some(std::time::Duration::from_millis(5)))
+                .unwrap();
+            if !open() {
+                break;
+            }
+        }
+        assert!(!open(), "closed once the op completed");
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}

@@ -64,7 +64,13 @@ impl Core {
         }
         let pushed = match &mut core.backend {
             BackendImpl::Uring(uring) if on_ring => {
-                push_uring(uring, &mut core.ops, key, data, link_timeout)
+                let pushed = push_uring(uring, &mut core.ops, key, data, link_timeout);
+                if T::LATE_FDS && pushed.is_ok() {
+                    for fd in data.syscall().fds().into_iter().flatten() {
+                        core.ring_fds.push((key.user_data(), fd));
+                    }
+                }
+                pushed
             }
             BackendImpl::Uring(_) if T::SYSCALL_FALLBACK => core.push_fallback(key, data),
             BackendImpl::Uring(_) => Err(io::Error::new(
@@ -165,10 +171,42 @@ impl Core {
 
     #[inline]
     pub(super) fn drain_pool(&mut self) -> usize {
+        if !self.ring_fds.is_empty() {
+            self.prune_ring_fds();
+        }
         if !self.sink.has_results() {
             return 0;
         }
         self.drain_pool_slow()
+    }
+
+    /// Forgets the fds of ring ops that completed (see `OpCode::LATE_FDS`),
+    /// and closes what waited for them.
+    #[cold]
+    fn prune_ring_fds(&mut self) {
+        let ops = &mut self.ops;
+        let before = self.ring_fds.len();
+        self.ring_fds.retain(|&(user_data, _)| {
+            Key::from_user_data(user_data)
+                .and_then(|(key, _)| ops.get_mut(key))
+                .is_some_and(|slot| slot.pending > 0)
+        });
+        if self.ring_fds.len() != before {
+            self.close_unused();
+        }
+    }
+
+    /// Closes the deferred closes whose fd no pool job or late ring op
+    /// names any more (the fds drop here).
+    fn close_unused(&mut self) {
+        if self.closing.is_empty() {
+            return;
+        }
+        let (pool_fds, ring_fds) = (&self.pool_fds, &self.ring_fds);
+        self.closing.retain(|fd| {
+            let raw = fd.as_raw_fd();
+            pool_fds.iter().chain(ring_fds).any(|&(_, f)| f == raw)
+        });
     }
 
     #[cold]
@@ -185,19 +223,19 @@ impl Core {
                     .complete(key, Cqe::from_result(result), true, false);
             }
         }
-        if !self.closing.is_empty() {
-            // Closes that waited for the pool: those whose fd no job uses
-            // any more happen now (the fds drop here).
-            let pool_fds = &self.pool_fds;
-            self.closing
-                .retain(|fd| pool_fds.iter().any(|&(_, f)| f == fd.as_raw_fd()));
-        }
+        // Closes that waited for the pool: those whose fd nothing names
+        // any more happen now.
+        self.close_unused();
         n
     }
 
-    /// Whether a blocking-pool job in flight acts on `fd`.
+    /// Whether a blocking-pool job in flight acts on `fd`, or a ring op
+    /// the kernel may look `fd` up for late (`OpCode::LATE_FDS`).
     pub(super) fn pool_uses(&self, fd: RawFd) -> bool {
-        self.pool_fds.iter().any(|&(_, f)| f == fd)
+        self.pool_fds
+            .iter()
+            .chain(&self.ring_fds)
+            .any(|&(_, f)| f == fd)
     }
 
     /// Before `fd`'s owner closes it or hands it back (invariant 11): on

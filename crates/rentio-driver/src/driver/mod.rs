@@ -102,6 +102,10 @@ struct Core {
     pool_fds: Vec<(u64, RawFd)>,
     /// Fds whose close waits for pool jobs that act on them.
     closing: Vec<OwnedFd>,
+    /// Ring ops in flight whose fds the kernel may look up late, in its
+    /// io-wq workers (`OpCode::LATE_FDS`): as `pool_fds`, until their
+    /// completion.
+    ring_fds: Vec<(u64, RawFd)>,
 }
 
 enum BackendImpl {
@@ -198,6 +202,7 @@ impl Driver {
                     pool_results: Vec::new(),
                     pool_fds: Vec::new(),
                     closing: Vec::new(),
+                    ring_fds: Vec::new(),
                 }),
                 deferred: RefCell::new(Vec::new()),
                 deferred_closes: RefCell::new(Vec::new()),

@@ -40,6 +40,7 @@ impl Fallocate {
 unsafe impl OpCode for Fallocate {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::Fallocate::CODE;
+    const LATE_FDS: bool = true;
     const SYSCALL_FALLBACK: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {

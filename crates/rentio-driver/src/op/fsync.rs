@@ -41,6 +41,7 @@ impl Fsync {
 unsafe impl OpCode for Fsync {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::Fsync::CODE;
+    const LATE_FDS: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {
         let mut op = opcode::Fsync::new(types::Fd(self.fd));

@@ -31,6 +31,7 @@ impl Ftruncate {
 unsafe impl OpCode for Ftruncate {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::Ftruncate::CODE;
+    const LATE_FDS: bool = true;
     const SYSCALL_FALLBACK: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {

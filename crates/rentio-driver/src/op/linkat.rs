@@ -64,6 +64,7 @@ impl LinkAt {
 unsafe impl OpCode for LinkAt {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::LinkAt::CODE;
+    const LATE_FDS: bool = true;
     const SYSCALL_FALLBACK: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {

@@ -54,6 +54,7 @@ impl MkdirAt {
 unsafe impl OpCode for MkdirAt {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::MkDirAt::CODE;
+    const LATE_FDS: bool = true;
     const SYSCALL_FALLBACK: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {

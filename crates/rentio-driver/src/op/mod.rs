@@ -182,6 +182,15 @@ pub unsafe trait OpCode: 'static {
     /// when the ring lacks its opcode (masked or old kernel).
     const SYSCALL_FALLBACK: bool = false;
 
+    /// Whether the kernel may look up the op's fds (those of its
+    /// [`syscall`](OpCode::syscall)) only when one of its io-wq workers
+    /// runs it, after submission: ops it always runs there (fsync,
+    /// fallocate, ftruncate, sync_file_range, fadvise, splice, statx and
+    /// the `*at` calls with a directory fd). The driver then keeps those
+    /// numbers from being closed or handed back until the op's completion,
+    /// as it does for a blocking-pool job (invariant 11).
+    const LATE_FDS: bool = false;
+
     /// Whether the op is multishot (a [`Multi`](crate::Multi) stream).
     fn is_multishot(&self) -> bool {
         false

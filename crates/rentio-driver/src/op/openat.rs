@@ -64,6 +64,7 @@ pub(crate) fn c_path(path: &Path) -> io::Result<CString> {
 unsafe impl OpCode for OpenAt {
     type Output = io::Result<OwnedFd>;
     const CODE: u8 = opcode::OpenAt::CODE;
+    const LATE_FDS: bool = true;
     const RETURNS_FD: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {

@@ -64,6 +64,7 @@ impl RenameAt {
 unsafe impl OpCode for RenameAt {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::RenameAt::CODE;
+    const LATE_FDS: bool = true;
     const SYSCALL_FALLBACK: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {

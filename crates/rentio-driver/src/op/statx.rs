@@ -84,6 +84,7 @@ impl std::fmt::Debug for Statx {
 unsafe impl OpCode for Statx {
     type Output = io::Result<libc::statx>;
     const CODE: u8 = opcode::Statx::CODE;
+    const LATE_FDS: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {
         opcode::Statx::new(

@@ -58,6 +58,7 @@ impl SymlinkAt {
 unsafe impl OpCode for SymlinkAt {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::SymlinkAt::CODE;
+    const LATE_FDS: bool = true;
     const SYSCALL_FALLBACK: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {

@@ -43,6 +43,7 @@ impl SyncFileRange {
 unsafe impl OpCode for SyncFileRange {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::SyncFileRange::CODE;
+    const LATE_FDS: bool = true;
     const SYSCALL_FALLBACK: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {

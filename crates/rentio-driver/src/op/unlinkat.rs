@@ -63,6 +63,7 @@ impl UnlinkAt {
 unsafe impl OpCode for UnlinkAt {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::UnlinkAt::CODE;
+    const LATE_FDS: bool = true;
     const SYSCALL_FALLBACK: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {
