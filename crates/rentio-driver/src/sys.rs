@@ -503,8 +503,8 @@ impl Syscall {
                 len,
                 flags,
             } => {
-                let mut off_in = off_in.map(|off| off as libc::loff_t);
-                let mut off_out = off_out.map(|off| off as libc::loff_t);
+                let mut off_in = off_in.map(|off| off.min(i64::MAX as u64) as libc::loff_t);
+                let mut off_out = off_out.map(|off| off.min(i64::MAX as u64) as libc::loff_t);
                 let ptr = |off: &mut Option<libc::loff_t>| {
                     off.as_mut()
                         .map_or(std::ptr::null_mut(), std::ptr::from_mut)

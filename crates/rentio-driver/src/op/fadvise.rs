@@ -12,8 +12,8 @@ use crate::sys::Syscall;
 /// (`POSIX_FADV_SEQUENTIAL`, `WILLNEED`, `DONTNEED`, …).
 ///
 /// The ring takes a 32-bit length: a longer range is advised up to
-/// `u32::MAX` bytes (advice is a hint); `len` 0 means to the end of the
-/// file, on both backends.
+/// `u32::MAX` bytes on both backends (advice is a hint); `len` 0 means to
+/// the end of the file.
 ///
 /// # Kernel support
 ///
@@ -33,7 +33,7 @@ impl Fadvise {
         Fadvise {
             fd,
             offset,
-            len,
+            len: len.min(u64::from(u32::MAX)),
             advice,
         }
     }
@@ -43,10 +43,11 @@ impl Fadvise {
 unsafe impl OpCode for Fadvise {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::Fadvise::CODE;
+    const LATE_FDS: bool = true;
     const SYSCALL_FALLBACK: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {
-        let len = self.len.min(u64::from(u32::MAX)) as libc::off_t;
+        let len = self.len as libc::off_t;
         opcode::Fadvise::new(types::Fd(self.fd), len, self.advice)
             .offset(self.offset)
             .build()

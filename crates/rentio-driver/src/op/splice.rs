@@ -47,20 +47,28 @@ impl Splice {
             fd_out,
             off_out,
             len: u32::try_from(len).unwrap_or(u32::MAX),
-            flags,
+            // The ring reads bit 31 as "fd_in is a registered file".
+            flags: flags
+                & (libc::SPLICE_F_MOVE
+                    | libc::SPLICE_F_NONBLOCK
+                    | libc::SPLICE_F_MORE
+                    | libc::SPLICE_F_GIFT),
         }
     }
 }
 
-/// The ring's "no offset": -1.
+/// The ring's "no offset": -1. An offset past `i64::MAX` (which the
+/// ring would read as -1, or as negative) is cut to `i64::MAX`, where the
+/// kernel says `EINVAL` or end of file as `splice(2)` would.
 fn ring_offset(off: Option<u64>) -> i64 {
-    off.map_or(-1, |off| off as i64)
+    off.map_or(-1, |off| off.min(i64::MAX as u64) as i64)
 }
 
 // SAFETY: no pointers.
 unsafe impl OpCode for Splice {
     type Output = io::Result<usize>;
     const CODE: u8 = opcode::Splice::CODE;
+    const LATE_FDS: bool = true;
     const SYSCALL_FALLBACK: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {
