@@ -28,7 +28,9 @@ use crate::{IoBuf, IoBufMut};
 /// ```
 pub struct AlignedBuf {
     ptr: NonNull<u8>,
+    /// The allocation's (at least 1 byte, so a capacity of 0 allocates).
     layout: Layout,
+    capacity: usize,
     len: usize,
 }
 
@@ -57,6 +59,7 @@ impl AlignedBuf {
         AlignedBuf {
             ptr,
             layout,
+            capacity,
             len: 0,
         }
     }
@@ -89,9 +92,9 @@ impl AlignedBuf {
         self.len == 0
     }
 
-    /// The capacity (at least 1: a zero capacity allocates one byte).
+    /// The capacity.
     pub fn capacity(&self) -> usize {
-        self.layout.size()
+        self.capacity
     }
 
     /// Forgets the contents (the memory stays).
@@ -115,7 +118,7 @@ impl AlignedBuf {
     /// Appends `bytes` as far as the capacity allows; returns how many
     /// were taken.
     pub fn extend_from_slice(&mut self, bytes: &[u8]) -> usize {
-        let n = bytes.len().min(self.layout.size() - self.len);
+        let n = bytes.len().min(self.capacity - self.len);
         // SAFETY: `n` bytes fit after `len`; the regions cannot overlap
         // (`bytes` is borrowed while `self` is borrowed mutably).
         unsafe {
@@ -137,7 +140,7 @@ impl fmt::Debug for AlignedBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AlignedBuf")
             .field("len", &self.len)
-            .field("capacity", &self.layout.size())
+            .field("capacity", &self.capacity)
             .field("align", &self.layout.align())
             .finish()
     }
@@ -151,8 +154,9 @@ impl std::ops::Deref for AlignedBuf {
     }
 }
 
-// SAFETY: heap memory of `layout.size()` bytes that does not move with the
-// value; the first `len` bytes are initialized; `len <= size`.
+// SAFETY: heap memory of `layout.size() >= capacity` bytes that does not
+// move with the value; the first `len` bytes are initialized; `len <=
+// capacity`.
 unsafe impl IoBuf for AlignedBuf {
     fn as_buf_ptr(&self) -> *const u8 {
         self.ptr.as_ptr()
@@ -163,7 +167,7 @@ unsafe impl IoBuf for AlignedBuf {
     }
 
     fn buf_capacity(&self) -> usize {
-        self.layout.size()
+        self.capacity
     }
 }
 
@@ -197,6 +201,7 @@ mod tests {
         }
         let zero = AlignedBuf::zeroed(0, 4096);
         assert_eq!(zero.len(), 0);
+        assert_eq!(zero.buf_capacity(), 0);
         assert_eq!(zero.as_buf_ptr() as usize % 4096, 0);
     }
 }
