@@ -198,7 +198,10 @@ impl DirEntry {
     pub async fn file_type(&self) -> io::Result<FileType> {
         match &self.file_type {
             Ok(ty) => Ok(*ty),
-            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+            Err(e) => Err(match e.raw_os_error() {
+                Some(errno) => io::Error::from_raw_os_error(errno),
+                None => io::Error::new(e.kind(), e.to_string()),
+            }),
         }
     }
 

@@ -141,8 +141,12 @@ impl File {
         Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
-                "rentio-fs: an O_DIRECT read or write needs its buffer at a multiple of {} bytes                  and its length and file offset multiples of {} (rentio_buf::AlignedBuf gives                  such buffers); got address {addr:p}, length {len}, offset {pos}",
-                align.memory, align.offset
+                concat!(
+                    "rentio-fs: an O_DIRECT read or write needs its buffer at a multiple of {} ",
+                    "bytes and its length and file offset multiples of {} (rentio_buf::AlignedBuf ",
+                    "gives such buffers); got address {:p}, length {}, offset {}"
+                ),
+                align.memory, align.offset, addr, len, pos
             ),
         ))
     }
@@ -338,8 +342,26 @@ impl File {
         (Ok(len), buf)
     }
 
+    /// Reads at the file's own position (shared with `read(2)`), for
+    /// files without positions (pipes, ttys), as std's `read` does.
+    pub(crate) async fn read_here<T: IoBufMut>(&self, buf: T) -> BufResult<usize, T> {
+        match self.driver() {
+            Ok(driver) => driver.op(Read::new(self.raw, buf)).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// Writes at the file's own position (see [`read_here`](File::read_here)).
+    pub(crate) async fn write_here<T: IoBuf>(&self, buf: T) -> BufResult<usize, T> {
+        match self.driver() {
+            Ok(driver) => driver.op(Write::new(self.raw, buf)).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
     /// Reads once at `pos` into the buffers' spare capacity, in order
-    /// (`preadv`).
+    /// (`preadv`). On an `O_DIRECT` file the alignment is the kernel's to
+    /// check (`EINVAL`).
     ///
     /// # Cancel safety
     ///
@@ -413,9 +435,24 @@ impl File {
         let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
             | libc::SYNC_FILE_RANGE_WRITE
             | libc::SYNC_FILE_RANGE_WAIT_AFTER;
-        self.driver()?
-            .op(SyncFileRange::new(self.raw, offset, len, flags))
-            .await
+        let driver = self.driver()?;
+        if len == 0 {
+            return driver
+                .op(SyncFileRange::new(self.raw, offset, 0, flags))
+                .await;
+        }
+        // The ring takes 32-bit lengths: a longer range goes in steps.
+        const STEP: u64 = 1 << 31;
+        let end = offset.saturating_add(len);
+        let mut at = offset;
+        while at < end {
+            let n = (end - at).min(STEP);
+            driver
+                .op(SyncFileRange::new(self.raw, at, n, flags))
+                .await?;
+            at += n;
+        }
+        Ok(())
     }
 
     /// Allocates disk space for `len` bytes from `offset`, growing the

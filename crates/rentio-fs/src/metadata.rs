@@ -57,18 +57,18 @@ impl Metadata {
     ///
     /// # Errors
     ///
-    /// Never on Linux; the `Result` is std's.
+    /// `InvalidData` for a time out of `SystemTime`'s range, as std.
     pub fn modified(&self) -> io::Result<SystemTime> {
-        Ok(time(self.stx.stx_mtime))
+        time(self.stx.stx_mtime)
     }
 
     /// The last access.
     ///
     /// # Errors
     ///
-    /// Never on Linux; the `Result` is std's.
+    /// `InvalidData` for a time out of `SystemTime`'s range, as std.
     pub fn accessed(&self) -> io::Result<SystemTime> {
-        Ok(time(self.stx.stx_atime))
+        time(self.stx.stx_atime)
     }
 
     /// The birth.
@@ -83,7 +83,7 @@ impl Metadata {
                 "creation time is not available for the filesystem",
             ));
         }
-        Ok(time(self.stx.stx_btime))
+        time(self.stx.stx_btime)
     }
 
     /// The device the file is on.
@@ -167,13 +167,20 @@ impl Metadata {
     }
 }
 
-fn time(ts: libc::statx_timestamp) -> SystemTime {
-    let nanos = Duration::new(0, ts.tv_nsec);
-    if ts.tv_sec >= 0 {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(ts.tv_sec as u64) + nanos
-    } else {
-        SystemTime::UNIX_EPOCH - Duration::from_secs(ts.tv_sec.unsigned_abs()) + nanos
+fn time(ts: libc::statx_timestamp) -> io::Result<SystemTime> {
+    let invalid = || io::Error::new(io::ErrorKind::InvalidData, "invalid timestamp");
+    if ts.tv_nsec >= 1_000_000_000 {
+        return Err(invalid());
     }
+    let secs = Duration::from_secs(ts.tv_sec.unsigned_abs());
+    let whole = if ts.tv_sec >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(secs)
+    } else {
+        SystemTime::UNIX_EPOCH.checked_sub(secs)
+    };
+    whole
+        .and_then(|t| t.checked_add(Duration::new(0, ts.tv_nsec)))
+        .ok_or_else(invalid)
 }
 
 impl fmt::Debug for Metadata {

@@ -175,8 +175,8 @@ pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
         if buf.len() == buf.capacity() {
             buf.reserve(buf.capacity().max(8192));
         }
-        let pos = buf.len() as u64;
-        let (res, b) = file.read_at(buf, pos).await;
+        // At the file's own position: a pipe or a tty has no offsets.
+        let (res, b) = file.read_here(buf).await;
         buf = b;
         match res {
             Ok(0) => return Ok(buf),
@@ -216,6 +216,25 @@ pub async fn write(path: impl AsRef<Path>, contents: impl rentio_buf::IoBuf) -> 
         .truncate(true)
         .open(path)
         .await?;
-    file.write_all_at(contents, 0).await.0?;
+    // At the file's own position (from 0 after the truncation): a pipe or
+    // a tty has no offsets.
+    let mut buf = contents;
+    let len = buf.buf_len();
+    let mut written = 0;
+    while written < len {
+        let (res, slice) = file.write_here(buf.slice(written..len)).await;
+        buf = slice.into_inner();
+        match res {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "failed to write whole buffer",
+                ));
+            }
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
     Ok(())
 }
