@@ -75,7 +75,7 @@ async fn serve(mut stream: TcpStream, root: &Path) -> io::Result<()> {
             if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
                 break end + 4;
             }
-            if head.len() == MAX_HEAD {
+            if head.len() >= MAX_HEAD {
                 respond(&mut stream, "431 Request Header Fields Too Large", "").await?;
                 return Ok(());
             }
@@ -93,14 +93,17 @@ async fn serve(mut stream: TcpStream, root: &Path) -> io::Result<()> {
             respond(&mut stream, "405 Method Not Allowed", "only GET\n").await?;
             continue;
         }
-        let Some(path) = resolve(root, target).await else {
-            respond(
-                &mut stream,
-                "403 Forbidden",
-                "outside the served directory\n",
-            )
-            .await?;
-            continue;
+        let path = match resolve(root, target).await {
+            Resolved::File(path) => path,
+            Resolved::Outside => {
+                let body = "outside the served directory\n";
+                respond(&mut stream, "403 Forbidden", body).await?;
+                continue;
+            }
+            Resolved::Missing => {
+                respond(&mut stream, "404 Not Found", "not found\n").await?;
+                continue;
+            }
         };
         let file = match open_file(&path).await {
             Ok(Some(file)) => file,
@@ -138,8 +141,14 @@ async fn serve(mut stream: TcpStream, root: &Path) -> io::Result<()> {
     }
 }
 
-/// The file `target` names under `root`, or `None` if it would leave it.
-async fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
+enum Resolved {
+    File(PathBuf),
+    Outside,
+    Missing,
+}
+
+/// The file `target` names under `root`, symlinks resolved.
+async fn resolve(root: &Path, target: &str) -> Resolved {
     let target = target.split(['?', '#']).next().unwrap_or("");
     let relative = Path::new(target.trim_start_matches('/'));
     if relative
@@ -147,27 +156,33 @@ async fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
         .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
         || target.contains('\0')
     {
-        return None;
+        return Resolved::Outside;
     }
-    let path = root.join(relative);
-    // A symlink out of the root is refused too; a missing file is a 404.
-    match rentio::fs::canonicalize(&path).await {
-        Ok(real) if real.starts_with(root) => Some(real),
-        Ok(_) => None,
-        Err(_) => Some(path),
+    // A symlink out of the root is refused too.
+    match rentio::fs::canonicalize(root.join(relative)).await {
+        Ok(real) if real.starts_with(root) => Resolved::File(real),
+        Ok(_) => Resolved::Outside,
+        Err(_) => Resolved::Missing,
     }
 }
 
-/// Opens a regular file; `None` if there is none there.
+/// Opens a regular file; `None` if there is none there. The canonical
+/// path has no symlinks left: `O_NOFOLLOW` refuses one swapped in since
+/// (`ELOOP`), and `O_NONBLOCK` keeps a FIFO from holding a thread.
 async fn open_file(path: &Path) -> io::Result<Option<File>> {
-    match File::open(path).await {
+    let opened = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .await;
+    match opened {
         Ok(file) if file.metadata().await?.is_file() => Ok(Some(file)),
         Ok(_) => Ok(None),
         Err(e)
             if matches!(
                 e.kind(),
                 io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
+            ) || e.raw_os_error() == Some(libc::ELOOP) =>
         {
             Ok(None)
         }
