@@ -275,7 +275,9 @@ fn direct_io_with_an_aligned_buffer() {
         // a file system asks.
         let mut odd = AlignedBuf::with_capacity(8192, 4096);
         odd.extend_from_slice(&[1u8; 8192]);
-        let (n, _) = file.write_at(rentio_buf::IoBuf::slice(odd, 1..4097), 0).await;
+        let (n, _) = file
+            .write_at(rentio_buf::IoBuf::slice(odd, 1..4097), 0)
+            .await;
         let e = n.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         assert!(e.to_string().contains("O_DIRECT"), "{e}");

@@ -283,3 +283,35 @@ fn odd_names() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// `read` and `write` work on a FIFO, which has no offsets, as std's do.
+#[test]
+fn read_and_write_a_fifo() {
+    for setup in setups() {
+        let dir = scratch("fifo");
+        let fifo = dir.join("fifo");
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .unwrap();
+        let rt = runtime(setup);
+        // A std writer, then a std reader, on the other end.
+        let writer = std::thread::spawn({
+            let fifo = fifo.clone();
+            move || std::fs::write(fifo, b"through a pipe").unwrap()
+        });
+        let got = rt.block_on(rentio_fs::read(&fifo)).unwrap();
+        writer.join().unwrap();
+        assert_eq!(got, b"through a pipe", "{setup:?}");
+        let reader = std::thread::spawn({
+            let fifo = fifo.clone();
+            move || std::fs::read(fifo).unwrap()
+        });
+        rt.block_on(rentio_fs::write(&fifo, b"and back".to_vec()))
+            .unwrap();
+        assert_eq!(reader.join().unwrap(), b"and back", "{setup:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
