@@ -356,3 +356,48 @@ fn a_close_waits_for_a_worker_op_that_names_the_fd() {
         std::fs::remove_dir_all(&dir).unwrap();
     });
 }
+
+/// The same through the low-level face (`Driver::push`, whose common
+/// case skips the op table) and through a `Close` op on the ring: each
+/// close waits for the ftruncate that names the fd.
+#[test]
+fn owned_ops_and_close_ops_wait_too() {
+    use rentio_driver::op::Close;
+
+    each_path(|driver, masked| {
+        let dir = scratch("late-owned", driver, masked);
+        let path = dir.join("f");
+        std::fs::write(&path, vec![1u8; 1 << 20]).unwrap();
+        for via_close_op in [false, true] {
+            let fd = open(driver, &path, libc::O_RDWR);
+            let raw = fd.as_raw_fd();
+            driver.push(Ftruncate::new(raw, 10)).unwrap();
+            let deferred = driver.stats().closes_deferred;
+            if via_close_op {
+                block_on(driver, driver.op(Close::new(fd))).unwrap();
+            } else {
+                driver.close(fd);
+            }
+            assert_eq!(
+                driver.stats().closes_deferred,
+                deferred + 1,
+                "close op {via_close_op}: the close did not wait"
+            );
+            // The owned op's completion, then the close.
+            let mut done = false;
+            for _ in 0..100 {
+                driver
+                    .poll(Some(std::time::Duration::from_millis(5)))
+                    .unwrap();
+                driver.completions(|_| done = true);
+                if done {
+                    break;
+                }
+            }
+            assert!(done, "the ftruncate completed");
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), 10);
+            std::fs::write(&path, vec![1u8; 1 << 20]).unwrap();
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}

@@ -52,8 +52,12 @@ impl Core {
             ));
         }
         let link_timeout = how.link_timeout;
-        let on_ring =
-            matches!(&core.backend, BackendImpl::Uring(uring) if uring.opcodes.contains(T::CODE));
+        // A close of an fd that a pool job or a late ring op still names
+        // waits for them (`run_close`), on the ring too.
+        let close_waits = T::CODE == io_uring::opcode::Close::CODE
+            && matches!(data.readiness(), Readiness::Close(fd) if core.pool_uses(fd));
+        let on_ring = !close_waits
+            && matches!(&core.backend, BackendImpl::Uring(uring) if uring.opcodes.contains(T::CODE));
         let key = core.ops.insert::<T>(u8::from(on_ring), how.notify)?;
         if data.is_empty_read() {
             if let Some(slot) = core.ops.get_mut(key) {
@@ -181,8 +185,8 @@ impl Core {
     }
 
     /// Forgets the fds of ring ops that completed (see `OpCode::LATE_FDS`),
-    /// and closes what waited for them.
-    #[cold]
+    /// and closes what waited for them. Runs each tick while such ops are
+    /// in flight: a scan of a list as long as they are many.
     fn prune_ring_fds(&mut self) {
         let ops = &mut self.ops;
         let before = self.ring_fds.len();

@@ -21,7 +21,10 @@ impl Core {
         let BackendImpl::Uring(uring) = &mut c.backend else {
             return c.push_owned_slow(op);
         };
-        if !uring.opcodes.contains(T::CODE) || op.is_multishot() || op.is_empty_read() {
+        // Ops whose fds the driver tracks (late lookups, closes that may
+        // wait) go the way that tracks them.
+        let tracked = T::LATE_FDS || T::CODE == io_uring::opcode::Close::CODE;
+        if tracked || !uring.opcodes.contains(T::CODE) || op.is_multishot() || op.is_empty_read() {
             return c.push_owned_slow(op);
         }
         if let Err(e) = c.ops.check_poisoned().and_then(|()| op.check()) {

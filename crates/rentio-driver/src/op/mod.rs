@@ -188,7 +188,9 @@ pub unsafe trait OpCode: 'static {
     /// fallocate, ftruncate, sync_file_range, fadvise, splice, statx and
     /// the `*at` calls with a directory fd). The driver then keeps those
     /// numbers from being closed or handed back until the op's completion,
-    /// as it does for a blocking-pool job (invariant 11).
+    /// as it does for a blocking-pool job (invariant 11). The fds are
+    /// those [`syscall`](OpCode::syscall)'s `Syscall::fds` names: an op
+    /// that sets this must implement `syscall`.
     const LATE_FDS: bool = false;
 
     /// Whether the op is multishot (a [`Multi`](crate::Multi) stream).

@@ -38,6 +38,8 @@ unsafe impl OpCode for Shutdown {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::Shutdown::CODE;
     const SYSCALL_FALLBACK: bool = true;
+    // The kernel always runs a shutdown in io-wq, looking its fd up there.
+    const LATE_FDS: bool = true;
 
     fn uring_entry(&mut self) -> squeue::Entry {
         opcode::Shutdown::new(types::Fd(self.fd), self.how).build()
