@@ -441,9 +441,13 @@ impl File {
                 .op(SyncFileRange::new(self.raw, offset, 0, flags))
                 .await;
         }
+        // Past what an offset can be: sync_file_range(2)'s EINVAL.
+        let end = offset
+            .checked_add(len)
+            .filter(|&end| end <= i64::MAX as u64)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
         // The ring takes 32-bit lengths: a longer range goes in steps.
         const STEP: u64 = 1 << 31;
-        let end = offset.saturating_add(len);
         let mut at = offset;
         while at < end {
             let n = (end - at).min(STEP);
