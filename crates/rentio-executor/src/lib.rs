@@ -25,6 +25,7 @@ pub mod park;
 mod remote;
 mod runtime;
 mod scheduler;
+pub mod signal;
 pub mod task;
 pub mod time;
 pub mod tpc;

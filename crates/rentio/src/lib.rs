@@ -40,6 +40,11 @@ pub mod compat {
     pub use rentio_compat::*;
 }
 
+/// Unix signals: `ctrl_c()` and `unix::signal(kind)`.
+pub mod signal {
+    pub use rentio_executor::signal::*;
+}
+
 /// Timers: `sleep`, `timeout`, `interval`, `Instant`.
 pub mod time {
     pub use rentio_executor::time::*;
