@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
@@ -93,10 +93,14 @@ fn dispatch() {
         }
     }
     if any {
-        for (sig, waker) in lock(&reg.wakers).values() {
-            if fired[*sig] {
-                waker.wake_by_ref();
-            }
+        // Woken outside the lock: a waker may poll at once.
+        let wakers: Vec<Waker> = lock(&reg.wakers)
+            .values()
+            .filter(|(sig, _)| fired[*sig])
+            .map(|(_, waker)| waker.clone())
+            .collect();
+        for waker in wakers {
+            waker.wake();
         }
     }
 }
@@ -136,13 +140,20 @@ fn ensure_reader() -> io::Result<()> {
     }
     let driver = crate::current_driver()?;
     let slot = claim_pipe(driver.backend() == rentio_driver::Backend::Poll)?;
+    // Signals whose bytes the claim drained (outside the pipes' lock).
+    dispatch();
     READERS.with(|r| r.borrow_mut().push(id));
+    // The slot is given back when this buffer drops: after the task, and
+    // after the driver is done with a read in flight (which could
+    // otherwise take the next holder's byte).
+    let mut buf = SlotBuf {
+        buf: Vec::with_capacity(64),
+        _release: Release { slot, id },
+    };
     drop(crate::spawn(async move {
-        let _release = Release { slot, id };
         let fd = slot_read_fd(slot);
-        let mut buf = Vec::with_capacity(64);
         loop {
-            buf.clear();
+            buf.buf.clear();
             let (n, b) = driver.op(Read::new(fd, buf)).await;
             buf = b;
             match n {
@@ -158,8 +169,41 @@ fn ensure_reader() -> io::Result<()> {
     Ok(())
 }
 
-/// Gives the pipe slot back when the reader task ends (or is dropped with
-/// its runtime).
+/// The reader's buffer, which holds its pipe slot.
+struct SlotBuf {
+    buf: Vec<u8>,
+    _release: Release,
+}
+
+// SAFETY: every method is the inner `Vec`'s, whose heap memory does not
+// move with the value; the guard beside it touches no buffer.
+unsafe impl rentio_driver::buf::IoBuf for SlotBuf {
+    fn as_buf_ptr(&self) -> *const u8 {
+        self.buf.as_buf_ptr()
+    }
+
+    fn buf_len(&self) -> usize {
+        self.buf.buf_len()
+    }
+
+    fn buf_capacity(&self) -> usize {
+        self.buf.buf_capacity()
+    }
+}
+
+// SAFETY: as above.
+unsafe impl rentio_driver::buf::IoBufMut for SlotBuf {
+    fn as_buf_mut_ptr(&mut self) -> *mut u8 {
+        self.buf.as_buf_mut_ptr()
+    }
+
+    unsafe fn set_buf_init(&mut self, len: usize) {
+        // SAFETY: the caller's obligations, passed on.
+        unsafe { self.buf.set_buf_init(len) }
+    }
+}
+
+/// Gives the pipe slot back when the reader's buffer drops.
 struct Release {
     slot: usize,
     id: u64,
@@ -188,45 +232,42 @@ fn claim_pipe(nonblocking_read: bool) -> io::Result<usize> {
     };
     if pipes[slot].0 < 0 {
         let mut fds = [0; 2];
-        // SAFETY: pipe2 writes two fds into the array.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        // SAFETY: pipe2 writes two fds into the array. Both ends start
+        // non-blocking: the handler must never block on a full pipe.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        // SAFETY: fds[1] was just made; F_SETFL only sets flags.
-        unsafe { libc::fcntl(fds[1], libc::F_SETFL, libc::O_NONBLOCK) };
         pipes[slot].0 = fds[0];
         WRITE_FDS[slot].store(fds[1], Ordering::SeqCst);
     }
     let read = pipes[slot].0;
-    // What an earlier holder left unread (its signals were dispatched),
-    // read without blocking.
-    // SAFETY: the read end is ours and open for good; F_SETFL only sets
-    // the status flags.
-    unsafe { libc::fcntl(read, libc::F_SETFL, libc::O_NONBLOCK) };
-    drain(read);
-    if !nonblocking_read {
-        // SAFETY: as above.
-        unsafe { libc::fcntl(read, libc::F_SETFL, 0) };
-    }
+    // SAFETY: the read end is open for good (never closed).
+    let fd = unsafe { BorrowedFd::borrow_raw(read) };
+    // What an earlier holder left unread, read without blocking (the
+    // caller dispatches the signals behind it).
+    set_nonblocking(fd, true)?;
+    let mut scratch = [0u8; 256];
+    while matches!(rustix::io::read(fd, &mut scratch[..]), Ok(n) if n > 0) {}
+    set_nonblocking(fd, nonblocking_read)?;
     pipes[slot].1 = true;
     Ok(slot)
 }
 
-fn drain(read: RawFd) {
-    // SAFETY: the fd stays open (never closed); `ManuallyDrop` keeps this
-    // temporary owner from closing it.
-    let fd = std::mem::ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(read) });
-    let mut buf = [0u8; 256];
-    loop {
-        match rustix::io::read(&*fd, &mut buf[..]) {
-            Ok(n) if n > 0 => {}
-            _ => break,
-        }
-    }
-    let _ = fd.as_raw_fd();
+fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    use rustix::fs::OFlags;
+    let flags = rustix::fs::fcntl_getfl(fd)?;
+    let flags = if on {
+        flags | OFlags::NONBLOCK
+    } else {
+        flags - OFlags::NONBLOCK
+    };
+    Ok(rustix::fs::fcntl_setfl(fd, flags)?)
 }
 
 /// Resolves at the next `SIGINT` (ctrl-c) the process gets.
+///
+/// From the first call on, `SIGINT` no longer ends the process, even once
+/// the future is dropped: the program decides what ctrl-c does.
 ///
 /// # Errors
 ///
@@ -323,6 +364,10 @@ pub mod unix {
 
     /// Listens for `kind` from now on, on the current runtime.
     ///
+    /// From the first call for a kind on, that signal's default action
+    /// (ending the process, for most) no longer happens, for the life of
+    /// the process, as with tokio.
+    ///
     /// # Errors
     ///
     /// `InvalidInput` for a signal that cannot be handled (`SIGKILL`,
@@ -371,6 +416,9 @@ pub mod unix {
         }
         ensure_reader()?;
         install(signum)?;
+        // Signals that came before: dispatched now, so they are not news
+        // to this listener.
+        dispatch();
         let reg = registry();
         Ok(Signal {
             signum,
@@ -389,6 +437,9 @@ pub mod unix {
 
         /// Polls for the next arrival.
         pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
+            // This runtime's reader, again if one ended (or the signal was
+            // moved to another runtime's task).
+            let _ = ensure_reader();
             let reg = registry();
             let generation = &reg.generations[self.signum];
             let now = generation.load(Ordering::SeqCst);

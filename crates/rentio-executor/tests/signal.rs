@@ -101,3 +101,24 @@ fn kinds_that_cannot_be_handled_are_errors() {
     // Outside a runtime.
     assert!(signal(SignalKind::hangup()).is_err());
 }
+
+/// A hundred runtimes that listen and are dropped at once (their readers
+/// never ran) give their pipes back: listening still works after them.
+#[test]
+fn runtimes_dropped_at_once_give_their_pipes_back() {
+    for _ in 0..100 {
+        let rt = Runtime::new().unwrap();
+        rt.block_on(async {
+            signal(SignalKind::window_change()).unwrap();
+        });
+    }
+    support::each_backend(|rt| {
+        rt.block_on(async {
+            let mut s = signal(SignalKind::window_change()).unwrap();
+            rentio_executor::yield_now().await;
+            // SAFETY: kill(2) with our own pid and a handled signal.
+            unsafe { libc::kill(libc::getpid(), libc::SIGWINCH) };
+            timeout(Duration::from_secs(5), s.recv()).await.unwrap();
+        });
+    });
+}
