@@ -9,7 +9,7 @@
 //! op of its own driver (a read on io_uring, the poller on readiness),
 //! and the first to wake wakes every listener of the pending signals, in
 //! every runtime. Signals that come faster than a listener takes them are
-//! merged, as with tokio: [`Signal::recv`] says "at least one since the
+//! merged, as with tokio: [`Signal::recv`](unix::Signal::recv) says "at least one since the
 //! last".
 
 use std::collections::HashMap;
