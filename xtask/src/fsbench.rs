@@ -313,28 +313,7 @@ fn parse_fio(json: &str) -> Option<Sample> {
 /// Makes sure `fio` runs, installing Debian's `fio` with apt-get when it
 /// does not.
 fn ensure_fio() -> Result<(), String> {
-    let runs = || {
-        Command::new("fio")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if runs() {
-        return Ok(());
-    }
-    eprintln!("xtask: fio not found; installing it");
-    let mut cmd = Command::new("apt-get");
-    cmd.args(["install", "-y", "--no-install-recommends", "fio"])
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    super::run("apt-get install fio", cmd)
-        .map_err(|e| format!("{e}: the fs set needs fio (Debian's fio package)"))?;
-    if runs() {
-        Ok(())
-    } else {
-        Err("fio still does not run after installing it".into())
-    }
+    super::netbench::ensure_tool("fio", "fio", "the fs set needs fio (Debian's fio package)")
 }
 
 fn median_min_max(v: &[f64]) -> (f64, f64, f64) {

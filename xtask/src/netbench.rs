@@ -561,8 +561,18 @@ fn write_chart(out: &str, chart: &str, block: &str) -> Result<(), String> {
 /// Makes sure `h2load` runs, installing Debian's `nghttp2-client` with
 /// apt-get when it does not.
 fn ensure_h2load() -> Result<(), String> {
+    ensure_tool(
+        "h2load",
+        "nghttp2-client",
+        "the hyper set needs h2load (Debian's nghttp2-client) for HTTP/2",
+    )
+}
+
+/// Makes sure `tool --version` runs, installing Debian's `package` with
+/// apt-get when it does not; `why` says what needs it.
+pub(crate) fn ensure_tool(tool: &str, package: &str, why: &str) -> Result<(), String> {
     let runs = || {
-        Command::new("h2load")
+        Command::new(tool)
             .arg("--version")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -572,17 +582,17 @@ fn ensure_h2load() -> Result<(), String> {
     if runs() {
         return Ok(());
     }
-    eprintln!("xtask: h2load not found; installing nghttp2-client");
+    eprintln!("xtask: {tool} not found; installing {package}");
     let mut cmd = Command::new("apt-get");
-    cmd.args(["install", "-y", "--no-install-recommends", "nghttp2-client"])
+    cmd.args(["install", "-y", "--no-install-recommends", package])
         .env("DEBIAN_FRONTEND", "noninteractive");
-    super::run("apt-get install nghttp2-client", cmd).map_err(|e| {
-        format!("{e}: the hyper set needs h2load (Debian's nghttp2-client) for HTTP/2")
-    })?;
+    super::run(&format!("apt-get install {package}"), cmd).map_err(|e| format!("{e}: {why}"))?;
     if runs() {
         Ok(())
     } else {
-        Err("h2load still does not run after installing nghttp2-client".into())
+        Err(format!(
+            "{tool} still does not run after installing {package}"
+        ))
     }
 }
 
