@@ -59,12 +59,109 @@ impl Handle {
         }
     }
 
+    /// Runs `make` on this handle's runtime, from any thread: there it
+    /// builds a future (which need not be `Send`: it never leaves that
+    /// runtime) and spawns it as a task. The returned handle is `Send`.
+    ///
+    /// A panic in `make` or in the future, an abort, or the runtime
+    /// shutting down first comes back as a [`JoinError`](crate::JoinError).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let rt = rentio_executor::Runtime::new()?;
+    /// let handle = rt.handle();
+    /// let other = std::thread::spawn(move || {
+    ///     let rt2 = rentio_executor::Runtime::new().unwrap();
+    ///     // On another runtime: the work runs on the first one.
+    ///     rt2.block_on(handle.spawn(|| async { std::rc::Rc::new(21).as_ref() * 2 }))
+    /// });
+    /// // The first runtime must run for the work to happen.
+    /// rt.block_on(async {
+    ///     while !other.is_finished() {
+    ///         rentio_executor::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///     }
+    /// });
+    /// assert_eq!(other.join().unwrap().unwrap(), 42);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn spawn<F, Fut>(&self, make: F) -> RemoteJoinHandle<Fut::Output>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let slot = Arc::new(crate::oneshot::Oneshot::new());
+        let tx = Reply(Some(slot.clone()));
+        let job = Box::new(move || {
+            let mut tx = tx;
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(make)) {
+                Ok(future) => {
+                    let task = crate::spawn(future);
+                    drop(crate::spawn(async move {
+                        let result = task.await;
+                        tx.send(result);
+                    }));
+                }
+                Err(panic) => tx.send(Err(crate::JoinError::panic(panic))),
+            }
+        });
+        // A runtime already gone drops the job, whose reply says so.
+        drop(self.remote.push_job(job));
+        RemoteJoinHandle { slot }
+    }
+
     /// A sleep of `duration`; see [`Handle::sleep_until`].
     pub fn sleep(&self, duration: std::time::Duration) -> SendSleep {
         let deadline = Instant::now()
             .checked_add(duration)
             .unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(86400 * 365 * 30));
         self.sleep_until(deadline)
+    }
+}
+
+/// The reply of a [`Handle::spawn`]: sends the task's result, or, if it
+/// is dropped unsent (the job or the task dropped with its runtime), that
+/// the task was cancelled.
+struct Reply<T>(Option<Arc<crate::oneshot::Oneshot<Result<T, crate::JoinError>>>>);
+
+impl<T> Reply<T> {
+    fn send(&mut self, result: Result<T, crate::JoinError>) {
+        if let Some(slot) = self.0.take() {
+            slot.send(result);
+        }
+    }
+}
+
+impl<T> Drop for Reply<T> {
+    fn drop(&mut self) {
+        self.send(Err(crate::JoinError::cancelled()));
+    }
+}
+
+/// The `Send` join handle of [`Handle::spawn`]: resolves to the task's
+/// output, or a [`JoinError`](crate::JoinError).
+///
+/// # Cancel safety
+///
+/// Dropping it detaches the task, which runs on.
+pub struct RemoteJoinHandle<T> {
+    slot: Arc<crate::oneshot::Oneshot<Result<T, crate::JoinError>>>,
+}
+
+impl<T> fmt::Debug for RemoteJoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteJoinHandle").finish_non_exhaustive()
+    }
+}
+
+impl<T> Future for RemoteJoinHandle<T> {
+    type Output = Result<T, crate::JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.slot.poll_recv(cx)
     }
 }
 

@@ -26,6 +26,7 @@ mod remote;
 mod runtime;
 mod scheduler;
 pub mod signal;
+pub mod sync;
 pub mod task;
 pub mod time;
 pub mod tpc;
@@ -34,6 +35,6 @@ pub mod tpc;
 mod loom_tests;
 
 pub use context::current_driver;
-pub use handle::{Handle, SendSleep};
+pub use handle::{Handle, RemoteJoinHandle, SendSleep};
 pub use runtime::{Builder, Runtime, spawn, spawn_blocking, yield_now};
 pub use task::{JoinError, JoinHandle};

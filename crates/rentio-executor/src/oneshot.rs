@@ -30,15 +30,18 @@ impl<T> Oneshot<T> {
 
     /// Waits for the value.
     pub(crate) fn recv(&self) -> impl Future<Output = T> + '_ {
-        std::future::poll_fn(move |cx| {
-            let mut state = lock(&self.state);
-            match state.0.take() {
-                Some(value) => Poll::Ready(value),
-                None => {
-                    state.1 = Some(cx.waker().clone());
-                    Poll::Pending
-                }
+        std::future::poll_fn(move |cx| self.poll_recv(cx))
+    }
+
+    /// Polls for the value.
+    pub(crate) fn poll_recv(&self, cx: &mut std::task::Context<'_>) -> Poll<T> {
+        let mut state = lock(&self.state);
+        match state.0.take() {
+            Some(value) => Poll::Ready(value),
+            None => {
+                state.1 = Some(cx.waker().clone());
+                Poll::Pending
             }
-        })
+        }
     }
 }

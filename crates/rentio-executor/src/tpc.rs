@@ -2,14 +2,66 @@
 //! and running its own runtime.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Barrier, Mutex};
 
 use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
 
+use crate::Handle;
 use crate::runtime::Builder;
+
+thread_local! {
+    /// On a launched core's thread: every core's handle, by index.
+    static HANDLES: RefCell<Option<Arc<[Option<Handle>]>>> = const { RefCell::new(None) };
+}
+
+/// From a core the [`Launcher`] started: a `Send + Clone` handle to core
+/// `index` (this one included), to run work there with
+/// [`Handle::spawn`]. `None` outside a launched core, for an index past
+/// the last, or for a core whose runtime failed to start.
+///
+/// Work sent to a core runs while that core's runtime runs: one whose
+/// future has returned cancels it (the join handle says so).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::time::Duration;
+///
+/// static SERVED: AtomicBool = AtomicBool::new(false);
+/// let results = rentio_executor::tpc::Launcher::new().threads(2).pin(false).run(|core| async move {
+///     if core.index == 0 {
+///         // Runs on core 1; its answer comes back here.
+///         let other = rentio_executor::tpc::handle(1).unwrap();
+///         other
+///             .spawn(|| async {
+///                 SERVED.store(true, Ordering::SeqCst);
+///                 std::thread::current().name().unwrap_or("").to_string()
+///             })
+///             .await
+///             .unwrap()
+///     } else {
+///         // Core 1 stays up until core 0's work has run on it.
+///         while !SERVED.load(Ordering::SeqCst) {
+///             rentio_executor::time::sleep(Duration::from_millis(1)).await;
+///         }
+///         String::new()
+///     }
+/// });
+/// assert_eq!(results[0].as_ref().unwrap(), "rentio-core-1");
+/// ```
+pub fn handle(index: usize) -> Option<Handle> {
+    HANDLES.with(|h| h.borrow().as_ref()?.get(index)?.clone())
+}
+
+/// How many cores the launcher started (0 outside a launched core).
+pub fn cores() -> usize {
+    HANDLES.with(|h| h.borrow().as_ref().map_or(0, |h| h.len()))
+}
 
 /// What a core's closure learns about its thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,6 +181,12 @@ impl Launcher {
         };
         let n = self.threads.unwrap_or(cpus.len());
         let per_core = Arc::new(per_core);
+        // Every core's handle, known to all before any starts its work.
+        let meet = Arc::new(Meeting {
+            handles: Mutex::new(vec![None; n]),
+            all: std::sync::OnceLock::new(),
+            barrier: Barrier::new(n),
+        });
         let mut handles = Vec::with_capacity(n);
         for index in 0..n {
             let core = Core {
@@ -138,9 +196,10 @@ impl Launcher {
             };
             let per_core = per_core.clone();
             let builder = self.builder.clone();
+            let meet = meet.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("rentio-core-{index}"))
-                .spawn(move || run_core(core, &builder, &*per_core));
+                .spawn(move || run_core(core, &builder, &meet, &*per_core));
             handles.push(spawned);
         }
         handles
@@ -156,17 +215,47 @@ impl Launcher {
     }
 }
 
-fn run_core<F, Fut, T>(core: Core, builder: &Builder, per_core: &F) -> Result<T, CoreError>
+/// Where the cores meet before they start: each leaves its handle.
+struct Meeting {
+    handles: Mutex<Vec<Option<Handle>>>,
+    all: std::sync::OnceLock<Arc<[Option<Handle>]>>,
+    barrier: Barrier,
+}
+
+fn run_core<F, Fut, T>(
+    core: Core,
+    builder: &Builder,
+    meet: &Meeting,
+    per_core: &F,
+) -> Result<T, CoreError>
 where
     F: Fn(Core) -> Fut,
     Fut: Future<Output = T>,
 {
-    if core.pinned {
-        let mut set = CpuSet::new();
-        set.set(core.cpu);
-        sched_setaffinity(None, &set).map_err(|e| CoreError::Io(e.into()))?;
+    let started = (|| {
+        if core.pinned {
+            let mut set = CpuSet::new();
+            set.set(core.cpu);
+            sched_setaffinity(None, &set).map_err(|e| CoreError::Io(e.into()))?;
+        }
+        builder.build().map_err(CoreError::Io)
+    })();
+    if let Ok(rt) = &started {
+        meet.handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)[core.index] = Some(rt.handle());
     }
-    let rt = builder.build().map_err(CoreError::Io)?;
+    // Every core waits here, one that failed too, so none waits forever.
+    meet.barrier.wait();
+    let all = meet.all.get_or_init(|| {
+        let handles = meet
+            .handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        handles.clone().into()
+    });
+    let rt = started?;
+    HANDLES.with(|h| *h.borrow_mut() = Some(all.clone()));
     let future = per_core(core);
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(future)))
         .map_err(CoreError::Panic)

@@ -3,8 +3,8 @@
 
 pub use rentio_driver::{Backend, BackendChoice};
 pub use rentio_executor::{
-    Builder, Handle, JoinError, JoinHandle, Runtime, SendSleep, current_driver, spawn,
-    spawn_blocking, yield_now,
+    Builder, Handle, JoinError, JoinHandle, RemoteJoinHandle, Runtime, SendSleep, current_driver,
+    spawn, spawn_blocking, yield_now,
 };
 pub use rentio_macros::{main, test};
 
@@ -43,6 +43,11 @@ pub mod compat {
 /// Unix signals: `ctrl_c()` and `unix::signal(kind)`.
 pub mod signal {
     pub use rentio_executor::signal::*;
+}
+
+/// Channels within and across cores: `oneshot`, bounded `mpsc`.
+pub mod sync {
+    pub use rentio_executor::sync::*;
 }
 
 /// Timers: `sleep`, `timeout`, `interval`, `Instant`.
