@@ -103,10 +103,17 @@ impl Remote {
 
     /// Closes the inbox; returns what was still queued.
     pub(crate) fn close(&self) -> Vec<TaskRef> {
-        let mut inbox = lock(&self.inbox);
-        inbox.closed = true;
-        inbox.jobs.clear();
-        std::mem::take(&mut inbox.tasks)
+        let (jobs, tasks) = {
+            let mut inbox = lock(&self.inbox);
+            inbox.closed = true;
+            (
+                std::mem::take(&mut inbox.jobs),
+                std::mem::take(&mut inbox.tasks),
+            )
+        };
+        // Dropped unlocked: a job's drop may wake or push to this inbox.
+        drop(jobs);
+        tasks
     }
 }
 

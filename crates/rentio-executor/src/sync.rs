@@ -166,15 +166,15 @@ pub mod mpsc {
         senders: usize,
         receiver_gone: bool,
         receiver: Option<Waker>,
-        /// Senders waiting for room, by sender id.
+        /// Send futures waiting for room, by waiter id (one per future:
+        /// a `Sender` may send from several tasks at once).
         waiting: Vec<(u64, Waker)>,
-        next_id: u64,
+        next_waiter: u64,
     }
 
     /// Sends values ([`channel`]); clone it for more producers.
     pub struct Sender<T> {
         shared: Arc<Mutex<State<T>>>,
-        id: u64,
     }
 
     /// Receives the values, in the order each sender sent them.
@@ -232,12 +232,11 @@ pub mod mpsc {
             receiver_gone: false,
             receiver: None,
             waiting: Vec::new(),
-            next_id: 1,
+            next_waiter: 0,
         }));
         (
             Sender {
                 shared: shared.clone(),
-                id: 0,
             },
             Receiver { shared },
         )
@@ -256,14 +255,17 @@ pub mod mpsc {
         /// the value is dropped with the future).
         pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
             let mut value = Some(value);
-            poll_fn(|cx| self.poll_send(cx, &mut value)).await
+            let mut waiter = None;
+            poll_fn(|cx| self.poll_send(cx, &mut value, &mut waiter)).await
         }
 
         fn poll_send(
             &self,
             cx: &mut Context<'_>,
             value: &mut Option<T>,
+            waiter: &mut Option<u64>,
         ) -> Poll<Result<(), SendError<T>>> {
+            let mut replaced = None;
             let waker = {
                 let mut state = lock(&self.shared);
                 let Some(v) = value.take() else {
@@ -274,14 +276,23 @@ pub mod mpsc {
                 }
                 if state.queue.len() >= state.capacity {
                     *value = Some(v);
-                    match state.waiting.iter_mut().find(|(id, _)| *id == self.id) {
-                        Some((_, w)) => w.clone_from(cx.waker()),
-                        None => state.waiting.push((self.id, cx.waker().clone())),
+                    let id = *waiter.get_or_insert_with(|| {
+                        state.next_waiter += 1;
+                        state.next_waiter
+                    });
+                    match state.waiting.iter_mut().find(|(w, _)| *w == id) {
+                        Some((_, w)) => replaced = Some(std::mem::replace(w, cx.waker().clone())),
+                        None => state.waiting.push((id, cx.waker().clone())),
                     }
+                    drop(state);
+                    // A waker's drop runs no code under the lock.
+                    drop(replaced);
                     return Poll::Pending;
                 }
                 state.queue.push_back(v);
-                state.waiting.retain(|(id, _)| *id != self.id);
+                if let Some(id) = *waiter {
+                    state.waiting.retain(|(w, _)| *w != id);
+                }
                 state.receiver.take()
             };
             if let Some(waker) = waker {
@@ -313,13 +324,9 @@ pub mod mpsc {
 
     impl<T> Clone for Sender<T> {
         fn clone(&self) -> Sender<T> {
-            let mut state = lock(&self.shared);
-            state.senders += 1;
-            let id = state.next_id;
-            state.next_id += 1;
+            lock(&self.shared).senders += 1;
             Sender {
                 shared: self.shared.clone(),
-                id,
             }
         }
     }
@@ -329,7 +336,6 @@ pub mod mpsc {
             let waker = {
                 let mut state = lock(&self.shared);
                 state.senders -= 1;
-                state.waiting.retain(|(id, _)| *id != self.id);
                 if state.senders == 0 {
                     state.receiver.take()
                 } else {
@@ -379,12 +385,16 @@ pub mod mpsc {
 
     impl<T> Drop for Receiver<T> {
         fn drop(&mut self) {
-            let waiting = {
+            let (queued, waiting) = {
                 let mut state = lock(&self.shared);
                 state.receiver_gone = true;
-                state.queue.clear();
-                std::mem::take(&mut state.waiting)
+                (
+                    std::mem::take(&mut state.queue),
+                    std::mem::take(&mut state.waiting),
+                )
             };
+            // Dropped unlocked: a value may hold a sender of this channel.
+            drop(queued);
             for (_, waker) in waiting {
                 waker.wake();
             }

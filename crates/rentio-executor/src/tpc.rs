@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
 
@@ -183,9 +183,12 @@ impl Launcher {
         let per_core = Arc::new(per_core);
         // Every core's handle, known to all before any starts its work.
         let meet = Arc::new(Meeting {
-            handles: Mutex::new(vec![None; n]),
-            all: std::sync::OnceLock::new(),
-            barrier: Barrier::new(n),
+            state: Mutex::new(Gathering {
+                handles: vec![None; n],
+                arrived: 0,
+                expected: n,
+            }),
+            all_here: Condvar::new(),
         });
         let mut handles = Vec::with_capacity(n);
         for index in 0..n {
@@ -197,9 +200,15 @@ impl Launcher {
             let per_core = per_core.clone();
             let builder = self.builder.clone();
             let meet = meet.clone();
+            let waiting = meet.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("rentio-core-{index}"))
                 .spawn(move || run_core(core, &builder, &meet, &*per_core));
+            if spawned.is_err() {
+                // Nobody waits for a core that never started.
+                waiting.gather().expected -= 1;
+                waiting.all_here.notify_all();
+            }
             handles.push(spawned);
         }
         handles
@@ -215,11 +224,56 @@ impl Launcher {
     }
 }
 
-/// Where the cores meet before they start: each leaves its handle.
+/// Where the cores meet before they start: each leaves its handle (or
+/// nothing, if its runtime failed), and none starts before all came.
 struct Meeting {
-    handles: Mutex<Vec<Option<Handle>>>,
-    all: std::sync::OnceLock<Arc<[Option<Handle>]>>,
-    barrier: Barrier,
+    state: Mutex<Gathering>,
+    all_here: Condvar,
+}
+
+struct Gathering {
+    handles: Vec<Option<Handle>>,
+    arrived: usize,
+    expected: usize,
+}
+
+impl Meeting {
+    fn gather(&self) -> MutexGuard<'_, Gathering> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Leaves `handle` as core `index`'s and waits for the others; every
+    /// core's handle, by index.
+    fn meet(&self, index: usize, handle: Option<Handle>) -> Arc<[Option<Handle>]> {
+        let mut state = self.gather();
+        state.handles[index] = handle;
+        state.arrived += 1;
+        self.all_here.notify_all();
+        while state.arrived < state.expected {
+            state = self
+                .all_here
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        state.handles.clone().into()
+    }
+}
+
+/// Arrives at the meeting (empty-handed) if a core panics before it did.
+struct Arrival<'a> {
+    meet: &'a Meeting,
+    arrived: bool,
+}
+
+impl Drop for Arrival<'_> {
+    fn drop(&mut self) {
+        if !self.arrived {
+            let mut state = self.meet.gather();
+            state.arrived += 1;
+            drop(state);
+            self.meet.all_here.notify_all();
+        }
+    }
 }
 
 fn run_core<F, Fut, T>(
@@ -232,6 +286,10 @@ where
     F: Fn(Core) -> Fut,
     Fut: Future<Output = T>,
 {
+    let mut arrival = Arrival {
+        meet,
+        arrived: false,
+    };
     let started = (|| {
         if core.pinned {
             let mut set = CpuSet::new();
@@ -240,22 +298,11 @@ where
         }
         builder.build().map_err(CoreError::Io)
     })();
-    if let Ok(rt) = &started {
-        meet.handles
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)[core.index] = Some(rt.handle());
-    }
-    // Every core waits here, one that failed too, so none waits forever.
-    meet.barrier.wait();
-    let all = meet.all.get_or_init(|| {
-        let handles = meet
-            .handles
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        handles.clone().into()
-    });
+    // Every core arrives, one that failed too, so none waits forever.
+    arrival.arrived = true;
+    let all = meet.meet(core.index, started.as_ref().ok().map(|rt| rt.handle()));
     let rt = started?;
-    HANDLES.with(|h| *h.borrow_mut() = Some(all.clone()));
+    HANDLES.with(|h| *h.borrow_mut() = Some(all));
     let future = per_core(core);
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(future)))
         .map_err(CoreError::Panic)

@@ -181,3 +181,57 @@ fn launcher_handles_reach_every_core() {
         );
     }
 }
+
+/// One `Sender` shared by tasks on two runtimes, through a channel of
+/// one: every send completes (each waiting send has its own wake-up).
+#[test]
+fn one_sender_shared_across_tasks_and_cores() {
+    const EACH: u32 = 2_000;
+    let (tx, mut rx) = mpsc::channel::<u32>(1);
+    let tx = Arc::new(tx);
+    let senders: Vec<_> = (0..2)
+        .map(|k| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                Runtime::new().unwrap().block_on(async move {
+                    let a = {
+                        let tx = tx.clone();
+                        rentio_executor::spawn(async move {
+                            for i in 0..EACH {
+                                tx.send(k * 10 * EACH + i).await.unwrap();
+                            }
+                        })
+                    };
+                    for i in 0..EACH {
+                        tx.send(k * 10 * EACH + EACH + i).await.unwrap();
+                    }
+                    a.await.unwrap();
+                })
+            })
+        })
+        .collect();
+    drop(tx);
+    let got = Runtime::new().unwrap().block_on(async move {
+        let mut n = 0;
+        while rx.recv().await.is_some() {
+            n += 1;
+        }
+        n
+    });
+    for s in senders {
+        s.join().unwrap();
+    }
+    assert_eq!(got, 4 * EACH);
+}
+
+/// A receiver dropped with messages queued that hold senders of the same
+/// channel: no deadlock (they drop after the lock is let go).
+#[test]
+fn dropping_a_receiver_with_senders_in_its_queue() {
+    struct Msg(#[allow(dead_code)] Option<mpsc::Sender<Msg>>);
+    let (tx, rx) = mpsc::channel::<Msg>(4);
+    assert!(tx.try_send(Msg(Some(tx.clone()))).is_ok());
+    // The queued sender's drop takes the channel's lock again.
+    drop(rx);
+    drop(tx);
+}
