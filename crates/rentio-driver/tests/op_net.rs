@@ -214,3 +214,38 @@ fn unseen_poll_edges_merge_into_one() {
         multi.cancel().unwrap();
     });
 }
+
+/// `CancelFd` ends every op waiting on the fd (two reads and a multishot
+/// poll) and counts them on io_uring; on readiness it completes with 0,
+/// and the ops end when the fd is released.
+#[test]
+fn cancel_fd_ends_every_op_on_the_fd() {
+    each_backend(|driver| {
+        let (a, _b) = socketpair();
+        let fd = a.as_raw_fd();
+        let mut first = driver.op(Recv::new(fd, Vec::with_capacity(8)));
+        let mut second = driver.op(Recv::new(fd, Vec::with_capacity(8)));
+        let mut watch = driver.multi(PollMulti::new(fd, Interest::Read));
+        // Push all three, then cancel.
+        first.submit().unwrap();
+        second.submit().unwrap();
+        assert!(watch.try_next().is_pending());
+        let cancelled = block_on(driver, driver.op(rentio_driver::op::CancelFd::new(fd))).unwrap();
+        match driver.backend() {
+            rentio_driver::Backend::Uring => {
+                assert_eq!(cancelled, 3, "two reads and a poll");
+                let (r, _) = block_on(driver, first);
+                assert_eq!(r.unwrap_err().raw_os_error(), Some(libc::ECANCELED));
+                let (r, _) = block_on(driver, second);
+                assert_eq!(r.unwrap_err().raw_os_error(), Some(libc::ECANCELED));
+            }
+            rentio_driver::Backend::Poll => assert_eq!(cancelled, 0),
+        }
+        drop(watch);
+        // Nothing named the fd any more.
+        let again = block_on(driver, driver.op(rentio_driver::op::CancelFd::new(fd))).unwrap();
+        if driver.backend() == rentio_driver::Backend::Uring {
+            assert_eq!(again, 0);
+        }
+    });
+}

@@ -30,6 +30,7 @@
 //! ```
 
 mod cancel;
+mod handoff;
 mod resolve;
 mod socket;
 mod split;
@@ -38,6 +39,7 @@ mod udp;
 mod unix;
 
 pub use cancel::{CancelHandle, Canceller};
+pub use handoff::{Attach, Detached};
 pub use resolve::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Split};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};

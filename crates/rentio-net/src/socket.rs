@@ -11,7 +11,9 @@ use std::task::{Poll, ready};
 use std::time::Duration;
 
 use rentio_buf::{BufResult, IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
-use rentio_driver::op::{Connect, PollAdd, PollMulti, Readv, Recv, Send, SendMsg, Shutdown};
+use rentio_driver::op::{
+    CancelFd, Connect, PollAdd, PollMulti, Readv, Recv, Send, SendMsg, Shutdown,
+};
 use rentio_driver::{Driver, Interest, Multi, Op, OpCode, SockAddr};
 use rustix::net::{AddressFamily, sockopt};
 
@@ -167,6 +169,27 @@ impl Socket {
         match std::rc::Rc::try_unwrap(socket) {
             Ok(socket) => socket,
             Err(_) => unreachable!("a stream never shares its socket"),
+        }
+    }
+
+    /// Ends the ops this socket's driver still holds on the fd (ops whose
+    /// futures were dropped, the poll-io path's readiness waits) before
+    /// the fd leaves the driver ([`Detached`](crate::Detached)): on
+    /// io_uring one `CancelFd` for them all, awaited, so none of them acts
+    /// on the file after it moves; on readiness, releasing the fd fails
+    /// them. Outside the socket's own runtime, the release alone.
+    pub(crate) async fn quiesce(&mut self) {
+        self.drop_ready_waits();
+        let Some(driver) = self.driver.get().cloned() else {
+            return;
+        };
+        let on_its_runtime =
+            rentio_executor::current_driver().is_ok_and(|current| current.same_as(&driver));
+        if driver.backend() == rentio_driver::Backend::Uring && on_its_runtime {
+            // Before Linux 5.19 the kernel refuses the flags (`EINVAL`):
+            // the ops a dropped future left may then run on (a dropped
+            // read may still take bytes, as it may anywhere).
+            let _ = driver.op(CancelFd::new(self.raw)).await;
         }
     }
 

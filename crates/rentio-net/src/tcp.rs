@@ -225,6 +225,38 @@ impl TcpListener {
         Ok((stream, addr))
     }
 
+    /// An [`accept`](TcpListener::accept) that `handle`'s
+    /// [`Canceller`](crate::Canceller) can end, awaited to its end: a
+    /// server that stops accepting cancels it and then closes the
+    /// listener with no accept left in the kernel, so its port is free at
+    /// once (on io_uring an accept dropped instead holds the listening
+    /// socket until the kernel reaps the cancel).
+    ///
+    /// # Errors
+    ///
+    /// `ECANCELED` (`raw_os_error() == Some(libc::ECANCELED)`) once
+    /// cancelled, else as [`accept`](TcpListener::accept).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel through the handle: a connection the kernel accepted before
+    /// the cancel reached it comes back as `Ok`, never lost. Dropping the
+    /// future is as dropping an `accept`.
+    pub async fn accept_cancellable(
+        &self,
+        handle: &crate::CancelHandle,
+    ) -> io::Result<(TcpStream, SocketAddr)> {
+        let driver = self.socket.driver()?;
+        let op = driver.op(Accept::nonblocking(self.socket.raw()));
+        let (fd, addr) = crate::socket::cancellable(&driver, op, handle).await?;
+        let stream = TcpStream::from_socket(Socket::adopt(fd));
+        let addr = match addr.as_socket() {
+            Some(addr) => addr,
+            None => stream.peer_addr()?,
+        };
+        Ok((stream, addr))
+    }
+
     /// The address the listener is bound to.
     ///
     /// # Errors
@@ -463,6 +495,22 @@ impl TcpStream {
     /// Wraps a connected std stream.
     pub fn from_std(stream: net::TcpStream) -> TcpStream {
         TcpStream::from_socket(Socket::from_fd(stream.into()))
+    }
+
+    /// Takes the stream off this runtime, to be
+    /// [`attach`](crate::Detached::attach)ed on another (a core of
+    /// [`tpc`](rentio_executor::tpc), through
+    /// [`Handle::spawn`](rentio_executor::Handle::spawn)). The ops that
+    /// dropped futures left on the fd end first (on io_uring they are
+    /// cancelled, and the cancel awaited), so nothing of this runtime acts
+    /// on the socket once it moves, and no byte the peer sends is lost: it
+    /// waits in the socket for the other core.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future closes the stream.
+    pub async fn detach(self) -> crate::Detached<TcpStream> {
+        crate::Detached::leave(Socket::unshare(self.socket)).await
     }
 
     /// Gives the stream back as a std one.

@@ -184,6 +184,22 @@ impl UnixStream {
         UnixStream::from_socket(Socket::from_fd(stream.into()))
     }
 
+    /// Takes the stream off this runtime, to be
+    /// [`attach`](crate::Detached::attach)ed on another (a core of
+    /// [`tpc`](rentio_executor::tpc), through
+    /// [`Handle::spawn`](rentio_executor::Handle::spawn)). The ops that
+    /// dropped futures left on the fd end first (on io_uring they are
+    /// cancelled, and the cancel awaited), so nothing of this runtime acts
+    /// on the socket once it moves, and no byte the peer sends is lost: it
+    /// waits in the socket for the other core.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future closes the stream.
+    pub async fn detach(self) -> crate::Detached<UnixStream> {
+        crate::Detached::leave(Socket::unshare(self.socket)).await
+    }
+
     /// Gives the stream back as a std one.
     ///
     /// # Errors

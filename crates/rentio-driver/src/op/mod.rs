@@ -20,6 +20,7 @@ use crate::sys::Syscall;
 
 mod accept;
 mod cancel;
+mod cancel_fd;
 mod close;
 mod connect;
 mod fadvise;
@@ -52,6 +53,7 @@ mod writev;
 
 pub use accept::Accept;
 pub use cancel::AsyncCancel;
+pub use cancel_fd::CancelFd;
 pub use close::Close;
 pub use connect::Connect;
 pub use fadvise::Fadvise;
