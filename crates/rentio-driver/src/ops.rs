@@ -18,6 +18,9 @@ use crate::sys;
 pub struct Stats {
     /// `io_uring_enter` calls (or poller waits).
     pub enters: u64,
+    /// SQEs the kernel took through `io_uring_enter` (0 on readiness, and
+    /// on an SQPOLL ring, whose SQ thread takes them).
+    pub sqes_submitted: u64,
     /// Times the CQ overflowed and the driver flushed the kernel's backlog.
     pub cq_overflow_flushes: u64,
     /// Late fds (from a dropped accept, open or socket) the driver closed.

@@ -28,6 +28,14 @@ impl fmt::Debug for Handle {
 }
 
 impl Handle {
+    /// The runtime's figures as of its last tick (see [`RuntimeMetrics`]
+    /// for what is exact when).
+    ///
+    /// [`RuntimeMetrics`]: crate::RuntimeMetrics
+    pub fn metrics(&self) -> crate::RuntimeMetrics {
+        self.remote.counters.snapshot()
+    }
+
     /// A handle to the runtime current on this thread.
     ///
     /// # Errors
@@ -87,19 +95,21 @@ impl Handle {
     /// # Ok(())
     /// # }
     /// ```
+    #[track_caller]
     pub fn spawn<F, Fut>(&self, make: F) -> RemoteJoinHandle<Fut::Output>
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
+        let at = std::panic::Location::caller();
         let slot = Arc::new(crate::oneshot::Oneshot::new());
         let tx = Reply(Some(slot.clone()));
         let job = Box::new(move || {
             let mut tx = tx;
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(make)) {
                 Ok(future) => {
-                    let task = crate::spawn(future);
+                    let task = crate::runtime::spawn_at(future, at);
                     drop(crate::spawn(async move {
                         let result = task.await;
                         tx.send(result);

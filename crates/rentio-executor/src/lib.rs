@@ -20,12 +20,14 @@
 mod context;
 mod handle;
 mod loom;
+mod metrics;
 mod oneshot;
 pub mod park;
 mod remote;
 mod runtime;
 mod scheduler;
 pub mod signal;
+mod stall;
 pub mod sync;
 pub mod task;
 pub mod time;
@@ -36,5 +38,6 @@ mod loom_tests;
 
 pub use context::current_driver;
 pub use handle::{Handle, RemoteJoinHandle, SendSleep};
+pub use metrics::RuntimeMetrics;
 pub use runtime::{Builder, Runtime, spawn, spawn_blocking, yield_now};
 pub use task::{JoinError, JoinHandle};

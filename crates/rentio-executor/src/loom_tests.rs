@@ -49,7 +49,7 @@ fn loom_inbox_never_loses_a_push() {
         let unparks = Arc::new(AtomicUsize::new(0));
         let remote = remote(&unparks);
         let pool = TaskRefPool::new(&remote);
-        let (a, a2, a3) = TaskRef::new(Pending, pool.take());
+        let (a, a2, a3) = TaskRef::new(Pending, pool.take(), std::panic::Location::caller());
         let r = remote.clone();
         let t = thread::spawn(move || r.push(a));
         let mut out = VecDeque::new();
@@ -82,7 +82,8 @@ fn loom_a_remote_wake_racing_a_poll_is_not_lost() {
         let unparks = Arc::new(AtomicUsize::new(0));
         let remote = remote(&unparks);
         let pool = TaskRefPool::new(&remote);
-        let (queued, owned, handle) = TaskRef::new(Pending, pool.take());
+        let (queued, owned, handle) =
+            TaskRef::new(Pending, pool.take(), std::panic::Location::caller());
         drop(handle);
         // The owner runs the task from its queue entry...
         assert!(matches!(
@@ -130,7 +131,8 @@ fn running_task() -> (Arc<Remote>, TaskRefPool, TaskRef, TaskRef, TaskRef) {
     let unparks = Arc::new(AtomicUsize::new(0));
     let remote = remote(&unparks);
     let pool = TaskRefPool::new(&remote);
-    let (queued, owned, handle) = TaskRef::new(Pending, pool.take());
+    let (queued, owned, handle) =
+        TaskRef::new(Pending, pool.take(), std::panic::Location::caller());
     assert!(matches!(
         queued.header().state.transition_to_running(),
         TransitionToRunning::Poll

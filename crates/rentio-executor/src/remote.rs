@@ -25,6 +25,8 @@ pub(crate) struct Remote {
     unpark: Box<dyn Unpark>,
     /// The references tasks hold to this inbox (see [`TaskRefPool`]).
     task_refs: AtomicUsize,
+    /// The runtime's figures, readable from any thread.
+    pub(crate) counters: std::sync::Arc<crate::metrics::Counters>,
 }
 
 struct Inbox {
@@ -48,6 +50,7 @@ impl Remote {
             pending: AtomicBool::new(false),
             unpark,
             task_refs: AtomicUsize::new(0),
+            counters: Default::default(),
         }
     }
 

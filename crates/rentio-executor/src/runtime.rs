@@ -26,6 +26,7 @@ const DEFAULT_TASKS_PER_TICK: usize = 61;
 pub struct Builder {
     driver: rentio_driver::Builder,
     tasks_per_tick: usize,
+    stall_threshold: Option<Duration>,
 }
 
 impl Default for Builder {
@@ -41,6 +42,7 @@ impl Builder {
         Builder {
             driver: rentio_driver::Builder::new(),
             tasks_per_tick: DEFAULT_TASKS_PER_TICK,
+            stall_threshold: None,
         }
     }
 
@@ -77,18 +79,39 @@ impl Builder {
         &mut self.driver
     }
 
+    /// Reports a task poll that runs longer than `threshold` without
+    /// yielding (a blocking call, a long computation): a `tracing`
+    /// warning with the task's spawn location (`spawn` is
+    /// `#[track_caller]`), counted in [`RuntimeMetrics::stalls`]. A
+    /// watchdog thread looks every half threshold; the runtime's own
+    /// cost is two relaxed stores per poll. Off by default.
+    ///
+    /// [`RuntimeMetrics::stalls`]: crate::RuntimeMetrics::stalls
+    pub fn stall_threshold(&mut self, threshold: Duration) -> &mut Builder {
+        self.stall_threshold = Some(threshold.max(Duration::from_millis(1)));
+        self
+    }
+
     /// Builds the runtime on this thread, which then owns it.
     ///
     /// # Errors
     ///
     /// As [`rentio_driver::Builder::build`]: a forced io_uring that cannot
-    /// start says why.
+    /// start says why; so does a stall watchdog thread that cannot start.
     pub fn build(&self) -> io::Result<Runtime> {
         let driver = self.driver.build()?;
         let shared = Rc::new(Shared::new(
             Box::new(driver.unparker()),
             driver.pool().clone(),
         ));
+        let counters = &shared.remote.counters;
+        let _ = counters.backend.set((
+            driver.backend(),
+            driver.fallback_reason().map(str::to_owned),
+        ));
+        if let Some(threshold) = self.stall_threshold {
+            crate::stall::watch(counters, threshold)?;
+        }
         Ok(Runtime {
             shared,
             driver,
@@ -149,8 +172,19 @@ impl Runtime {
 
     /// Spawns a task on this runtime; it starts running at the next
     /// `block_on`.
+    #[track_caller]
     pub fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
         self.shared.spawn(future)
+    }
+
+    /// This runtime's figures (see [`RuntimeMetrics`]); the driver's are
+    /// read now.
+    ///
+    /// [`RuntimeMetrics`]: crate::RuntimeMetrics
+    pub fn metrics(&self) -> crate::RuntimeMetrics {
+        let counters = &self.shared.remote.counters;
+        counters.publish_driver(&self.driver);
+        counters.snapshot()
     }
 
     /// Drops every task (their ops are cancelled), then waits at most
@@ -183,6 +217,9 @@ impl Runtime {
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let mut driver = self.driver.clone();
+        let counters = &*self.shared.remote.counters;
+        // Busy time runs from `mark` (the end of the last park).
+        let mut mark = std::time::Instant::now();
         loop {
             if main.woken.swap(false, Ordering::AcqRel)
                 && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
@@ -199,8 +236,27 @@ impl Runtime {
                 let next = self.shared.timers.borrow().next_deadline();
                 next.map(|at| at.saturating_duration_since(Instant::now()))
             };
+            let ticks = counters.ticks.load(std::sync::atomic::Ordering::Relaxed) + 1;
+            counters
+                .ticks
+                .store(ticks, std::sync::atomic::Ordering::Relaxed);
+            counters.run_queue.store(
+                self.shared.queue_len() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            let now = std::time::Instant::now();
+            crate::metrics::Counters::add(&counters.busy_ns, (now - mark).as_nanos() as u64);
+            mark = now;
+            let parks = timeout != Some(Duration::ZERO);
+            if parks || ticks.is_multiple_of(1024) {
+                counters.publish_driver(&driver);
+            }
             if let Err(e) = driver.park(timeout) {
                 panic!("rentio: the IO driver failed: {e}");
+            }
+            if parks {
+                crate::metrics::Counters::add(&counters.parks, 1);
+                mark = std::time::Instant::now();
             }
             self.shared.drain_inbox();
             time::fire_due_now(&self.shared.timers);
@@ -254,8 +310,16 @@ impl Wake for MainWaker {
 /// If called outside a runtime (`block_on` or a task of one).
 #[track_caller]
 pub fn spawn<F: Future + 'static>(future: F) -> JoinHandle<F::Output> {
+    spawn_at(future, std::panic::Location::caller())
+}
+
+/// [`spawn`], recording `at` as the spawn location.
+pub(crate) fn spawn_at<F: Future + 'static>(
+    future: F,
+    at: &'static std::panic::Location<'static>,
+) -> JoinHandle<F::Output> {
     let mut future = Some(future);
-    let spawned = context::with_current(|shared| future.take().map(|f| shared.spawn(f)));
+    let spawned = context::with_current(|shared| future.take().map(|f| shared.spawn_at(f, at)));
     match spawned.flatten() {
         Some(handle) => handle,
         None => panic!("rentio::spawn called outside a runtime"),

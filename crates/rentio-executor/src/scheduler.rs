@@ -61,8 +61,18 @@ impl Shared {
     }
 
     /// Spawns `future` on this runtime.
+    #[track_caller]
     pub(crate) fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
-        let (queued, owned, handle) = TaskRef::new(future, self.task_refs.take());
+        self.spawn_at(future, std::panic::Location::caller())
+    }
+
+    /// Spawns `future`, spawned at `at` (for the stall detector).
+    pub(crate) fn spawn_at<F: Future + 'static>(
+        &self,
+        future: F,
+        at: &'static std::panic::Location<'static>,
+    ) -> JoinHandle<F::Output> {
+        let (queued, owned, handle) = TaskRef::new(future, self.task_refs.take(), at);
         self.link_owned(owned);
         self.push_local(queued);
         JoinHandle::new(handle)
@@ -95,6 +105,10 @@ impl Shared {
         n
     }
 
+    pub(crate) fn queue_len(&self) -> usize {
+        self.queue.borrow().len()
+    }
+
     pub(crate) fn has_runnable(&self) -> bool {
         !self.queue.borrow().is_empty()
     }
@@ -117,6 +131,7 @@ impl Shared {
             self.run(task);
             ran += 1;
         }
+        crate::metrics::Counters::add(&self.remote.counters.polls, ran as u64);
         // Outside task polls (the main future, custom loops) nothing is
         // limited.
         rentio_driver::coop::set(None);
@@ -136,8 +151,18 @@ impl Shared {
                 let waker = waker_ref(&task);
                 let mut cx = Context::from_waker(&waker);
                 rentio_driver::coop::set(Some(rentio_driver::coop::DEFAULT_BUDGET));
+                let watch = &self.remote.counters.watch;
+                watch.start(task.header().spawned_at);
+                #[cfg(feature = "tracing")]
+                let _span = tracing::trace_span!(
+                    "rentio.task",
+                    id = task.as_ptr().as_ptr() as usize,
+                    spawned_at = %task.header().spawned_at,
+                )
+                .entered();
                 // SAFETY: owner thread; the transition set RUNNING.
                 let polled = unsafe { task.poll(&mut cx) };
+                watch.end();
                 match polled {
                     Poll::Ready(()) => self.complete(task),
                     Poll::Pending => match task.header().state.transition_to_idle() {
@@ -178,6 +203,7 @@ impl Shared {
     /// Puts a task's owned-list reference at the head of the list.
     #[inline]
     fn link_owned(&self, task: TaskRef) {
+        crate::metrics::Counters::add(&self.remote.counters.tasks_alive, 1);
         let ptr = task.into_raw().as_ptr();
         let head = self.owned_head.get();
         // SAFETY: `ptr` is live (the list now owns a reference to it).
@@ -196,6 +222,7 @@ impl Shared {
 
     /// Takes a task out of the owned list; its reference is the caller's.
     fn unlink_owned(&self, task: NonNull<Header>) {
+        crate::metrics::Counters::add(&self.remote.counters.tasks_alive, u64::MAX);
         // SAFETY: the caller holds a reference, so the header is live.
         let header = unsafe { task.as_ref() };
         let prev = header.owned_prev.load(Ordering::Relaxed);

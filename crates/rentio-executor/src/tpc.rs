@@ -58,6 +58,18 @@ pub fn handle(index: usize) -> Option<Handle> {
     HANDLES.with(|h| h.borrow().as_ref()?.get(index)?.clone())
 }
 
+/// Every launched core's figures, by index, from any of them (`None` for
+/// a core that failed to start; empty outside a launched core).
+pub fn metrics() -> Vec<Option<crate::RuntimeMetrics>> {
+    HANDLES.with(|h| {
+        h.borrow()
+            .iter()
+            .flat_map(|all| all.iter())
+            .map(|handle| handle.as_ref().map(crate::Handle::metrics))
+            .collect()
+    })
+}
+
 /// How many cores the launcher started (0 outside a launched core).
 pub fn cores() -> usize {
     HANDLES.with(|h| h.borrow().as_ref().map_or(0, |h| h.len()))

@@ -3,8 +3,8 @@
 
 pub use rentio_driver::{Backend, BackendChoice};
 pub use rentio_executor::{
-    Builder, Handle, JoinError, JoinHandle, RemoteJoinHandle, Runtime, SendSleep, current_driver,
-    spawn, spawn_blocking, yield_now,
+    Builder, Handle, JoinError, JoinHandle, RemoteJoinHandle, Runtime, RuntimeMetrics, SendSleep,
+    current_driver, spawn, spawn_blocking, yield_now,
 };
 pub use rentio_macros::{main, test};
 

@@ -301,7 +301,10 @@ impl Uring {
         let timeout = timeout.filter(|_| min_complete > 0);
         let result = self.ring.enter(to_submit, min_complete, flags, timeout);
         match result {
-            Ok(_) => Ok(()),
+            Ok(submitted) => {
+                ops.stats.sqes_submitted += u64::from(submitted);
+                Ok(())
+            }
             Err(e) => match e.raw_os_error() {
                 Some(libc::EINTR | libc::ETIME | libc::EBUSY | libc::EAGAIN) => Ok(()),
                 Some(libc::EBADR) => {

@@ -46,6 +46,9 @@ pub(crate) struct Header {
     /// stays plain `Send + Sync` data).
     pub(crate) owned_prev: AtomicPtr<Header>,
     pub(crate) owned_next: AtomicPtr<Header>,
+    /// Where the task was spawned (`#[track_caller]`), for the stall
+    /// detector.
+    pub(crate) spawned_at: &'static std::panic::Location<'static>,
 }
 
 /// The future while it runs, then its output, in one place: which of the
@@ -106,6 +109,7 @@ impl TaskRef {
     pub(crate) fn new<F: Future + 'static>(
         future: F,
         remote: RemoteRef,
+        spawned_at: &'static std::panic::Location<'static>,
     ) -> (TaskRef, TaskRef, TaskRef) {
         let cell = Box::new(Cell {
             header: Header {
@@ -115,6 +119,7 @@ impl TaskRef {
                 join_waker: JoinWaker(crate::loom::UnsafeCell::new(None)),
                 owned_prev: AtomicPtr::new(std::ptr::null_mut()),
                 owned_next: AtomicPtr::new(std::ptr::null_mut()),
+                spawned_at,
             },
             stage: UnsafeCell::new(Stage {
                 future: ManuallyDrop::new(future),
