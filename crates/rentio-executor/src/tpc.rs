@@ -111,6 +111,91 @@ impl fmt::Debug for CoreError {
     }
 }
 
+/// How many cores a [`Launcher`] starts when not told: one per CPU this
+/// process may run on (its affinity, which a cgroup cpuset and `taskset`
+/// narrow), and no more than its cgroup's CPU quota allows (`cpu.max` on
+/// cgroup v2, `cpu.cfs_quota_us / cpu.cfs_period_us` on v1, rounded up):
+/// a container limited to 2 CPUs on a 64-CPU host starts 2 cores, not 64
+/// that the quota would throttle.
+pub fn default_core_count() -> usize {
+    default_cores(available_cpus().map_or(1, |cpus| cpus.len().max(1)))
+}
+
+fn default_cores(cpus: usize) -> usize {
+    let read = |path: &std::path::Path| std::fs::read_to_string(path).ok();
+    match std::fs::read_to_string("/proc/self/cgroup") {
+        Ok(cgroups) => match cpu_quota(&cgroups, read) {
+            Some(quota) => cpus.min(quota).max(1),
+            None => cpus,
+        },
+        Err(_) => cpus,
+    }
+}
+
+/// The CPU quota of the cgroup that `/proc/self/cgroup` (`cgroups`)
+/// names, in whole CPUs rounded up, the tightest of its levels; `None`
+/// if there is none. `read` reads a file under `/sys/fs/cgroup`.
+fn cpu_quota(cgroups: &str, read: impl Fn(&std::path::Path) -> Option<String>) -> Option<usize> {
+    use std::path::{Path, PathBuf};
+    let root = Path::new("/sys/fs/cgroup");
+    let mut best: Option<usize> = None;
+    let mut note = |quota: Option<usize>| {
+        if let Some(q) = quota {
+            best = Some(best.map_or(q, |b| b.min(q)));
+        }
+    };
+    // Each level from the process's cgroup up to the root.
+    let levels = |base: PathBuf, path: &str| -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut p = PathBuf::from(path.trim_start_matches('/'));
+        loop {
+            out.push(base.join(&p));
+            if !p.pop() {
+                break;
+            }
+        }
+        out
+    };
+    for line in cgroups.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        if controllers.is_empty() {
+            // cgroup v2: `cpu.max` holds "QUOTA PERIOD" or "max PERIOD".
+            for dir in levels(root.to_path_buf(), path) {
+                note(read(&dir.join("cpu.max")).and_then(|max| {
+                    let mut it = max.split_whitespace();
+                    let quota: u64 = it.next()?.parse().ok()?;
+                    let period: u64 = it.next()?.parse().ok()?;
+                    whole_cpus(quota, period)
+                }));
+            }
+        } else if controllers.split(',').any(|c| c == "cpu") {
+            // cgroup v1: the quota is -1 when there is none.
+            for mount in [root.join(controllers), root.join("cpu"), root.join("cpu,cpuacct")] {
+                for dir in levels(mount, path) {
+                    let quota = read(&dir.join("cpu.cfs_quota_us"))
+                        .and_then(|q| q.trim().parse::<i64>().ok());
+                    let period = read(&dir.join("cpu.cfs_period_us"))
+                        .and_then(|p| p.trim().parse::<u64>().ok());
+                    if let (Some(q), Some(p)) = (quota, period)
+                        && q > 0
+                    {
+                        note(whole_cpus(q as u64, p));
+                    }
+                }
+            }
+        }
+    }
+    best
+}
+
+fn whole_cpus(quota: u64, period: u64) -> Option<usize> {
+    (period > 0).then(|| quota.div_ceil(period).max(1) as usize)
+}
+
 /// The CPUs this process may run on (`sched_getaffinity`, which respects
 /// cgroup cpusets and `taskset`), in order.
 ///
@@ -159,6 +244,12 @@ impl Launcher {
         }
     }
 
+    /// How many cores [`run`](Launcher::run) starts: the number given to
+    /// [`threads`](Launcher::threads), else [`default_core_count`].
+    pub fn core_count(&self) -> usize {
+        self.threads.unwrap_or_else(default_core_count)
+    }
+
     /// Starts `n` threads (CPUs are reused round-robin if `n` exceeds
     /// them).
     pub fn threads(mut self, n: usize) -> Launcher {
@@ -191,7 +282,7 @@ impl Launcher {
             Ok(_) => vec![0],
             Err(e) => return vec![Err(CoreError::Io(e))],
         };
-        let n = self.threads.unwrap_or(cpus.len());
+        let n = self.threads.unwrap_or_else(|| default_cores(cpus.len()));
         let per_core = Arc::new(per_core);
         // Every core's handle, known to all before any starts its work.
         let meet = Arc::new(Meeting {
@@ -318,4 +409,50 @@ where
     let future = per_core(core);
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(future)))
         .map_err(CoreError::Panic)
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+
+    use super::cpu_quota;
+
+    fn files(list: &[(&str, &str)]) -> impl Fn(&Path) -> Option<String> {
+        let map: HashMap<PathBuf, String> = list
+            .iter()
+            .map(|(p, c)| (PathBuf::from(p), (*c).to_string()))
+            .collect();
+        move |p: &Path| map.get(p).cloned()
+    }
+
+    #[test]
+    fn cgroup_v2_quota_rounds_up_and_takes_the_tightest_level() {
+        let read = files(&[
+            ("/sys/fs/cgroup/cpu.max", "max 100000\n"),
+            ("/sys/fs/cgroup/app/cpu.max", "250000 100000\n"),
+            ("/sys/fs/cgroup/app/worker/cpu.max", "max 100000\n"),
+        ]);
+        assert_eq!(cpu_quota("0::/app/worker\n", read), Some(3));
+        let none = files(&[("/sys/fs/cgroup/cpu.max", "max 100000\n")]);
+        assert_eq!(cpu_quota("0::/\n", none), None);
+        let half = files(&[("/sys/fs/cgroup/x/cpu.max", "50000 100000")]);
+        assert_eq!(cpu_quota("0::/x", half), Some(1), "half a CPU is one core");
+    }
+
+    #[test]
+    fn cgroup_v1_quota() {
+        let read = files(&[
+            ("/sys/fs/cgroup/cpu,cpuacct/pod/cpu.cfs_quota_us", "200000\n"),
+            ("/sys/fs/cgroup/cpu,cpuacct/pod/cpu.cfs_period_us", "100000\n"),
+            ("/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "-1\n"),
+            ("/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n"),
+        ]);
+        assert_eq!(cpu_quota("4:memory:/pod\n3:cpu,cpuacct:/pod\n", read), Some(2));
+        let unlimited = files(&[
+            ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "-1"),
+            ("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "100000"),
+        ]);
+        assert_eq!(cpu_quota("1:cpu:/\n", unlimited), None);
+    }
 }

@@ -32,6 +32,7 @@
 mod cancel;
 mod handoff;
 mod resolve;
+pub mod serve;
 mod socket;
 mod split;
 mod tcp;

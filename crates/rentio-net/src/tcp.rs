@@ -49,7 +49,7 @@ impl TcpSocket {
         Socket::new(libc::AF_INET6, libc::SOCK_STREAM).map(|socket| TcpSocket { socket })
     }
 
-    fn for_addr(addr: &SocketAddr) -> io::Result<TcpSocket> {
+    pub(crate) fn for_addr(addr: &SocketAddr) -> io::Result<TcpSocket> {
         Socket::new(domain_of(addr), libc::SOCK_STREAM).map(|socket| TcpSocket { socket })
     }
 

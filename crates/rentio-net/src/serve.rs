@@ -1,0 +1,840 @@
+//! A TCP server on every core: [`Server`], with `SO_REUSEPORT` or a
+//! load-aware dispatcher ([`Balance`]), connection moves off an
+//! overloaded core ([`Conn::rebalance`]), and a graceful drain
+//! ([`Drain`], [`Report`]).
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::net::{self, SocketAddr};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use rentio_executor::tpc::{self, Launcher};
+use rentio_executor::{JoinHandle, spawn, time};
+
+use crate::{Canceller, TcpListener, TcpSocket, TcpStream};
+
+/// How a [`Server`] spreads connections over its cores.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Balance {
+    /// Every core binds its own listener with `SO_REUSEPORT` and the
+    /// kernel spreads connections by a hash of their addresses: no
+    /// cross-core work, blind to load.
+    #[default]
+    ReusePort,
+    /// Core 0 accepts and places each new connection on the core with
+    /// the least load (recent busy time, then run-queue length, then live
+    /// connections); a handler that calls [`Conn::rebalance`] between
+    /// requests lets a long-lived connection move off a core that stays
+    /// overloaded.
+    LeastLoaded,
+}
+
+/// Starts a [`Server`]'s drain from anywhere (`Send + Sync + Clone`).
+#[derive(Clone, Debug, Default)]
+pub struct Drain {
+    inner: Arc<Event>,
+}
+
+impl Drain {
+    /// A drain not started.
+    pub fn new() -> Drain {
+        Drain::default()
+    }
+
+    /// Starts the drain: every core stops accepting, and live connections
+    /// get the server's grace period. Idempotent.
+    pub fn start(&self) {
+        self.inner.fire();
+    }
+
+    /// Whether [`start`](Drain::start) was called.
+    pub fn is_started(&self) -> bool {
+        self.inner.fired.load(SeqCst)
+    }
+
+    /// Resolves once the drain starts.
+    pub async fn started(&self) {
+        self.inner.wait().await;
+    }
+}
+
+/// A one-shot event across threads: a flag and the wakers waiting on it.
+#[derive(Debug, Default)]
+struct Event {
+    fired: AtomicBool,
+    wakers: Mutex<Vec<Waker>>,
+}
+
+impl Event {
+    fn fire(&self) {
+        if self.fired.swap(true, SeqCst) {
+            return;
+        }
+        let wakers = std::mem::take(&mut *self.wakers.lock().unwrap_or_else(PoisonError::into_inner));
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            if self.fired.load(SeqCst) {
+                return Poll::Ready(());
+            }
+            let mut wakers = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
+            if self.fired.load(SeqCst) {
+                return Poll::Ready(());
+            }
+            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                wakers.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await;
+    }
+}
+
+/// What a server did, returned when it has drained.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Report {
+    /// Connections accepted.
+    pub accepted: u64,
+    /// Connections live when the drain started that finished within the
+    /// grace period.
+    pub drained: u64,
+    /// Connections still live at the end of the grace period, cancelled
+    /// (their handlers dropped, their sockets closed).
+    pub cancelled: u64,
+    /// Moves of a live connection to another core ([`Conn::rebalance`]).
+    pub moved: u64,
+    /// Each core's figures, by index.
+    pub cores: Vec<CoreReport>,
+}
+
+/// One core's part of a [`Report`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CoreReport {
+    /// Connections that started on this core (placed or moved here).
+    pub served: u64,
+    /// The core's busy time while it served (see
+    /// [`RuntimeMetrics::busy`](rentio_executor::RuntimeMetrics::busy)).
+    pub busy: Duration,
+}
+
+type Handler = dyn Fn(TcpStream, Conn) -> Pin<Box<dyn Future<Output = ()>>> + Send + Sync;
+
+/// A TCP server on every core, drained on demand.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use rentio_io::{AsyncReadRent, AsyncWriteRentExt};
+/// use rentio_net::serve::{Balance, Server};
+///
+/// # fn main() -> std::io::Result<()> {
+/// let report = Server::bind("127.0.0.1:8080")?
+///     .balance(Balance::LeastLoaded)
+///     .grace(Duration::from_secs(5))
+///     .drain_on_signals(true) // SIGINT and SIGTERM
+///     .run(|mut stream, mut conn| async move {
+///         let mut buf = Vec::with_capacity(4096);
+///         loop {
+///             buf.clear();
+///             let (n, b) = stream.read(buf).await;
+///             if !matches!(n, Ok(n) if n > 0) {
+///                 return;
+///             }
+///             let (w, b) = stream.write_all(b).await;
+///             if w.is_err() {
+///                 return;
+///             }
+///             buf = b;
+///             // Between requests: may move to a less loaded core.
+///             match conn.rebalance(stream).await {
+///                 Some(s) => stream = s,
+///                 None => return,
+///             }
+///         }
+///     })?;
+/// println!("drained {}, cancelled {}", report.drained, report.cancelled);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Server {
+    addr: SocketAddr,
+    /// Bound on the calling thread, so the address (and a port 0's pick)
+    /// is known and every core's listener takes connections before `run`:
+    /// one per core with reuseport, one (core 0's) with the dispatcher.
+    listeners: Vec<net::TcpListener>,
+    /// A listener that could not be bound, reported by `run`.
+    bind_error: Option<io::Error>,
+    balance: Balance,
+    grace: Duration,
+    signals: bool,
+    launcher: Launcher,
+    drain: Drain,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .field("balance", &self.balance)
+            .field("grace", &self.grace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default grace period of a drain.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
+impl Server {
+    /// Binds the address (`SO_REUSEADDR`, and `SO_REUSEPORT` so every core
+    /// can bind it too). Port 0 picks one port for all cores.
+    ///
+    /// # Errors
+    ///
+    /// As `bind(2)`; `AddrInUse` while another process listens there.
+    pub fn bind<A: net::ToSocketAddrs>(addr: A) -> io::Result<Server> {
+        let mut last = None;
+        for addr in addr.to_socket_addrs()? {
+            match bind_reuseport(addr) {
+                Ok(first) => {
+                    let addr = first.local_addr()?;
+                    return Ok(Server {
+                        addr,
+                        listeners: vec![first],
+                        bind_error: None,
+                        balance: Balance::default(),
+                        grace: DEFAULT_GRACE,
+                        signals: false,
+                        launcher: Launcher::new(),
+                        drain: Drain::new(),
+                    }
+                    .fit_listeners());
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "rentio-net: no address to bind")
+        }))
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Binds or closes listeners so there is one per core with
+    /// reuseport, one with the dispatcher.
+    fn fit_listeners(mut self) -> Server {
+        let want = match self.balance {
+            Balance::ReusePort => self.launcher.core_count(),
+            Balance::LeastLoaded => 1,
+        };
+        self.listeners.truncate(want.max(1));
+        while self.listeners.len() < want && self.bind_error.is_none() {
+            match bind_reuseport(self.addr) {
+                Ok(l) => self.listeners.push(l),
+                Err(e) => self.bind_error = Some(e),
+            }
+        }
+        self
+    }
+
+    /// How connections are spread (default [`Balance::ReusePort`]).
+    pub fn balance(mut self, balance: Balance) -> Server {
+        self.balance = balance;
+        self.fit_listeners()
+    }
+
+    /// How long a drain lets live connections run before it cancels them
+    /// (default [`DEFAULT_GRACE`], 5 s).
+    pub fn grace(mut self, grace: Duration) -> Server {
+        self.grace = grace;
+        self
+    }
+
+    /// Whether SIGINT (ctrl-c) and SIGTERM start the drain (default off:
+    /// a library does not take signals unasked).
+    pub fn drain_on_signals(mut self, on: bool) -> Server {
+        self.signals = on;
+        self
+    }
+
+    /// The launcher that starts the cores (default: one pinned core per
+    /// CPU this process may use).
+    pub fn launcher(mut self, launcher: Launcher) -> Server {
+        self.launcher = launcher;
+        self.fit_listeners()
+    }
+
+    /// A handle that starts the drain.
+    pub fn drain_handle(&self) -> Drain {
+        self.drain.clone()
+    }
+
+    /// Serves until drained: `handler` runs once per connection on the
+    /// core that holds it. Returns when every core has drained, with the
+    /// counts.
+    ///
+    /// The drain: every core cancels its accept and awaits the cancel,
+    /// then closes its listener, so the port is free before `run` returns
+    /// (a supervisor's restart binds at once); live connections get the
+    /// grace period, and [`Conn::draining`] tells handlers to finish;
+    /// then the rest are cancelled (their futures dropped, their sockets
+    /// closed through their driver).
+    ///
+    /// # Errors
+    ///
+    /// A core that could not start (its runtime, its listener) or whose
+    /// task panicked.
+    pub fn run<F, Fut>(self, handler: F) -> io::Result<Report>
+    where
+        F: Fn(TcpStream, Conn) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        if let Some(e) = self.bind_error {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("rentio-net: a core's listener on {} could not bind: {e}", self.addr),
+            ));
+        }
+        let handler: Arc<Handler> =
+            Arc::new(move |stream, conn| Box::pin(handler(stream, conn)) as Pin<Box<_>>);
+        let listeners = Mutex::new(self.listeners.into_iter().map(Some).collect());
+        let shared = Arc::new(Shared {
+            balance: self.balance,
+            grace: self.grace,
+            signals: self.signals,
+            drain: self.drain,
+            handler,
+            cores: Mutex::new(Vec::new()),
+            in_transit: AtomicUsize::new(0),
+            accepted: AtomicU64::new(0),
+            drained: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
+            moved: AtomicU64::new(0),
+            listeners,
+        });
+        let s = shared.clone();
+        let results = self.launcher.run(move |core| {
+            let shared = s.clone();
+            async move { run_core(shared, core.index).await }
+        });
+        let mut cores = Vec::with_capacity(results.len());
+        let mut failure = None;
+        for (index, result) in results.into_iter().enumerate() {
+            match result {
+                Ok(Ok(core)) => cores.push(core),
+                Ok(Err(e)) => {
+                    failure.get_or_insert(io::Error::new(
+                        e.kind(),
+                        format!("rentio-net: core {index} of the server failed: {e}"),
+                    ));
+                    cores.push(CoreReport::default());
+                }
+                Err(e) => {
+                    failure.get_or_insert(io::Error::other(format!(
+                        "rentio-net: core {index} of the server did not run: {e:?}"
+                    )));
+                    cores.push(CoreReport::default());
+                }
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok(Report {
+            accepted: shared.accepted.load(SeqCst),
+            drained: shared.drained.load(SeqCst),
+            cancelled: shared.cancelled.load(SeqCst),
+            moved: shared.moved.load(SeqCst),
+            cores,
+        })
+    }
+}
+
+fn bind_reuseport(addr: SocketAddr) -> io::Result<net::TcpListener> {
+    let socket = TcpSocket::for_addr(&addr)?;
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    let listener = socket.listen(1024)?;
+    Ok(listener.into_std())
+}
+
+/// What every core of one server shares.
+struct Shared {
+    balance: Balance,
+    grace: Duration,
+    signals: bool,
+    drain: Drain,
+    handler: Arc<Handler>,
+    /// Each core's load, once it has started.
+    cores: Mutex<Vec<Arc<Load>>>,
+    /// Connections between two cores (placed or moved, not yet started
+    /// on the target); a core's drain waits for them too.
+    in_transit: AtomicUsize,
+    accepted: AtomicU64,
+    drained: AtomicU64,
+    cancelled: AtomicU64,
+    moved: AtomicU64,
+    /// Each core's listener, taken by the core.
+    listeners: Mutex<Vec<Option<net::TcpListener>>>,
+}
+
+/// One core's load, as the others see it.
+#[derive(Debug, Default)]
+struct Load {
+    index: usize,
+    /// Recent busy time, in thousandths of the wall time (an average
+    /// over about 50 ms, sampled every 10 ms).
+    busy_permille: AtomicU64,
+    run_queue: AtomicU64,
+    live: AtomicUsize,
+    /// Since when (ms on the server's clock) this core has been busier
+    /// than the least loaded one by the margin; 0 if it is not.
+    overloaded_since: AtomicU64,
+    /// When (ms) a connection last moved off this core.
+    last_move: AtomicU64,
+}
+
+/// How much busier (thousandths) a core must be than the least loaded
+/// one to count as overloaded, how long it must stay so before a
+/// connection moves, and the least time between two moves off a core.
+const MARGIN: u64 = 100;
+const SUSTAIN_MS: u64 = 100;
+const MOVE_EVERY_MS: u64 = 50;
+
+impl Shared {
+    fn loads(&self) -> Vec<Arc<Load>> {
+        self.cores.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The least loaded core: busy time first, then run queue, then live
+    /// connections.
+    fn least_loaded(&self) -> Option<Arc<Load>> {
+        self.loads().into_iter().min_by_key(|l| {
+            (
+                l.busy_permille.load(Relaxed) / 50,
+                l.run_queue.load(Relaxed),
+                l.live.load(Relaxed),
+                l.index,
+            )
+        })
+    }
+}
+
+fn now_ms() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
+}
+
+/// This core's part of the server.
+struct Local {
+    index: usize,
+    load: Arc<Load>,
+    /// Connection tasks on this core, to cancel at the deadline.
+    tasks: RefCell<slab::Slab<JoinHandle<()>>>,
+    served: std::cell::Cell<u64>,
+    /// Woken when `live` drops to 0.
+    idle: RefCell<Option<Waker>>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
+}
+
+fn local() -> Option<Rc<Local>> {
+    LOCAL.with(|l| l.borrow().clone())
+}
+
+async fn run_core(shared: Arc<Shared>, index: usize) -> io::Result<CoreReport> {
+    let load = Arc::new(Load {
+        index,
+        ..Load::default()
+    });
+    shared
+        .cores
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(load.clone());
+    let local = Rc::new(Local {
+        index,
+        load: load.clone(),
+        tasks: RefCell::new(slab::Slab::new()),
+        served: std::cell::Cell::new(0),
+        idle: RefCell::new(None),
+    });
+    LOCAL.with(|l| *l.borrow_mut() = Some(local.clone()));
+    let me = rentio_executor::Handle::current()?;
+    let busy_at_start = me.metrics().busy;
+
+    // The listener bound for this core, if any (core 0's with the
+    // dispatcher; each core's with reuseport).
+    let listener = shared
+        .listeners
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_mut(index)
+        .and_then(Option::take)
+        .map(TcpListener::from_std);
+
+    // Load sampling, every 10 ms.
+    let sampler = {
+        let shared = shared.clone();
+        let load = load.clone();
+        let me = me.clone();
+        spawn(async move { sample(&shared, &load, &me).await })
+    };
+    // Signals start the drain (one listener is enough: the drain is
+    // process-wide).
+    let signals = (shared.signals && index == 0).then(|| {
+        let drain = shared.drain.clone();
+        spawn(async move {
+            use rentio_executor::signal::unix::{SignalKind, signal};
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                return;
+            };
+            std::future::poll_fn(|cx| {
+                if int.poll_recv(cx).is_ready() || term.poll_recv(cx).is_ready() {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await;
+            drain.start();
+        })
+    });
+
+    if let Some(listener) = listener {
+        accept_loop(&shared, &listener).await;
+        // No accept in flight (`accept_cancellable` was awaited): closing
+        // frees the port now.
+        drop(listener);
+    } else {
+        shared.drain.started().await;
+    }
+
+    // The drain: live connections get the grace period.
+    let deadline = time::Instant::now() + shared.grace;
+    let _ = time::timeout_at(deadline, wait_idle(&shared, &local)).await;
+    let cancelled = {
+        let tasks = std::mem::take(&mut *local.tasks.borrow_mut());
+        let n = tasks.len() as u64;
+        for (_, task) in &tasks {
+            task.abort();
+        }
+        // Let the aborted tasks drop their futures (and close their
+        // sockets) on this core.
+        for (_, task) in tasks {
+            let _ = task.await;
+        }
+        n
+    };
+    // A move still on its way to a core ends there, started or counted
+    // cancelled by the guard that carries it; stay up for it a while.
+    let transit_deadline = Instant::now() + Duration::from_secs(1);
+    while shared.in_transit.load(SeqCst) != 0 && Instant::now() < transit_deadline {
+        time::sleep(Duration::from_millis(1)).await;
+    }
+    shared.cancelled.fetch_add(cancelled, SeqCst);
+    sampler.abort();
+    if let Some(s) = signals {
+        s.abort();
+    }
+    LOCAL.with(|l| *l.borrow_mut() = None);
+    Ok(CoreReport {
+        served: local.served.get(),
+        busy: me.metrics().busy.saturating_sub(busy_at_start),
+    })
+}
+
+/// Until every connection of this core has ended, and no move is on its
+/// way between cores.
+async fn wait_idle(shared: &Shared, local: &Local) {
+    loop {
+        if shared.in_transit.load(SeqCst) != 0 {
+            // It ends on another core: look again soon.
+            time::sleep(Duration::from_millis(1)).await;
+            continue;
+        }
+        if local.load.live.load(SeqCst) == 0 {
+            return;
+        }
+        std::future::poll_fn(|cx| {
+            if local.load.live.load(SeqCst) == 0 {
+                return Poll::Ready(());
+            }
+            *local.idle.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+    }
+}
+
+async fn sample(shared: &Shared, load: &Load, me: &rentio_executor::Handle) {
+    let mut last = (Instant::now(), me.metrics().busy);
+    loop {
+        time::sleep(Duration::from_millis(10)).await;
+        let m = me.metrics();
+        let now = Instant::now();
+        let wall = now.duration_since(last.0).as_nanos().max(1);
+        let busy = m.busy.saturating_sub(last.1).as_nanos();
+        last = (now, m.busy);
+        let sample = (busy * 1000 / wall).min(1000) as u64;
+        let old = load.busy_permille.load(Relaxed);
+        // An average over about five samples.
+        load.busy_permille.store((old * 4 + sample) / 5, Relaxed);
+        load.run_queue.store(m.run_queue, Relaxed);
+        let least = shared
+            .loads()
+            .iter()
+            .filter(|l| l.index != load.index)
+            .map(|l| l.busy_permille.load(Relaxed))
+            .min();
+        let over = least.is_some_and(|least| load.busy_permille.load(Relaxed) > least + MARGIN);
+        if !over {
+            load.overloaded_since.store(0, Relaxed);
+        } else if load.overloaded_since.load(Relaxed) == 0 {
+            load.overloaded_since.store(now_ms(), Relaxed);
+        }
+    }
+}
+
+async fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
+    let canceller = Rc::new(Canceller::new());
+    let handle = canceller.handle();
+    // The drain cancels the accept; the loop then ends.
+    let stop = {
+        let shared = shared.clone();
+        let canceller = canceller.clone();
+        spawn(async move {
+            shared.drain.started().await;
+            canceller.cancel();
+        })
+    };
+    loop {
+        match listener.accept_cancellable(&handle).await {
+            Ok((stream, _)) => {
+                shared.accepted.fetch_add(1, SeqCst);
+                place(shared, stream).await;
+            }
+            Err(_) if handle.is_cancelled() => break,
+            Err(e) => {
+                // Out of fds, a connection reset before accept: the server
+                // goes on.
+                tracing::warn!(
+                    target: "rentio_net",
+                    "rentio-net: accept failed ({e}); the server goes on"
+                );
+                time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    stop.abort();
+}
+
+/// Puts a new connection on a core: this one with reuseport, the least
+/// loaded one with the dispatcher.
+async fn place(shared: &Arc<Shared>, stream: TcpStream) {
+    let Some(local) = local() else { return };
+    let target = match shared.balance {
+        Balance::ReusePort => None,
+        Balance::LeastLoaded => shared.least_loaded().filter(|l| l.index != local.index),
+    };
+    match target {
+        None => start_here(shared, &local, stream),
+        Some(target) => send_to(shared, target.index, stream, false).await,
+    }
+}
+
+/// Starts the handler for `stream` on this core.
+fn start_here(shared: &Arc<Shared>, local: &Rc<Local>, stream: TcpStream) {
+    local.load.live.fetch_add(1, SeqCst);
+    local.served.set(local.served.get() + 1);
+    let moved = Rc::new(std::cell::Cell::new(false));
+    let conn = Conn {
+        shared: shared.clone(),
+        core: local.index,
+        moved: moved.clone(),
+    };
+    let future = (shared.handler)(stream, conn);
+    let guard = LiveGuard {
+        shared: shared.clone(),
+        local: local.clone(),
+        slot: std::cell::Cell::new(None),
+        moved,
+    };
+    let mut tasks = local.tasks.borrow_mut();
+    let entry = tasks.vacant_entry();
+    guard.slot.set(Some(entry.key()));
+    // Queued, not run: the borrow ends before the task first runs.
+    entry.insert(spawn(async move {
+        let guard = guard;
+        future.await;
+        guard.finished();
+    }));
+}
+
+/// Keeps a core's count of live connections: dropped when the handler
+/// ends or is cancelled.
+struct LiveGuard {
+    shared: Arc<Shared>,
+    local: Rc<Local>,
+    slot: std::cell::Cell<Option<usize>>,
+    /// The handler gave the connection to another core.
+    moved: Rc<std::cell::Cell<bool>>,
+}
+
+impl LiveGuard {
+    fn finished(&self) {
+        if self.shared.drain.is_started() && !self.moved.get() {
+            self.shared.drained.fetch_add(1, SeqCst);
+        }
+        if let Some(slot) = self.slot.take()
+            && let Ok(mut tasks) = self.local.tasks.try_borrow_mut()
+        {
+            tasks.try_remove(slot);
+        }
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        if self.local.load.live.fetch_sub(1, SeqCst) == 1
+            && let Some(waker) = self.local.idle.borrow_mut().take()
+        {
+            waker.wake();
+        }
+    }
+}
+
+/// Carries a connection between cores; if the target never starts it
+/// (its runtime gone), the drop counts it cancelled.
+struct Transit {
+    shared: Arc<Shared>,
+    started: bool,
+}
+
+impl Drop for Transit {
+    fn drop(&mut self) {
+        if !self.started {
+            self.shared.cancelled.fetch_add(1, SeqCst);
+        }
+        self.shared.in_transit.fetch_sub(1, SeqCst);
+    }
+}
+
+/// Detaches `stream` and starts its handler on core `target`.
+async fn send_to(shared: &Arc<Shared>, target: usize, stream: TcpStream, moved: bool) {
+    let Some(handle) = tpc::handle(target) else {
+        if let Some(local) = local() {
+            start_here(shared, &local, stream);
+        }
+        return;
+    };
+    shared.in_transit.fetch_add(1, SeqCst);
+    let transit = Transit {
+        shared: shared.clone(),
+        started: false,
+    };
+    let detached = stream.detach().await;
+    if moved {
+        shared.moved.fetch_add(1, SeqCst);
+    }
+    let shared = shared.clone();
+    drop(handle.spawn(move || {
+        let mut transit = transit;
+        if let Some(local) = local() {
+            transit.started = true;
+            start_here(&shared, &local, detached.attach());
+        }
+        drop(transit);
+        std::future::ready(())
+    }));
+}
+
+/// A connection's link to its server, given to the handler.
+pub struct Conn {
+    shared: Arc<Shared>,
+    core: usize,
+    moved: Rc<std::cell::Cell<bool>>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn").field("core", &self.core).finish_non_exhaustive()
+    }
+}
+
+impl Conn {
+    /// The index of the core the connection is on.
+    pub fn core(&self) -> usize {
+        self.core
+    }
+
+    /// Whether the server is draining: finish the request in hand and
+    /// close.
+    pub fn is_draining(&self) -> bool {
+        self.shared.drain.is_started()
+    }
+
+    /// Resolves when the drain starts (to end an idle keep-alive wait, or
+    /// to start hyper's graceful shutdown).
+    pub async fn draining(&self) {
+        self.shared.drain.started().await;
+    }
+
+    /// Call between requests, handing the stream over: `Some(stream)` to
+    /// go on here, or `None` when the connection has moved to a less
+    /// loaded core, where the handler starts again with it (the bytes the
+    /// client sent meanwhile wait in the socket). A connection moves only
+    /// with [`Balance::LeastLoaded`], when this core has been busier than
+    /// the least loaded by a tenth of its time for 100 ms, at most one
+    /// connection every 50 ms per core, and never during a drain. Busy
+    /// connections call it most often, so they are the likeliest to move.
+    pub async fn rebalance(&mut self, stream: TcpStream) -> Option<TcpStream> {
+        let shared = &self.shared;
+        if shared.balance != Balance::LeastLoaded || shared.drain.is_started() {
+            return Some(stream);
+        }
+        let Some(local) = local() else {
+            return Some(stream);
+        };
+        let load = &local.load;
+        let since = load.overloaded_since.load(Relaxed);
+        let now = now_ms();
+        if since == 0 || now - since < SUSTAIN_MS {
+            return Some(stream);
+        }
+        let last = load.last_move.load(Relaxed);
+        if now.saturating_sub(last) < MOVE_EVERY_MS
+            || load
+                .last_move
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_err()
+        {
+            return Some(stream);
+        }
+        let Some(target) = shared.least_loaded().filter(|t| t.index != local.index) else {
+            return Some(stream);
+        };
+        self.moved.set(true);
+        send_to(shared, target.index, stream, true).await;
+        None
+    }
+}
