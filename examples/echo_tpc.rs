@@ -1,9 +1,13 @@
 //! The echo server on every core: one runtime and one listener per core,
 //! all bound to the same port with `SO_REUSEPORT`, so the kernel spreads
-//! connections across cores. Started by the thread-per-core launcher
-//! (each thread pinned to its CPU).
+//! connections across cores (or, with `--least-loaded`, core 0 places
+//! each connection on the least loaded core). Started by the
+//! thread-per-core launcher (each thread pinned to its CPU), through
+//! `rentio::net::serve::Server`.
 //!
-//! It listens on `127.0.0.1:50004` unless given an address.
+//! It listens on `127.0.0.1:50004` unless given an address. Ctrl-C or
+//! SIGTERM drains every core (5 s for live connections, `ECHO_GRACE_MS`
+//! to change), prints the counts and exits with status 0.
 //!
 //! ```sh
 //! cargo run -p rentio-examples --example echo_tpc
@@ -11,50 +15,49 @@
 //! ```
 
 use std::io;
-use std::net::SocketAddr;
 
 use rentio::io::{AsyncReadRent, AsyncWriteRentExt};
 use rentio::net::TcpStream;
+use rentio::net::serve::{Balance, Conn, Server};
 
 fn main() -> io::Result<()> {
-    let addr: SocketAddr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:50004".to_string())
-        .parse()
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("address: {e}")))?;
-    let addr = rentio_examples::fixed_port(addr)?;
-    let results = rentio::tpc::Launcher::new().run(move |core| async move {
-        if let Err(e) = serve(core.index, addr).await {
-            eprintln!("core {} (cpu {}): {e}", core.index, core.cpu);
-        }
-    });
-    for (core, result) in results.into_iter().enumerate() {
-        if let Err(e) = result {
-            eprintln!("core {core} failed: {e:?}");
+    let mut addr = "127.0.0.1:50004".to_string();
+    let mut balance = Balance::ReusePort;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--least-loaded" => balance = Balance::LeastLoaded,
+            _ => addr = arg,
         }
     }
+    let server = Server::bind(addr.as_str())?
+        .balance(balance)
+        .grace(rentio_examples::grace_from_env("ECHO_GRACE_MS"))
+        .drain_on_signals(true);
+    println!("listening on {} ({balance:?})", server.local_addr());
+    let report = server.run(echo)?;
+    rentio_examples::print_report(&report);
     Ok(())
 }
 
-async fn serve(core: usize, addr: SocketAddr) -> io::Result<()> {
-    let listener = rentio_examples::reuseport_listener(addr)?;
-    println!("core {core} listening on {}", listener.local_addr()?);
-    loop {
-        let (stream, _) = listener.accept().await?;
-        drop(rentio::spawn(echo(stream)));
-    }
-}
-
-async fn echo(mut stream: TcpStream) -> io::Result<()> {
+async fn echo(mut stream: TcpStream, mut conn: Conn) {
     let mut buf = Vec::with_capacity(8 * 1024);
     loop {
         buf.clear();
-        let (n, b) = stream.read(buf).await;
-        if n? == 0 {
-            return Ok(());
+        let Some((n, b)) = rentio_examples::or_draining(&conn, stream.read(buf)).await else {
+            return;
+        };
+        if !matches!(n, Ok(n) if n > 0) {
+            return;
         }
         let (n, b) = stream.write_all(b).await;
-        n?;
+        if n.is_err() {
+            return;
+        }
         buf = b;
+        // Between requests: move off a core that stays overloaded.
+        match conn.rebalance(stream).await {
+            Some(s) => stream = s,
+            None => return,
+        }
     }
 }

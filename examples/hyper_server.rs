@@ -6,7 +6,9 @@
 //!
 //! It takes the address as its first argument (`127.0.0.1:0` picks a free
 //! port; the default is `127.0.0.1:50080`) and prints the address it
-//! listens on.
+//! listens on. Ctrl-C or SIGTERM drains it: hyper finishes the requests in
+//! progress (5 s at most, `HYPER_GRACE_MS` to change), then it prints the
+//! counts and exits with status 0.
 //!
 //! ```sh
 //! cargo run -p rentio-examples --example hyper_server -- 127.0.0.1:50080
@@ -18,47 +20,33 @@
 
 use std::convert::Infallible;
 use std::io;
-use std::net::SocketAddr;
 
 use http_body_util::{Either, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
+use rentio::net::serve::Server;
 
 fn main() -> io::Result<()> {
-    let addr: SocketAddr = std::env::args()
+    let addr = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:50080".to_string())
-        .parse()
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("address: {e}")))?;
-    // Every core binds the same port: pick a free one first.
-    let addr = rentio_examples::fixed_port(addr)?;
-    println!("listening on {addr}");
-    let results = rentio::tpc::Launcher::new().run(move |core| async move {
-        if let Err(e) = serve(addr).await {
-            eprintln!("core {} (cpu {}): {e}", core.index, core.cpu);
+        .unwrap_or_else(|| "127.0.0.1:50080".to_string());
+    let server = Server::bind(addr.as_str())?
+        .grace(rentio_examples::grace_from_env("HYPER_GRACE_MS"))
+        .drain_on_signals(true);
+    println!("listening on {}", server.local_addr());
+    let report = server.run(|stream, conn| async move {
+        let _ = stream.set_nodelay(true);
+        let io = rentio::compat::tokio_io(stream);
+        // On a drain hyper finishes the requests in progress, then closes.
+        let served =
+            rentio::compat::hyper::serve_connection_until(io, service_fn(handle), conn.draining());
+        if let Err(e) = served.await {
+            eprintln!("connection: {e}");
         }
-    });
-    for (core, result) in results.into_iter().enumerate() {
-        if let Err(e) = result {
-            eprintln!("core {core} failed: {e:?}");
-        }
-    }
+    })?;
+    rentio_examples::print_report(&report);
     Ok(())
-}
-
-async fn serve(addr: SocketAddr) -> io::Result<()> {
-    let listener = rentio_examples::reuseport_listener(addr)?;
-    loop {
-        let (stream, _) = listener.accept().await?;
-        stream.set_nodelay(true)?;
-        rentio::spawn(async move {
-            let io = rentio::compat::tokio_io(stream);
-            if let Err(e) = rentio::compat::hyper::serve_connection(io, service_fn(handle)).await {
-                eprintln!("connection: {e}");
-            }
-        });
-    }
 }
 
 type Body = Either<Full<Bytes>, Incoming>;

@@ -142,3 +142,43 @@ where
     builder.http2().timer(timer);
     builder.serve_connection(TokioIo::new(io), service).await
 }
+
+/// [`serve_connection`], shut down gracefully once `shutdown` resolves:
+/// hyper finishes the requests in progress (HTTP/1.1 closes after the
+/// current response; HTTP/2 sends `GOAWAY` and lets open streams end),
+/// then the connection ends. Pass a server's drain signal, for example
+/// `rentio_net::serve::Conn::draining`.
+///
+/// # Errors
+///
+/// As [`serve_connection`].
+pub async fn serve_connection_until<I, S, B, F>(
+    io: I,
+    service: S,
+    shutdown: F,
+) -> Result<(), BoxError>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
+    S: Service<Request<Incoming>, Response = Response<B>> + 'static,
+    S::Future: 'static,
+    S::Error: Into<BoxError>,
+    B: Body + 'static,
+    B::Error: Into<BoxError>,
+    F: Future<Output = ()>,
+{
+    let timer = HyperTimer::new()?;
+    let mut builder = hyper_util::server::conn::auto::Builder::new(HyperExecutor);
+    builder.http1().timer(timer.clone());
+    builder.http2().timer(timer);
+    let mut conn = std::pin::pin!(builder.serve_connection(TokioIo::new(io), service));
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut asked = false;
+    std::future::poll_fn(|cx| {
+        if !asked && shutdown.as_mut().poll(cx).is_ready() {
+            asked = true;
+            conn.as_mut().graceful_shutdown();
+        }
+        conn.as_mut().poll(cx)
+    })
+    .await
+}

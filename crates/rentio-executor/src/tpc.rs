@@ -174,7 +174,11 @@ fn cpu_quota(cgroups: &str, read: impl Fn(&std::path::Path) -> Option<String>) -
             }
         } else if controllers.split(',').any(|c| c == "cpu") {
             // cgroup v1: the quota is -1 when there is none.
-            for mount in [root.join(controllers), root.join("cpu"), root.join("cpu,cpuacct")] {
+            for mount in [
+                root.join(controllers),
+                root.join("cpu"),
+                root.join("cpu,cpuacct"),
+            ] {
                 for dir in levels(mount, path) {
                     let quota = read(&dir.join("cpu.cfs_quota_us"))
                         .and_then(|q| q.trim().parse::<i64>().ok());
@@ -443,12 +447,21 @@ mod tests {
     #[test]
     fn cgroup_v1_quota() {
         let read = files(&[
-            ("/sys/fs/cgroup/cpu,cpuacct/pod/cpu.cfs_quota_us", "200000\n"),
-            ("/sys/fs/cgroup/cpu,cpuacct/pod/cpu.cfs_period_us", "100000\n"),
+            (
+                "/sys/fs/cgroup/cpu,cpuacct/pod/cpu.cfs_quota_us",
+                "200000\n",
+            ),
+            (
+                "/sys/fs/cgroup/cpu,cpuacct/pod/cpu.cfs_period_us",
+                "100000\n",
+            ),
             ("/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "-1\n"),
             ("/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n"),
         ]);
-        assert_eq!(cpu_quota("4:memory:/pod\n3:cpu,cpuacct:/pod\n", read), Some(2));
+        assert_eq!(
+            cpu_quota("4:memory:/pod\n3:cpu,cpuacct:/pod\n", read),
+            Some(2)
+        );
         let unlimited = files(&[
             ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "-1"),
             ("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "100000"),

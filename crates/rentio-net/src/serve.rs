@@ -76,7 +76,8 @@ impl Event {
         if self.fired.swap(true, SeqCst) {
             return;
         }
-        let wakers = std::mem::take(&mut *self.wakers.lock().unwrap_or_else(PoisonError::into_inner));
+        let wakers =
+            std::mem::take(&mut *self.wakers.lock().unwrap_or_else(PoisonError::into_inner));
         for waker in wakers {
             waker.wake();
         }
@@ -224,7 +225,10 @@ impl Server {
             }
         }
         Err(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "rentio-net: no address to bind")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "rentio-net: no address to bind",
+            )
         }))
     }
 
@@ -305,7 +309,10 @@ impl Server {
         if let Some(e) = self.bind_error {
             return Err(io::Error::new(
                 e.kind(),
-                format!("rentio-net: a core's listener on {} could not bind: {e}", self.addr),
+                format!(
+                    "rentio-net: a core's listener on {} could not bind: {e}",
+                    self.addr
+                ),
             ));
         }
         let handler: Arc<Handler> =
@@ -417,7 +424,10 @@ const MOVE_EVERY_MS: u64 = 50;
 
 impl Shared {
     fn loads(&self) -> Vec<Arc<Load>> {
-        self.cores.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.cores
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The least loaded core: busy time first, then run queue, then live
@@ -777,7 +787,9 @@ pub struct Conn {
 
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Conn").field("core", &self.core).finish_non_exhaustive()
+        f.debug_struct("Conn")
+            .field("core", &self.core)
+            .finish_non_exhaustive()
     }
 }
 

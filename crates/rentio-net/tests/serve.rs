@@ -9,8 +9,8 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Write};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use rentio_executor::{Builder, tpc::Launcher};
@@ -43,7 +43,9 @@ async fn read_line(stream: &mut TcpStream) -> Option<String> {
 
 #[test]
 fn drain_finishes_the_quick_cancels_the_stuck_and_frees_the_port() {
-    let _turn = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for choice in support::backends() {
         let fds_before = support::fd_count();
         let server = Server::bind("127.0.0.1:0")
@@ -86,7 +88,11 @@ fn drain_finishes_the_quick_cancels_the_stuck_and_frees_the_port() {
         while ready.load(SeqCst) < 100 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));
         }
-        assert_eq!(ready.load(SeqCst), 100, "{choice:?}: every connection is live");
+        assert_eq!(
+            ready.load(SeqCst),
+            100,
+            "{choice:?}: every connection is live"
+        );
         let started = Instant::now();
         drain.start();
         let report = run.join().unwrap().unwrap();
@@ -98,7 +104,10 @@ fn drain_finishes_the_quick_cancels_the_stuck_and_frees_the_port() {
             report.cores.iter().all(|c| c.served > 0),
             "{choice:?}: reuseport used both cores: {report:?}"
         );
-        assert!(took >= Duration::from_millis(900), "{choice:?}: the grace period ran: {took:?}");
+        assert!(
+            took >= Duration::from_millis(900),
+            "{choice:?}: the grace period ran: {took:?}"
+        );
         assert!(took < Duration::from_secs(5), "{choice:?}: {took:?}");
         // The port is free as soon as `run` returns (a restart binds it).
         let again = TcpSocket::new_v4().unwrap();
@@ -120,7 +129,9 @@ fn drain_finishes_the_quick_cancels_the_stuck_and_frees_the_port() {
 
 #[test]
 fn dispatcher_spreads_connections_and_moves_one_off_a_busy_core() {
-    let _turn = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for choice in support::backends() {
         let server = Server::bind("127.0.0.1:0")
             .unwrap()
@@ -162,7 +173,9 @@ fn dispatcher_spreads_connections_and_moves_one_off_a_busy_core() {
             })
         });
         let ask = |s: &mut BufReader<std::net::TcpStream>, what: &str| -> usize {
-            s.get_mut().write_all(format!("{what}\n").as_bytes()).unwrap();
+            s.get_mut()
+                .write_all(format!("{what}\n").as_bytes())
+                .unwrap();
             let mut line = String::new();
             s.read_line(&mut line).unwrap();
             let (echo, core) = line.trim().split_once(' ').unwrap();
@@ -178,7 +191,10 @@ fn dispatcher_spreads_connections_and_moves_one_off_a_busy_core() {
             .enumerate()
             .map(|(i, c)| ask(c, &format!("hello{i}")))
             .collect();
-        assert!(cores.contains(&0) && cores.contains(&1), "{choice:?}: {cores:?}");
+        assert!(
+            cores.contains(&0) && cores.contains(&1),
+            "{choice:?}: {cores:?}"
+        );
         // A hog on the core of connection 0; the others there move off.
         let busy_core = cores[0];
         let mut hog = std::net::TcpStream::connect(addr).unwrap();
@@ -211,7 +227,10 @@ fn dispatcher_spreads_connections_and_moves_one_off_a_busy_core() {
         drop(conns);
         drop(hog);
         let report = run.join().unwrap().unwrap();
-        assert!(moved, "{choice:?}: a connection left the busy core: {report:?}");
+        assert!(
+            moved,
+            "{choice:?}: a connection left the busy core: {report:?}"
+        );
         assert!(report.moved >= 1, "{choice:?}: {report:?}");
     }
 }
