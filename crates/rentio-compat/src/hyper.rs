@@ -173,12 +173,25 @@ where
     let mut conn = std::pin::pin!(builder.serve_connection(TokioIo::new(io), service));
     let mut shutdown = std::pin::pin!(shutdown);
     let mut asked = false;
-    std::future::poll_fn(|cx| {
+    let result = std::future::poll_fn(|cx| {
         if !asked && shutdown.as_mut().poll(cx).is_ready() {
             asked = true;
             conn.as_mut().graceful_shutdown();
         }
         conn.as_mut().poll(cx)
     })
-    .await
+    .await;
+    match result {
+        // A connection still waiting for its first bytes (hyper-util's
+        // protocol detection) ends with an `Interrupted` "cancelled"
+        // error when shut down: that is the shutdown asked for.
+        Err(e)
+            if asked
+                && e.downcast_ref::<io::Error>()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::Interrupted) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
 }

@@ -64,6 +64,8 @@ pub(crate) struct Counters {
     pub(crate) sqes_submitted: AtomicU64,
     pub(crate) cq_overflows: AtomicU64,
     pub(crate) stalls: AtomicU64,
+    /// The runtime is gone: its stall watchdog stops.
+    pub(crate) closed: std::sync::atomic::AtomicBool,
     pub(crate) backend: OnceLock<(Backend, Option<String>)>,
     /// The stall watchdog's view of the poll in progress (see `stall.rs`).
     pub(crate) watch: crate::stall::Watch,

@@ -220,6 +220,8 @@ impl Runtime {
         let counters = &*self.shared.remote.counters;
         // Busy time runs from `mark` (the end of the last park).
         let mut mark = std::time::Instant::now();
+        let mut published = mark;
+        counters.publish_driver(&driver);
         loop {
             if main.woken.swap(false, Ordering::AcqRel)
                 && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
@@ -248,8 +250,12 @@ impl Runtime {
             crate::metrics::Counters::add(&counters.busy_ns, (now - mark).as_nanos() as u64);
             mark = now;
             let parks = timeout != Some(Duration::ZERO);
-            if parks || ticks.is_multiple_of(1024) {
+            // Counting the ops in flight scans a table: at most every
+            // 10 ms (and every 1,024 ticks of a runtime that never parks).
+            if (parks && now - published >= Duration::from_millis(10)) || ticks.is_multiple_of(1024)
+            {
                 counters.publish_driver(&driver);
+                published = now;
             }
             if let Err(e) = driver.park(timeout) {
                 panic!("rentio: the IO driver failed: {e}");
@@ -270,6 +276,11 @@ impl Drop for Runtime {
         // the ops they hold) find it; then the driver goes, cancelling and
         // reaping what the kernel still holds.
         let _enter = context::enter(self.shared.clone(), &self.driver);
+        self.shared
+            .remote
+            .counters
+            .closed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.shared.shutdown();
     }
 }

@@ -7,7 +7,9 @@
 //! never returns is reported once.
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicPtr, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -35,8 +37,9 @@ impl Watch {
     #[inline]
     pub(crate) fn start(&self, at: &'static Location<'static>) {
         self.at.store(std::ptr::from_ref(at).cast_mut(), Relaxed);
-        // One writer: a load and a store.
-        self.seq.store(self.seq.load(Relaxed) + 1, Relaxed);
+        // One writer: a load and a store. Release: a watchdog that sees
+        // this number sees `at` too.
+        self.seq.store(self.seq.load(Relaxed) + 1, Release);
     }
 
     #[inline]
@@ -61,7 +64,10 @@ pub(crate) fn watch(counters: &Arc<Counters>, threshold: Duration) -> std::io::R
                 let Some(counters) = counters.upgrade() else {
                     return;
                 };
-                let seq = counters.watch.seq.load(Relaxed);
+                if counters.closed.load(Relaxed) {
+                    return;
+                }
+                let seq = counters.watch.seq.load(Acquire);
                 if seq.is_multiple_of(2) {
                     seen = None;
                     continue;
@@ -70,7 +76,11 @@ pub(crate) fn watch(counters: &Arc<Counters>, threshold: Duration) -> std::io::R
                     Some((s, since, reported)) if *s == seq => {
                         if !*reported && since.elapsed() >= threshold {
                             *reported = true;
-                            report(&counters, threshold);
+                            let at = counters.watch.at.load(Relaxed);
+                            // Still the same poll: `at` is its location.
+                            if counters.watch.seq.load(Acquire) == seq {
+                                report(&counters, at, threshold);
+                            }
                         }
                     }
                     _ => seen = Some((seq, Instant::now(), false)),
@@ -80,8 +90,7 @@ pub(crate) fn watch(counters: &Arc<Counters>, threshold: Duration) -> std::io::R
     Ok(())
 }
 
-fn report(counters: &Counters, threshold: Duration) {
-    let at = counters.watch.at.load(Relaxed);
+fn report(counters: &Counters, at: *mut Location<'static>, threshold: Duration) {
     if at.is_null() {
         return;
     }

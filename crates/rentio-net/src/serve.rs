@@ -64,11 +64,13 @@ impl Drain {
     }
 }
 
-/// A one-shot event across threads: a flag and the wakers waiting on it.
+/// A one-shot event across threads: a flag and the wakers waiting on it,
+/// one slot per waiting future, freed when it ends (so the list stays
+/// bounded by the waiters alive).
 #[derive(Debug, Default)]
 struct Event {
     fired: AtomicBool,
-    wakers: Mutex<Vec<Waker>>,
+    wakers: Mutex<slab::Slab<Waker>>,
 }
 
 impl Event {
@@ -78,26 +80,69 @@ impl Event {
         }
         let wakers =
             std::mem::take(&mut *self.wakers.lock().unwrap_or_else(PoisonError::into_inner));
-        for waker in wakers {
+        for (_, waker) in wakers {
             waker.wake();
         }
     }
 
-    async fn wait(&self) {
-        std::future::poll_fn(|cx| {
-            if self.fired.load(SeqCst) {
-                return Poll::Ready(());
+    fn wait(&self) -> EventWait<'_> {
+        EventWait {
+            event: self,
+            slot: None,
+        }
+    }
+}
+
+/// [`Event::wait`]'s future.
+struct EventWait<'a> {
+    event: &'a Event,
+    slot: Option<usize>,
+}
+
+impl Future for EventWait<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        let event = self.event;
+        if event.fired.load(SeqCst) {
+            return Poll::Ready(());
+        }
+        let mut wakers = event.wakers.lock().unwrap_or_else(PoisonError::into_inner);
+        // Checked again under the lock: `fire` sets the flag before it
+        // takes the wakers.
+        if event.fired.load(SeqCst) {
+            return Poll::Ready(());
+        }
+        match self.slot.and_then(|i| wakers.get_mut(i)) {
+            Some(w) => {
+                if !w.will_wake(cx.waker()) {
+                    *w = cx.waker().clone();
+                }
             }
-            let mut wakers = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
-            if self.fired.load(SeqCst) {
-                return Poll::Ready(());
+            None => {
+                let slot = wakers.insert(cx.waker().clone());
+                drop(wakers);
+                self.slot = Some(slot);
             }
-            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for EventWait<'_> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            let mut wakers = self
+                .event
+                .wakers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            // Once fired, `fire` has taken every slot (and none is handed
+            // out again): nothing of this waiter's is left to remove.
+            if !self.event.fired.load(SeqCst) {
+                wakers.try_remove(slot);
             }
-            Poll::Pending
-        })
-        .await;
+        }
     }
 }
 
@@ -458,6 +503,9 @@ struct Local {
     served: std::cell::Cell<u64>,
     /// Woken when `live` drops to 0.
     idle: RefCell<Option<Waker>>,
+    /// Past the drain's deadline: a connection that arrives now is
+    /// closed and counted cancelled.
+    closing: std::cell::Cell<bool>,
 }
 
 thread_local! {
@@ -484,6 +532,7 @@ async fn run_core(shared: Arc<Shared>, index: usize) -> io::Result<CoreReport> {
         tasks: RefCell::new(slab::Slab::new()),
         served: std::cell::Cell::new(0),
         idle: RefCell::new(None),
+        closing: std::cell::Cell::new(false),
     });
     LOCAL.with(|l| *l.borrow_mut() = Some(local.clone()));
     let me = rentio_executor::Handle::current()?;
@@ -491,13 +540,25 @@ async fn run_core(shared: Arc<Shared>, index: usize) -> io::Result<CoreReport> {
 
     // The listener bound for this core, if any (core 0's with the
     // dispatcher; each core's with reuseport).
-    let listener = shared
-        .listeners
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get_mut(index)
-        .and_then(Option::take)
-        .map(TcpListener::from_std);
+    let listener = {
+        let mut listeners = shared
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if index == 0 {
+            // A core that failed to start would leave its listener taking
+            // a share of the connections that nobody accepts: close it.
+            for (i, l) in listeners.iter_mut().enumerate() {
+                if tpc::handle(i).is_none() {
+                    l.take();
+                }
+            }
+        }
+        listeners
+            .get_mut(index)
+            .and_then(Option::take)
+            .map(TcpListener::from_std)
+    };
 
     // Load sampling, every 10 ms.
     let sampler = {
@@ -542,11 +603,22 @@ async fn run_core(shared: Arc<Shared>, index: usize) -> io::Result<CoreReport> {
     // The drain: live connections get the grace period.
     let deadline = time::Instant::now() + shared.grace;
     let _ = time::timeout_at(deadline, wait_idle(&shared, &local)).await;
+    // From now on this core takes no connection: the others stop placing
+    // here, and one that arrives anyway is closed.
+    local.closing.set(true);
+    shared
+        .cores
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|l| l.index != index);
     let cancelled = {
         let tasks = std::mem::take(&mut *local.tasks.borrow_mut());
-        let n = tasks.len() as u64;
+        let mut n = 0;
         for (_, task) in &tasks {
-            task.abort();
+            if !task.is_finished() {
+                n += 1;
+                task.abort();
+            }
         }
         // Let the aborted tasks drop their futures (and close their
         // sockets) on this core.
@@ -637,7 +709,9 @@ async fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
             canceller.cancel();
         })
     };
-    loop {
+    // An accept submitted after the cancel would complete at once while
+    // connections keep coming: look before each.
+    while !handle.is_cancelled() {
         match listener.accept_cancellable(&handle).await {
             Ok((stream, _)) => {
                 shared.accepted.fetch_add(1, SeqCst);
@@ -667,13 +741,21 @@ async fn place(shared: &Arc<Shared>, stream: TcpStream) {
         Balance::LeastLoaded => shared.least_loaded().filter(|l| l.index != local.index),
     };
     match target {
-        None => start_here(shared, &local, stream),
+        None => {
+            if !start_here(shared, &local, stream) {
+                shared.cancelled.fetch_add(1, SeqCst);
+            }
+        }
         Some(target) => send_to(shared, target.index, stream, false).await,
     }
 }
 
-/// Starts the handler for `stream` on this core.
-fn start_here(shared: &Arc<Shared>, local: &Rc<Local>, stream: TcpStream) {
+/// Starts the handler for `stream` on this core; `false` (the stream
+/// closed) if the core is past its drain deadline.
+fn start_here(shared: &Arc<Shared>, local: &Rc<Local>, stream: TcpStream) -> bool {
+    if local.closing.get() {
+        return false;
+    }
     local.load.live.fetch_add(1, SeqCst);
     local.served.set(local.served.get() + 1);
     let moved = Rc::new(std::cell::Cell::new(false));
@@ -698,6 +780,7 @@ fn start_here(shared: &Arc<Shared>, local: &Rc<Local>, stream: TcpStream) {
         future.await;
         guard.finished();
     }));
+    true
 }
 
 /// Keeps a core's count of live connections: dropped when the handler
@@ -715,16 +798,19 @@ impl LiveGuard {
         if self.shared.drain.is_started() && !self.moved.get() {
             self.shared.drained.fetch_add(1, SeqCst);
         }
-        if let Some(slot) = self.slot.take()
-            && let Ok(mut tasks) = self.local.tasks.try_borrow_mut()
-        {
-            tasks.try_remove(slot);
-        }
     }
 }
 
 impl Drop for LiveGuard {
     fn drop(&mut self) {
+        // Ended (or panicked): leave the list of tasks to cancel. Past the
+        // deadline the list was taken and nothing is added any more.
+        if !self.local.closing.get()
+            && let Some(slot) = self.slot.take()
+            && let Ok(mut tasks) = self.local.tasks.try_borrow_mut()
+        {
+            tasks.try_remove(slot);
+        }
         if self.local.load.live.fetch_sub(1, SeqCst) == 1
             && let Some(waker) = self.local.idle.borrow_mut().take()
         {
@@ -752,26 +838,30 @@ impl Drop for Transit {
 /// Detaches `stream` and starts its handler on core `target`.
 async fn send_to(shared: &Arc<Shared>, target: usize, stream: TcpStream, moved: bool) {
     let Some(handle) = tpc::handle(target) else {
-        if let Some(local) = local() {
-            start_here(shared, &local, stream);
+        if let Some(local) = local()
+            && !start_here(shared, &local, stream)
+        {
+            shared.cancelled.fetch_add(1, SeqCst);
         }
         return;
     };
+    let detached = stream.detach().await;
+    // In transit from here: the source's handler ends only after this, so
+    // a drain sees the connection live on a core or in transit throughout
+    // (and a handler cancelled during the detach counts once, as a task).
     shared.in_transit.fetch_add(1, SeqCst);
     let transit = Transit {
         shared: shared.clone(),
         started: false,
     };
-    let detached = stream.detach().await;
-    if moved {
-        shared.moved.fetch_add(1, SeqCst);
-    }
     let shared = shared.clone();
     drop(handle.spawn(move || {
         let mut transit = transit;
         if let Some(local) = local() {
-            transit.started = true;
-            start_here(&shared, &local, detached.attach());
+            transit.started = start_here(&shared, &local, detached.attach());
+            if transit.started && moved {
+                shared.moved.fetch_add(1, SeqCst);
+            }
         }
         drop(transit);
         std::future::ready(())

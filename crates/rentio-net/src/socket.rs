@@ -42,6 +42,9 @@ pub struct Socket {
     /// The kernel refused a multishot poll (before Linux 5.13): waits are
     /// one-shot `PollAdd`s.
     one_shot_polls: Cell<bool>,
+    /// An op was made for this socket through its driver: only then may a
+    /// dropped future have left one on the fd (see `quiesce`).
+    used: Cell<bool>,
 }
 
 /// One direction's readiness for the poll-io path, cached as tokio caches
@@ -111,6 +114,7 @@ impl Socket {
             short_read_drains: false,
             ready: Default::default(),
             one_shot_polls: Cell::new(false),
+            used: Cell::new(false),
         }
     }
 
@@ -147,6 +151,7 @@ impl Socket {
     }
 
     pub(crate) fn driver(&self) -> io::Result<Driver> {
+        self.used.set(true);
         let current = rentio_executor::current_driver()?;
         let driver = self.driver.get_or_init(|| current.clone());
         if driver.same_as(&current) {
@@ -185,7 +190,7 @@ impl Socket {
         };
         let on_its_runtime =
             rentio_executor::current_driver().is_ok_and(|current| current.same_as(&driver));
-        if driver.backend() == rentio_driver::Backend::Uring && on_its_runtime {
+        if self.used.get() && driver.backend() == rentio_driver::Backend::Uring && on_its_runtime {
             // Before Linux 5.19 the kernel refuses the flags (`EINVAL`):
             // the ops a dropped future left may then run on (a dropped
             // read may still take bytes, as it may anywhere).

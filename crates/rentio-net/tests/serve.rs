@@ -234,3 +234,60 @@ fn dispatcher_spreads_connections_and_moves_one_off_a_busy_core() {
         assert!(report.moved >= 1, "{choice:?}: {report:?}");
     }
 }
+
+/// Clients that keep connecting do not hold the drain off: every core
+/// stops accepting, and each connection accepted is counted drained or
+/// cancelled.
+#[test]
+fn drain_ends_while_clients_keep_connecting() {
+    let _turn = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for choice in support::backends() {
+        for balance in [Balance::ReusePort, Balance::LeastLoaded] {
+            let server = Server::bind("127.0.0.1:0")
+                .unwrap()
+                .launcher(launcher(choice))
+                .balance(balance)
+                .grace(Duration::from_millis(500));
+            let addr = server.local_addr();
+            let drain = server.drain_handle();
+            let run = std::thread::spawn(move || {
+                server.run(|_stream, conn| async move { conn.draining().await })
+            });
+            let stop = Arc::new(AtomicBool::new(false));
+            // Four threads, so the backlog is rarely empty when an accept
+            // is submitted.
+            let connectors: Vec<_> = (0..4)
+                .map(|_| {
+                    let s = stop.clone();
+                    std::thread::spawn(move || {
+                        let mut held = Vec::new();
+                        while !s.load(SeqCst) {
+                            if let Ok(c) = std::net::TcpStream::connect(addr) {
+                                held.push(c);
+                            }
+                            if held.len() > 200 {
+                                held.drain(..100);
+                            }
+                        }
+                    })
+                })
+                .collect();
+            std::thread::sleep(Duration::from_millis(200));
+            let started = Instant::now();
+            drain.start();
+            let report = run.join().unwrap().unwrap();
+            let took = started.elapsed();
+            stop.store(true, SeqCst);
+            for c in connectors {
+                c.join().unwrap();
+            }
+            assert!(report.accepted > 0, "{choice:?} {balance:?}: {report:?}");
+            assert_eq!(
+                report.accepted,
+                report.drained + report.cancelled,
+                "{choice:?} {balance:?}: {report:?}"
+            );
+            assert!(took < Duration::from_secs(3), "{choice:?} {balance:?}: {took:?}");
+        }
+    }
+}
