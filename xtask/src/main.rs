@@ -24,6 +24,7 @@
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
+mod corebench;
 mod fsbench;
 mod netbench;
 
@@ -83,6 +84,10 @@ fn main() -> ExitCode {
     let (usage, result) = match args.first().map(String::as_str) {
         Some("-h" | "--help" | "help") => return usage(USAGE),
         Some("ci") => (CI_USAGE, not_help(rest).then(ci)),
+        Some("bench") if rest.first().map(String::as_str) == Some("cores") => (
+            corebench::USAGE,
+            not_help(&rest[1..]).then(|| corebench::run(&rest[1..])),
+        ),
         Some("bench") if rest.first().map(String::as_str) == Some("fs") => (
             fsbench::USAGE,
             not_help(&rest[1..]).then(|| fsbench::run(&rest[1..])),

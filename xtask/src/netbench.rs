@@ -48,7 +48,7 @@ use chart::Chart;
 
 /// `cargo xtask bench --help`.
 pub(crate) const USAGE: &str = "\
-usage: cargo xtask bench [echo|http|all|hyper|fs] [options]
+usage: cargo xtask bench [echo|http|all|hyper|fs|cores] [options]
 
 Runs each server pinned to one CPU against the load generator pinned to
 another, interleaved and rotated each round, and writes the tables into
@@ -65,6 +65,8 @@ all by default.
                      nghttp2-client, installed with apt-get if missing)
   fs                 the file benchmark (its own options: cargo xtask
                      bench fs --help)
+  cores              cross-core mpsc and the dispatcher under a skewed
+                     load (cargo xtask bench cores --help)
 
 options:
   --quick            2 rounds, 0.3 s warm-up, 1 s measured (a smoke run)
@@ -388,8 +390,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             return Err(format!("{}: no `<!-- xtask bench SET -->` blocks", o.out));
         }
         for (set, block) in blocks {
-            // The fs set has tables only.
-            if set == "fs" {
+            // The fs and cores sets have tables only.
+            if set == "fs" || set == "cores" {
                 continue;
             }
             let chart = match &o.chart {

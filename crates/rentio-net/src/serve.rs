@@ -64,6 +64,34 @@ impl Drain {
     }
 }
 
+/// Reads a running [`Server`]'s per-core figures from any thread
+/// (`Send + Sync + Clone`).
+#[derive(Clone, Debug, Default)]
+pub struct Monitor {
+    handles: Arc<Mutex<Vec<Option<rentio_executor::Handle>>>>,
+}
+
+impl Monitor {
+    /// Each core's [`RuntimeMetrics`](rentio_executor::RuntimeMetrics),
+    /// by index, once the core has started (empty before `run`).
+    pub fn metrics(&self) -> Vec<Option<rentio_executor::RuntimeMetrics>> {
+        self.handles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|h| h.as_ref().map(rentio_executor::Handle::metrics))
+            .collect()
+    }
+
+    fn register(&self, index: usize, handle: rentio_executor::Handle) {
+        let mut handles = self.handles.lock().unwrap_or_else(PoisonError::into_inner);
+        if handles.len() <= index {
+            handles.resize(index + 1, None);
+        }
+        handles[index] = Some(handle);
+    }
+}
+
 /// A one-shot event across threads: a flag and the wakers waiting on it,
 /// one slot per waiting future, freed when it ends (so the list stays
 /// bounded by the waiters alive).
@@ -226,6 +254,7 @@ pub struct Server {
     signals: bool,
     launcher: Launcher,
     drain: Drain,
+    monitor: Monitor,
 }
 
 impl std::fmt::Debug for Server {
@@ -263,6 +292,7 @@ impl Server {
                         signals: false,
                         launcher: Launcher::new(),
                         drain: Drain::new(),
+                        monitor: Monitor::default(),
                     }
                     .fit_listeners());
                 }
@@ -331,6 +361,11 @@ impl Server {
         self.drain.clone()
     }
 
+    /// A handle that reads every core's figures while the server runs.
+    pub fn monitor(&self) -> Monitor {
+        self.monitor.clone()
+    }
+
     /// Serves until drained: `handler` runs once per connection on the
     /// core that holds it. Returns when every core has drained, with the
     /// counts.
@@ -368,6 +403,7 @@ impl Server {
             grace: self.grace,
             signals: self.signals,
             drain: self.drain,
+            monitor: self.monitor,
             handler,
             cores: Mutex::new(Vec::new()),
             in_transit: AtomicUsize::new(0),
@@ -430,6 +466,7 @@ struct Shared {
     grace: Duration,
     signals: bool,
     drain: Drain,
+    monitor: Monitor,
     handler: Arc<Handler>,
     /// Each core's load, once it has started.
     cores: Mutex<Vec<Arc<Load>>>,
@@ -453,6 +490,9 @@ struct Load {
     busy_permille: AtomicU64,
     run_queue: AtomicU64,
     live: AtomicUsize,
+    /// Connections placed or moved here, not yet started: counted with
+    /// `live`, so placements in a burst see each other.
+    arriving: AtomicUsize,
     /// Since when (ms on the server's clock) this core has been busier
     /// than the least loaded one by the margin; 0 if it is not.
     overloaded_since: AtomicU64,
@@ -482,7 +522,7 @@ impl Shared {
             (
                 l.busy_permille.load(Relaxed) / 50,
                 l.run_queue.load(Relaxed),
-                l.live.load(Relaxed),
+                l.live.load(Relaxed) + l.arriving.load(Relaxed),
                 l.index,
             )
         })
@@ -536,6 +576,7 @@ async fn run_core(shared: Arc<Shared>, index: usize) -> io::Result<CoreReport> {
     });
     LOCAL.with(|l| *l.borrow_mut() = Some(local.clone()));
     let me = rentio_executor::Handle::current()?;
+    shared.monitor.register(index, me.clone());
     let busy_at_start = me.metrics().busy;
 
     // The listener bound for this core, if any (core 0's with the
@@ -746,7 +787,7 @@ async fn place(shared: &Arc<Shared>, stream: TcpStream) {
                 shared.cancelled.fetch_add(1, SeqCst);
             }
         }
-        Some(target) => send_to(shared, target.index, stream, false).await,
+        Some(target) => send_to(shared, &target, stream, false).await,
     }
 }
 
@@ -819,10 +860,40 @@ impl Drop for LiveGuard {
     }
 }
 
+/// Counts a connection as arriving at its target while it detaches (a
+/// cancelled detach takes the count back).
+struct DetachGuard<'a> {
+    target: &'a Load,
+    armed: bool,
+}
+
+impl DetachGuard<'_> {
+    /// The detached stream; `arriving` stays counted, for `Transit` to
+    /// take back.
+    async fn detach(target: &Load, stream: TcpStream) -> crate::Detached<TcpStream> {
+        let mut guard = DetachGuard {
+            target,
+            armed: true,
+        };
+        let detached = stream.detach().await;
+        guard.armed = false;
+        detached
+    }
+}
+
+impl Drop for DetachGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.target.arriving.fetch_sub(1, SeqCst);
+        }
+    }
+}
+
 /// Carries a connection between cores; if the target never starts it
 /// (its runtime gone), the drop counts it cancelled.
 struct Transit {
     shared: Arc<Shared>,
+    target: Arc<Load>,
     started: bool,
 }
 
@@ -831,13 +902,14 @@ impl Drop for Transit {
         if !self.started {
             self.shared.cancelled.fetch_add(1, SeqCst);
         }
+        self.target.arriving.fetch_sub(1, SeqCst);
         self.shared.in_transit.fetch_sub(1, SeqCst);
     }
 }
 
 /// Detaches `stream` and starts its handler on core `target`.
-async fn send_to(shared: &Arc<Shared>, target: usize, stream: TcpStream, moved: bool) {
-    let Some(handle) = tpc::handle(target) else {
+async fn send_to(shared: &Arc<Shared>, target: &Arc<Load>, stream: TcpStream, moved: bool) {
+    let Some(handle) = tpc::handle(target.index) else {
         if let Some(local) = local()
             && !start_here(shared, &local, stream)
         {
@@ -845,13 +917,15 @@ async fn send_to(shared: &Arc<Shared>, target: usize, stream: TcpStream, moved: 
         }
         return;
     };
-    let detached = stream.detach().await;
+    target.arriving.fetch_add(1, SeqCst);
+    let detached = DetachGuard::detach(target, stream).await;
     // In transit from here: the source's handler ends only after this, so
     // a drain sees the connection live on a core or in transit throughout
     // (and a handler cancelled during the detach counts once, as a task).
     shared.in_transit.fetch_add(1, SeqCst);
     let transit = Transit {
         shared: shared.clone(),
+        target: target.clone(),
         started: false,
     };
     let shared = shared.clone();
@@ -936,7 +1010,7 @@ impl Conn {
             return Some(stream);
         };
         self.moved.set(true);
-        send_to(shared, target.index, stream, true).await;
+        send_to(shared, &target, stream, true).await;
         None
     }
 }

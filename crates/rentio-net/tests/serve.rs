@@ -240,7 +240,9 @@ fn dispatcher_spreads_connections_and_moves_one_off_a_busy_core() {
 /// cancelled.
 #[test]
 fn drain_ends_while_clients_keep_connecting() {
-    let _turn = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for choice in support::backends() {
         for balance in [Balance::ReusePort, Balance::LeastLoaded] {
             let server = Server::bind("127.0.0.1:0")
@@ -287,7 +289,10 @@ fn drain_ends_while_clients_keep_connecting() {
                 report.drained + report.cancelled,
                 "{choice:?} {balance:?}: {report:?}"
             );
-            assert!(took < Duration::from_secs(3), "{choice:?} {balance:?}: {took:?}");
+            assert!(
+                took < Duration::from_secs(3),
+                "{choice:?} {balance:?}: {took:?}"
+            );
         }
     }
 }
