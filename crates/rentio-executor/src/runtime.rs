@@ -252,7 +252,9 @@ impl Runtime {
             let parks = timeout != Some(Duration::ZERO);
             // Counting the ops in flight scans a table: at most every
             // 10 ms (and every 1,024 ticks of a runtime that never parks).
-            if (parks && now - published >= Duration::from_millis(10)) || ticks.is_multiple_of(1024)
+            // Before a park with no end, always: it may last.
+            if (parks && (timeout.is_none() || now - published >= Duration::from_millis(10)))
+                || ticks.is_multiple_of(1024)
             {
                 counters.publish_driver(&driver);
                 published = now;

@@ -36,6 +36,10 @@ impl Default for Watch {
 impl Watch {
     #[inline]
     pub(crate) fn start(&self, at: &'static Location<'static>) {
+        // The last poll's end is ordered before the new location: a
+        // watchdog that reads this location then sees that end (its
+        // Acquire fence), and so a changed number (free on x86).
+        std::sync::atomic::fence(Release);
         self.at.store(std::ptr::from_ref(at).cast_mut(), Relaxed);
         // One writer: a load and a store. Release: a watchdog that sees
         // this number sees `at` too.
@@ -77,8 +81,11 @@ pub(crate) fn watch(counters: &Arc<Counters>, threshold: Duration) -> std::io::R
                         if !*reported && since.elapsed() >= threshold {
                             *reported = true;
                             let at = counters.watch.at.load(Relaxed);
-                            // Still the same poll: `at` is its location.
-                            if counters.watch.seq.load(Acquire) == seq {
+                            // Still the same poll: `at` is its location
+                            // (the fence keeps the load of `at` before
+                            // the second look at `seq`).
+                            std::sync::atomic::fence(Acquire);
+                            if counters.watch.seq.load(Relaxed) == seq {
                                 report(&counters, at, threshold);
                             }
                         }

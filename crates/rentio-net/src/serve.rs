@@ -188,6 +188,9 @@ pub struct Report {
     pub cancelled: u64,
     /// Moves of a live connection to another core ([`Conn::rebalance`]).
     pub moved: u64,
+    /// Handlers that panicked (the panic is caught and the connection
+    /// closed; the server goes on).
+    pub panicked: u64,
     /// Each core's figures, by index.
     pub cores: Vec<CoreReport>,
 }
@@ -411,6 +414,7 @@ impl Server {
             drained: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
             moved: AtomicU64::new(0),
+            panicked: AtomicU64::new(0),
             listeners,
         });
         let s = shared.clone();
@@ -446,6 +450,7 @@ impl Server {
             drained: shared.drained.load(SeqCst),
             cancelled: shared.cancelled.load(SeqCst),
             moved: shared.moved.load(SeqCst),
+            panicked: shared.panicked.load(SeqCst),
             cores,
         })
     }
@@ -477,6 +482,7 @@ struct Shared {
     drained: AtomicU64,
     cancelled: AtomicU64,
     moved: AtomicU64,
+    panicked: AtomicU64,
     /// Each core's listener, taken by the core.
     listeners: Mutex<Vec<Option<net::TcpListener>>>,
 }
@@ -539,7 +545,9 @@ struct Local {
     index: usize,
     load: Arc<Load>,
     /// Connection tasks on this core, to cancel at the deadline.
-    tasks: RefCell<slab::Slab<JoinHandle<()>>>,
+    /// With each, whether its connection moved away (its handler is
+    /// then not counted here).
+    tasks: RefCell<slab::Slab<ConnTask>>,
     served: std::cell::Cell<u64>,
     /// Woken when `live` drops to 0.
     idle: RefCell<Option<Waker>>,
@@ -547,6 +555,9 @@ struct Local {
     /// closed and counted cancelled.
     closing: std::cell::Cell<bool>,
 }
+
+/// A connection's task, and whether its connection moved away.
+type ConnTask = (JoinHandle<()>, Rc<std::cell::Cell<bool>>);
 
 thread_local! {
     static LOCAL: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
@@ -655,15 +666,17 @@ async fn run_core(shared: Arc<Shared>, index: usize) -> io::Result<CoreReport> {
     let cancelled = {
         let tasks = std::mem::take(&mut *local.tasks.borrow_mut());
         let mut n = 0;
-        for (_, task) in &tasks {
+        for (_, (task, moved)) in &tasks {
             if !task.is_finished() {
-                n += 1;
+                if !moved.get() {
+                    n += 1;
+                }
                 task.abort();
             }
         }
         // Let the aborted tasks drop their futures (and close their
         // sockets) on this core.
-        for (_, task) in tasks {
+        for (_, (task, _)) in tasks {
             let _ = task.await;
         }
         n
@@ -671,7 +684,9 @@ async fn run_core(shared: Arc<Shared>, index: usize) -> io::Result<CoreReport> {
     // A move still on its way to a core ends there, started or counted
     // cancelled by the guard that carries it; stay up for it a while.
     let transit_deadline = Instant::now() + Duration::from_secs(1);
-    while shared.in_transit.load(SeqCst) != 0 && Instant::now() < transit_deadline {
+    while (shared.in_transit.load(SeqCst) != 0 || load.arriving.load(SeqCst) != 0)
+        && Instant::now() < transit_deadline
+    {
         time::sleep(Duration::from_millis(1)).await;
     }
     shared.cancelled.fetch_add(cancelled, SeqCst);
@@ -690,8 +705,9 @@ async fn run_core(shared: Arc<Shared>, index: usize) -> io::Result<CoreReport> {
 /// way between cores.
 async fn wait_idle(shared: &Shared, local: &Local) {
     loop {
-        if shared.in_transit.load(SeqCst) != 0 {
-            // It ends on another core: look again soon.
+        if shared.in_transit.load(SeqCst) != 0 || local.load.arriving.load(SeqCst) != 0 {
+            // It ends on another core, or here once detached: look again
+            // soon.
             time::sleep(Duration::from_millis(1)).await;
             continue;
         }
@@ -797,30 +813,41 @@ fn start_here(shared: &Arc<Shared>, local: &Rc<Local>, stream: TcpStream) -> boo
     if local.closing.get() {
         return false;
     }
-    local.load.live.fetch_add(1, SeqCst);
-    local.served.set(local.served.get() + 1);
     let moved = Rc::new(std::cell::Cell::new(false));
     let conn = Conn {
         shared: shared.clone(),
         core: local.index,
         moved: moved.clone(),
     };
-    let future = (shared.handler)(stream, conn);
+    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        (shared.handler)(stream, conn)
+    }));
+    let Ok(future) = made else {
+        // The handler panicked before it returned its future: the
+        // stream went with the unwinding.
+        shared.panicked.fetch_add(1, SeqCst);
+        return true;
+    };
+    local.load.live.fetch_add(1, SeqCst);
+    local.served.set(local.served.get() + 1);
     let guard = LiveGuard {
         shared: shared.clone(),
         local: local.clone(),
         slot: std::cell::Cell::new(None),
-        moved,
+        moved: moved.clone(),
     };
     let mut tasks = local.tasks.borrow_mut();
     let entry = tasks.vacant_entry();
     guard.slot.set(Some(entry.key()));
     // Queued, not run: the borrow ends before the task first runs.
-    entry.insert(spawn(async move {
-        let guard = guard;
-        future.await;
-        guard.finished();
-    }));
+    entry.insert((
+        spawn(async move {
+            let guard = guard;
+            future.await;
+            guard.finished();
+        }),
+        moved,
+    ));
     true
 }
 
@@ -844,6 +871,11 @@ impl LiveGuard {
 
 impl Drop for LiveGuard {
     fn drop(&mut self) {
+        // The handler panicked (the task catches it): counted, so the
+        // report's counts add up.
+        if std::thread::panicking() {
+            self.shared.panicked.fetch_add(1, SeqCst);
+        }
         // Ended (or panicked): leave the list of tasks to cancel. Past the
         // deadline the list was taken and nothing is added any more.
         if !self.local.closing.get()

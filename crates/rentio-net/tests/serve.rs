@@ -296,3 +296,56 @@ fn drain_ends_while_clients_keep_connecting() {
         }
     }
 }
+
+/// A handler that panics, in its future or before it returns one, is
+/// counted; the server goes on serving.
+#[test]
+fn handler_panics_are_counted_and_the_server_goes_on() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for choice in support::backends() {
+        let server = Server::bind("127.0.0.1:0")
+            .unwrap()
+            .launcher(launcher(choice))
+            .balance(Balance::LeastLoaded)
+            .grace(Duration::from_millis(500));
+        let addr = server.local_addr();
+        let drain = server.drain_handle();
+        let made = Arc::new(AtomicUsize::new(0));
+        let m = made.clone();
+        let run = std::thread::spawn(move || {
+            server.run(move |mut stream, _conn| {
+                // The third connection's handler panics before it returns
+                // its future.
+                assert_ne!(m.fetch_add(1, SeqCst), 2, "on purpose");
+                async move {
+                    let line = read_line(&mut stream).await.unwrap_or_default();
+                    assert_ne!(line, "boom", "on purpose");
+                    let (w, _) = stream.write_all(b"ok\n".to_vec()).await;
+                    w.unwrap();
+                }
+            })
+        });
+        let talk = |what: &str| -> Option<String> {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            s.write_all(format!("{what}\n").as_bytes()).unwrap();
+            let mut line = String::new();
+            BufReader::new(s).read_line(&mut line).ok()?;
+            (!line.is_empty()).then(|| line.trim().to_string())
+        };
+        assert_eq!(talk("hi").as_deref(), Some("ok"));
+        assert_eq!(talk("boom"), None, "{choice:?}: closed by the panic");
+        assert_eq!(talk("hi"), None, "{choice:?}: the third handler panicked");
+        assert_eq!(
+            talk("hi").as_deref(),
+            Some("ok"),
+            "{choice:?}: still serving"
+        );
+        drain.start();
+        let report = run.join().unwrap().unwrap();
+        assert_eq!(report.accepted, 4, "{choice:?}: {report:?}");
+        assert_eq!(report.panicked, 2, "{choice:?}: {report:?}");
+    }
+}

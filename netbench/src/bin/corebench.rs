@@ -7,12 +7,14 @@
 //!   sent to a parked receiver, which answers on a second channel before
 //!   the next is sent).
 //! - **skew**: a server on 2 cores (`serve::Server`), a fixed CPU cost per
-//!   request, 4 heavy connections (12 pipelined requests every ms each)
-//!   and 60 light ones (one request every 10 ms each), all connected
-//!   before the load starts. `SO_REUSEPORT` against the dispatcher
-//!   (`Balance::LeastLoaded`, connections moving with `Conn::rebalance`):
-//!   the busy time of the busier core over the other's, and the p99
-//!   latency of the light requests.
+//!   request (`COST`), `HEAVY` heavy connections (`HEAVY_BATCH` pipelined
+//!   requests every ms each) and `LIGHT` light ones (one request every
+//!   10 ms each), all connected before the load starts. `SO_REUSEPORT`
+//!   against the dispatcher (`Balance::LeastLoaded`, connections moving
+//!   with `Conn::rebalance`): the CPU time of the busier core's thread
+//!   over the other's, and the p99 latency of the light requests (timed
+//!   from the send: the client's timer is not precise enough to time from
+//!   when each was due).
 //!
 //! Prints a Markdown block; `cargo xtask bench cores` puts it in
 //! BENCHMARKS.md.
@@ -131,9 +133,14 @@ fn throughput(pair: &Pair, tokio: bool) -> f64 {
     let s = started.clone();
     let ((), end) = if tokio {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(1024);
+        // Both runtimes built before the clock starts.
+        let both = Arc::new(std::sync::Barrier::new(2));
+        let both2 = both.clone();
         pair.run(
             move || {
-                tokio_rt().block_on(async move {
+                let rt = tokio_rt();
+                both.wait();
+                rt.block_on(async move {
                     *s.lock().unwrap() = Some(Instant::now());
                     for i in 0..MESSAGES {
                         tx.send(i).await.unwrap();
@@ -141,7 +148,9 @@ fn throughput(pair: &Pair, tokio: bool) -> f64 {
                 })
             },
             move || {
-                tokio_rt().block_on(async move {
+                let rt = tokio_rt();
+                both2.wait();
+                rt.block_on(async move {
                     let mut next = 0;
                     while let Some(v) = rx.recv().await {
                         assert_eq!(v, next);
@@ -154,9 +163,14 @@ fn throughput(pair: &Pair, tokio: bool) -> f64 {
         )
     } else {
         let (tx, mut rx) = rentio::sync::mpsc::channel::<u64>(1024);
+        // Both runtimes built before the clock starts.
+        let both = Arc::new(std::sync::Barrier::new(2));
+        let both2 = both.clone();
         pair.run(
             move || {
-                rentio_rt().block_on(async move {
+                let rt = rentio_rt();
+                both.wait();
+                rt.block_on(async move {
                     *s.lock().unwrap() = Some(Instant::now());
                     for i in 0..MESSAGES {
                         tx.send(i).await.unwrap();
@@ -164,7 +178,9 @@ fn throughput(pair: &Pair, tokio: bool) -> f64 {
                 })
             },
             move || {
-                rentio_rt().block_on(async move {
+                let rt = rentio_rt();
+                both2.wait();
+                rt.block_on(async move {
                     let mut next = 0;
                     while let Some(v) = rx.recv().await {
                         assert_eq!(v, next);
@@ -234,6 +250,9 @@ fn latency(pair: &Pair, tokio: bool) -> Vec<u64> {
 }
 
 fn pct(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
@@ -324,7 +343,6 @@ fn skew_run(balance: Balance, secs: f64) -> SkewResult {
         .grace(Duration::from_secs(1));
     let addr = server.local_addr();
     let drain = server.drain_handle();
-    let monitor = server.monitor();
     let run = std::thread::spawn(move || {
         server.run(|mut stream, mut conn| async move {
             let _ = stream.set_nodelay(true);
@@ -366,7 +384,6 @@ fn skew_run(balance: Balance, secs: f64) -> SkewResult {
     let warm = Duration::from_secs(1);
     let measure = Duration::from_secs_f64(secs);
     let (busy_tx, busy_rx) = std_mpsc::channel::<()>();
-    let (go_tx, go_rx) = std_mpsc::channel::<()>();
     let client = std::thread::spawn(move || {
         realtime();
         tokio_rt().block_on(async move {
@@ -401,6 +418,8 @@ fn skew_run(balance: Balance, secs: f64) -> SkewResult {
                         if at >= until {
                             break;
                         }
+                        // Timed from the send: tokio's timer wakes up to a
+                        // millisecond late, which would swamp the figure.
                         let t = Instant::now();
                         s.write_all(&req).await.unwrap();
                         s.read_exact(&mut back).await.unwrap();
@@ -417,7 +436,6 @@ fn skew_run(balance: Balance, secs: f64) -> SkewResult {
             }
             tokio::time::sleep_until(from).await;
             busy_tx.send(()).unwrap();
-            go_rx.recv().unwrap();
             let (mut lat, mut done) = (Vec::new(), 0);
             for t in tasks {
                 let (l, d) = t.await.unwrap();
@@ -428,10 +446,9 @@ fn skew_run(balance: Balance, secs: f64) -> SkewResult {
         })
     });
     busy_rx.recv().unwrap();
-    let before = busy_now(&monitor);
-    go_tx.send(()).unwrap();
+    let before = core_cpu();
     std::thread::sleep(measure);
-    let after = busy_now(&monitor);
+    let after = core_cpu();
     let (mut light, heavy_done) = client.join().unwrap();
     let measured = measure;
     drain.start();
@@ -468,12 +485,26 @@ fn realtime() {
     }
 }
 
-fn busy_now(monitor: &rentio::net::serve::Monitor) -> Vec<Duration> {
-    monitor
-        .metrics()
-        .iter()
-        .map(|m| m.as_ref().map_or(Duration::ZERO, |m| m.busy))
-        .collect()
+/// CPU time so far of each server core's thread (`rentio-core-N`), from
+/// its `schedstat`: time on a CPU, so a client preempting a core does not
+/// count as that core's work (the runtime's own busy time is wall time).
+fn core_cpu() -> Vec<Duration> {
+    let mut cores = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = task.unwrap().path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        let Some(index) = comm.trim().strip_prefix("rentio-core-") else {
+            continue;
+        };
+        let index: usize = index.parse().unwrap();
+        let stat = std::fs::read_to_string(dir.join("schedstat")).unwrap();
+        let ns: u64 = stat.split_whitespace().next().unwrap().parse().unwrap();
+        if cores.len() <= index {
+            cores.resize(index + 1, Duration::ZERO);
+        }
+        cores[index] = Duration::from_nanos(ns);
+    }
+    cores
 }
 
 fn skew_bench(o: &Options) -> String {
@@ -506,7 +537,8 @@ fn skew_bench(o: &Options) -> String {
          connect before the load starts, and the heavy ones are the 1st, 3rd, 5th and 7th (where \
          placement alternates, all on one core). The clients (one tokio thread at `SCHED_FIFO` \
          priority, so its own wait for a CPU stays out of the latencies) share the two CPUs. Busy \
-         time is each core's time not parked over {} s, after 1 s of warm-up; medians over {} \
+         time is the CPU time of each core's thread (its `schedstat`) over {} s, after 1 s of \
+         warm-up; a light request's latency is timed from its send. Medians over {} \
          rounds, interleaved. Where `SO_REUSEPORT` puts the heavy connections is the kernel's \
          hash: some rounds split them 2:2 by luck.\n\n\
          | placement | busy max/min (median) | busy max/min (worst round) | light p50 | light p99 | heavy req/s | moves |\n\
