@@ -725,15 +725,21 @@ async fn wait_idle(shared: &Shared, local: &Local) {
     }
 }
 
+/// Samples this core's load every 10 ms. Busy time is the CPU time of
+/// the core's thread (`CLOCK_THREAD_CPUTIME_ID`): unlike the runtime's
+/// own busy time (wall time not parked), it does not count the time
+/// another process preempted the core, which is no work of this server
+/// that moving a connection could relieve.
 async fn sample(shared: &Shared, load: &Load, me: &rentio_executor::Handle) {
-    let mut last = (Instant::now(), me.metrics().busy);
+    let mut last = (Instant::now(), thread_cpu());
     loop {
         time::sleep(Duration::from_millis(10)).await;
         let m = me.metrics();
         let now = Instant::now();
+        let cpu = thread_cpu();
         let wall = now.duration_since(last.0).as_nanos().max(1);
-        let busy = m.busy.saturating_sub(last.1).as_nanos();
-        last = (now, m.busy);
+        let busy = cpu.saturating_sub(last.1).as_nanos();
+        last = (now, cpu);
         let sample = (busy * 1000 / wall).min(1000) as u64;
         let old = load.busy_permille.load(Relaxed);
         // An average over about five samples.
@@ -752,6 +758,11 @@ async fn sample(shared: &Shared, load: &Load, me: &rentio_executor::Handle) {
             load.overloaded_since.store(now_ms(), Relaxed);
         }
     }
+}
+
+/// The calling thread's CPU time.
+fn thread_cpu() -> Duration {
+    rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime).try_into().unwrap_or_default()
 }
 
 async fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {

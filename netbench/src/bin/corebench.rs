@@ -315,7 +315,7 @@ fn mpsc_bench(o: &Options) -> String {
 const COST: Duration = Duration::from_micros(50);
 const HEAVY: usize = 4;
 const LIGHT: usize = 60;
-const HEAVY_BATCH: usize = 4;
+const HEAVY_BATCH: usize = 5;
 const REQ: usize = 8;
 
 fn spin(d: Duration) {
