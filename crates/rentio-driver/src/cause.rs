@@ -74,13 +74,16 @@ impl fmt::Display for UringUnavailable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             UringUnavailable::Seccomp => f.write_str(
-                "io_uring is forbidden (EPERM from io_uring_setup): a seccomp filter, such as a container's default profile, blocks it",
+                "io_uring is forbidden (EPERM from io_uring_setup): a seccomp filter, such as a container's default profile, blocks it; allow io_uring_setup, io_uring_enter and io_uring_register in the profile to use it",
             ),
             UringUnavailable::SysctlDisabled(1) => f.write_str(
-                "io_uring is disabled by sysctl kernel.io_uring_disabled=1 for processes outside kernel.io_uring_group",
+                "io_uring is disabled by sysctl kernel.io_uring_disabled=1 for processes outside kernel.io_uring_group; add this process's group to kernel.io_uring_group, or set kernel.io_uring_disabled=0",
             ),
             UringUnavailable::SysctlDisabled(v) => {
-                write!(f, "io_uring is disabled by sysctl kernel.io_uring_disabled={v}")
+                write!(
+                    f,
+                    "io_uring is disabled by sysctl kernel.io_uring_disabled={v}; set kernel.io_uring_disabled=0 to use it"
+                )
             }
             UringUnavailable::NotImplemented => f.write_str(
                 "io_uring is not available (ENOSYS from io_uring_setup): the kernel lacks it or a seccomp filter hides it",

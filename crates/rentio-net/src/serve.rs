@@ -762,7 +762,9 @@ async fn sample(shared: &Shared, load: &Load, me: &rentio_executor::Handle) {
 
 /// The calling thread's CPU time.
 fn thread_cpu() -> Duration {
-    rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime).try_into().unwrap_or_default()
+    rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime)
+        .try_into()
+        .unwrap_or_default()
 }
 
 async fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
