@@ -390,8 +390,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             return Err(format!("{}: no `<!-- xtask bench SET -->` blocks", o.out));
         }
         for (set, block) in blocks {
-            // The fs and cores sets have tables only.
-            if set == "fs" || set == "cores" {
+            if !has_chart(set) {
                 continue;
             }
             let chart = match &o.chart {
@@ -496,6 +495,12 @@ fn chart_file(set: &str) -> String {
     } else {
         format!("benchmarks-{set}.svg")
     }
+}
+
+/// Whether a set's block has a chart (the fs and cores sets have tables
+/// only).
+fn has_chart(set: &str) -> bool {
+    !matches!(set, "fs" | "cores")
 }
 
 /// The line a set's block starts with.
