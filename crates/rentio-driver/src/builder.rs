@@ -153,6 +153,7 @@ pub struct Builder {
     pub(crate) sqpoll_idle: Option<Duration>,
     pub(crate) masked_flags: SetupFlags,
     pub(crate) masked_opcodes: Vec<u8>,
+    pub(crate) masked_features: Vec<crate::Feature>,
     pub(crate) pool: Option<Pool>,
     pub(crate) pool_config: PoolConfig,
     pub(crate) reactor: Reactor,
@@ -175,6 +176,7 @@ impl Builder {
             sqpoll_idle: None,
             masked_flags: SetupFlags::EMPTY,
             masked_opcodes: Vec::new(),
+            masked_features: Vec::new(),
             pool: None,
             pool_config: PoolConfig::default(),
             reactor: Reactor::default(),
@@ -217,6 +219,14 @@ impl Builder {
     /// Treats this opcode as missing from the probe.
     pub fn mask_opcode(&mut self, opcode: u8) -> &mut Builder {
         self.masked_opcodes.push(opcode);
+        self
+    }
+
+    /// Treats this feature as missing from the kernel (see
+    /// [`Driver::supports`](crate::Driver::supports)), so its fallback can
+    /// be exercised on a kernel that has it.
+    pub fn mask_feature(&mut self, feature: crate::Feature) -> &mut Builder {
+        self.masked_features.push(feature);
         self
     }
 

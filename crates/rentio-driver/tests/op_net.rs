@@ -249,3 +249,71 @@ fn cancel_fd_ends_every_op_on_the_fd() {
         }
     });
 }
+
+/// One `AcceptMulti` accepts connection after connection on io_uring
+/// (Linux 5.19); with the feature masked, `supports` says no. On
+/// readiness it is refused as `Unsupported`, accepting nothing.
+#[test]
+fn multishot_accept_yields_a_connection_per_completion() {
+    each_backend(|driver| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clients: Vec<_> = (0..3)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        let mut multi = driver.multi(rentio_driver::op::AcceptMulti::new(listener.as_raw_fd()));
+        let want = if driver.supports(rentio_driver::Feature::MultishotAccept) {
+            3
+        } else if driver.backend() == rentio_driver::Backend::Uring {
+            eprintln!("skipped: this kernel has no multishot accept (Linux 5.19)");
+            return;
+        } else {
+            let refused = block_on(driver, std::future::poll_fn(|cx| multi.poll_accept(cx)));
+            let e = refused.expect("an error").unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::Unsupported, "{e}");
+            // Nothing was accepted: the connections wait in the backlog.
+            for _ in 0..3 {
+                loop {
+                    match listener.accept() {
+                        Ok(_) => break,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            std::thread::sleep(std::time::Duration::from_millis(1));
+                        }
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+            return;
+        };
+        let mut fds = Vec::new();
+        while fds.len() < want {
+            let next = block_on(driver, std::future::poll_fn(|cx| multi.poll_accept(cx)));
+            fds.push(next.expect("the stream goes on").unwrap());
+        }
+        for fd in &fds {
+            let peer = rustix::net::getpeername(fd).unwrap();
+            assert!(peer.is_some());
+        }
+        drop(multi);
+        drop(clients);
+    });
+}
+
+#[test]
+fn a_masked_feature_is_not_supported() {
+    let mut b = rentio_driver::Builder::new();
+    b.backend(rentio_driver::BackendChoice::Uring)
+        .mask_feature(rentio_driver::Feature::MultishotAccept);
+    match b.build() {
+        Ok(driver) => assert!(!driver.supports(rentio_driver::Feature::MultishotAccept)),
+        Err(e) => eprintln!("skipped: io_uring cannot start here: {e}"),
+    }
+    let mut b = rentio_driver::Builder::new();
+    b.backend(rentio_driver::BackendChoice::Poll);
+    assert!(
+        !b.build()
+            .unwrap()
+            .supports(rentio_driver::Feature::MultishotAccept)
+    );
+}

@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+mod accept;
 mod cancel;
 mod handoff;
 mod resolve;
@@ -43,6 +44,6 @@ pub use cancel::{CancelHandle, Canceller};
 pub use handoff::{Attach, Detached};
 pub use resolve::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Split};
-pub use tcp::{TcpListener, TcpSocket, TcpStream};
+pub use tcp::{Incoming, TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -779,15 +779,17 @@ async fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
             canceller.cancel();
         })
     };
-    // An accept submitted after the cancel would complete at once while
-    // connections keep coming: look before each.
-    while !handle.is_cancelled() {
+    // After the cancel, what the kernel accepted before it still comes
+    // (and is served, within the drain), then `ECANCELED`: nothing of the
+    // listener is left in flight.
+    loop {
         match listener.accept_cancellable(&handle).await {
             Ok((stream, _)) => {
                 shared.accepted.fetch_add(1, SeqCst);
                 place(shared, stream).await;
             }
-            Err(_) if handle.is_cancelled() => break,
+            Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => break,
+            Err(_) if handle.is_cancelled() => {}
             Err(e) => {
                 // Out of fds, a connection reset before accept: the server
                 // goes on.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rentio_buf::{BufResult, IoBufMut};
 use rentio_driver::SockAddr;
-use rentio_driver::op::Accept;
+
 use rustix::net::sockopt;
 
 use crate::cancel::CancelHandle;
@@ -142,6 +142,7 @@ impl TcpSocket {
         }
         Ok(TcpListener {
             socket: self.socket,
+            accepts: Default::default(),
         })
     }
 
@@ -163,6 +164,7 @@ impl TcpSocket {
 /// A TCP listener.
 pub struct TcpListener {
     socket: Socket,
+    accepts: crate::accept::AcceptQueue,
 }
 
 impl TcpListener {
@@ -198,63 +200,81 @@ impl TcpListener {
 
     /// Accepts a connection.
     ///
+    /// The listener keeps a queue of connections the kernel accepted for
+    /// it: on io_uring one multishot accept stays armed (Linux 5.19; one
+    /// accept op at a time before), on readiness `accept4` fills it after
+    /// each readiness edge. At most 256 wait there; the kernel's backlog
+    /// holds the rest.
+    ///
     /// # Errors
     ///
-    /// As `accept4(2)`; `EMFILE` (out of fds) among them.
+    /// As `accept4(2)`; `EMFILE` (out of fds) among them. A connection
+    /// reset before it was taken is skipped.
     ///
     /// # Cancel safety
     ///
-    /// Not cancel safe. Dropping the future leaks nothing (no fd, no
-    /// memory), but a connection the kernel accepted after it was
-    /// dropped, before the cancel reached it, is closed by the driver: that
-    /// client sees its connection reset, and the next `accept` gets the
-    /// next one. Keep one `accept` future alive (in a loop, or in the arm
-    /// of a `select` that is polled again) rather than dropping it on a
-    /// timer. (io_uring's multishot accept is to make this truly safe.)
+    /// Cancel safe: a connection accepted after the future was dropped
+    /// stays queued in the listener for the next `accept`. (Dropping the
+    /// listener closes the queued connections.)
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (fd, addr) = self
-            .socket
-            .driver()?
-            .op(Accept::nonblocking(self.socket.raw()))
-            .await?;
+        loop {
+            let fd = std::future::poll_fn(|cx| self.accepts.poll_accept(&self.socket, cx)).await?;
+            if let Some(accepted) = TcpListener::adopt(fd)? {
+                return Ok(accepted);
+            }
+        }
+    }
+
+    /// The stream and its peer's address; `None` if the peer is already
+    /// gone.
+    fn adopt(fd: OwnedFd) -> io::Result<Option<(TcpStream, SocketAddr)>> {
         let stream = TcpStream::from_socket(Socket::adopt(fd));
-        let addr = match addr.as_socket() {
-            Some(addr) => addr,
-            None => stream.peer_addr()?,
-        };
-        Ok((stream, addr))
+        match stream.peer_addr() {
+            Ok(addr) => Ok(Some((stream, addr))),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The accepted connections as a stream: `incoming().next().await`.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
     }
 
     /// An [`accept`](TcpListener::accept) that `handle`'s
     /// [`Canceller`](crate::Canceller) can end, awaited to its end: a
     /// server that stops accepting cancels it and then closes the
     /// listener with no accept left in the kernel, so its port is free at
-    /// once (on io_uring an accept dropped instead holds the listening
-    /// socket until the kernel reaps the cancel).
+    /// once (on io_uring an armed accept holds the listening socket until
+    /// the kernel has reaped its cancel).
     ///
     /// # Errors
     ///
     /// `ECANCELED` (`raw_os_error() == Some(libc::ECANCELED)`) once
-    /// cancelled, else as [`accept`](TcpListener::accept).
+    /// cancelled and nothing is left in flight, else as
+    /// [`accept`](TcpListener::accept).
     ///
     /// # Cancel safety
     ///
-    /// Cancel through the handle: a connection the kernel accepted before
-    /// the cancel reached it comes back as `Ok`, never lost. Dropping the
-    /// future is as dropping an `accept`.
+    /// Cancel through the handle: connections the kernel accepted before
+    /// the cancel took effect come back as `Ok`, one per call, before the
+    /// `ECANCELED`. Dropping the future is as dropping an `accept`.
     pub async fn accept_cancellable(
         &self,
         handle: &crate::CancelHandle,
     ) -> io::Result<(TcpStream, SocketAddr)> {
-        let driver = self.socket.driver()?;
-        let op = driver.op(Accept::nonblocking(self.socket.raw()));
-        let (fd, addr) = crate::socket::cancellable(&driver, op, handle).await?;
-        let stream = TcpStream::from_socket(Socket::adopt(fd));
-        let addr = match addr.as_socket() {
-            Some(addr) => addr,
-            None => stream.peer_addr()?,
-        };
-        Ok((stream, addr))
+        let mut registration = handle.registration();
+        loop {
+            let fd = std::future::poll_fn(|cx| {
+                registration.register(cx.waker());
+                self.accepts
+                    .poll_accept_cancellable(&self.socket, handle, cx)
+            })
+            .await?;
+            if let Some(accepted) = TcpListener::adopt(fd)? {
+                return Ok(accepted);
+            }
+        }
     }
 
     /// The address the listener is bound to.
@@ -271,13 +291,17 @@ impl TcpListener {
     pub fn from_std(listener: net::TcpListener) -> TcpListener {
         TcpListener {
             socket: Socket::from_fd(listener.into()),
+            accepts: Default::default(),
         }
     }
 
     /// Gives the listener back as a std one (nonblocking if the readiness
-    /// backend used it).
+    /// backend used it). Connections in its accept queue are closed, and
+    /// its armed accept is cancelled.
     pub fn into_std(self) -> net::TcpListener {
-        net::TcpListener::from(self.socket.into_fd())
+        let TcpListener { socket, accepts } = self;
+        drop(accepts);
+        net::TcpListener::from(socket.into_fd())
     }
 }
 
@@ -581,6 +605,7 @@ impl From<OwnedFd> for TcpListener {
     fn from(fd: OwnedFd) -> TcpListener {
         TcpListener {
             socket: Socket::from_fd(fd),
+            accepts: Default::default(),
         }
     }
 }
@@ -598,10 +623,51 @@ impl FromRawFd for TcpStream {
     }
 }
 
-into_fd_traits!(TcpListener, |listener| listener.socket.into_fd());
+into_fd_traits!(TcpListener, |listener| {
+    let TcpListener { socket, accepts } = listener;
+    drop(accepts);
+    socket.into_fd()
+});
 into_fd_traits!(TcpStream, |stream| Socket::unshare(stream.socket).into_fd());
 
 /// A buffer size for `SO_SNDBUF`/`SO_RCVBUF`: the kernel takes an `int`.
 fn buffer_size(size: u32) -> usize {
     size.min(i32::MAX as u32) as usize
+}
+
+/// [`TcpListener::incoming`]: the accepted connections.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+}
+
+impl Incoming<'_> {
+    /// The next connection (never `None`: a listener accepts for as long
+    /// as it lives; the `Option` matches a stream's `next`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`TcpListener::accept`].
+    pub async fn next(&mut self) -> Option<io::Result<TcpStream>> {
+        Some(self.listener.accept().await.map(|(stream, _)| stream))
+    }
+
+    /// Polls for the next connection, as a `Stream`'s `poll_next`.
+    pub fn poll_next(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<io::Result<TcpStream>>> {
+        loop {
+            let fd = match self.listener.accepts.poll_accept(&self.listener.socket, cx) {
+                std::task::Poll::Ready(Ok(fd)) => fd,
+                std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Some(Err(e))),
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            };
+            match TcpListener::adopt(fd) {
+                Ok(Some((stream, _))) => return std::task::Poll::Ready(Some(Ok(stream))),
+                Ok(None) => {}
+                Err(e) => return std::task::Poll::Ready(Some(Err(e))),
+            }
+        }
+    }
 }

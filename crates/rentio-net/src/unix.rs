@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use rentio_buf::{BufResult, IoBuf, IoBufMut};
 use rentio_driver::SockAddr;
-use rentio_driver::op::{Accept, RecvMsg, SendMsg};
+use rentio_driver::op::{RecvMsg, SendMsg};
 
 use crate::socket::Socket;
 use crate::split::{self, OwnedReadHalf, OwnedWriteHalf};
@@ -21,6 +21,7 @@ use crate::tcp::{fd_traits, into_fd_traits};
 /// A Unix stream listener.
 pub struct UnixListener {
     socket: Socket,
+    accepts: crate::accept::AcceptQueue,
 }
 
 impl UnixListener {
@@ -43,7 +44,8 @@ impl UnixListener {
         unet::UnixListener::bind_addr(addr).map(UnixListener::from_std)
     }
 
-    /// Accepts a connection.
+    /// Accepts a connection, from the listener's queue of connections
+    /// the kernel accepted (see [`TcpListener::accept`](crate::TcpListener::accept)).
     ///
     /// # Errors
     ///
@@ -51,18 +53,13 @@ impl UnixListener {
     ///
     /// # Cancel safety
     ///
-    /// Not cancel safe, as [`TcpListener::accept`](crate::TcpListener::accept):
-    /// a connection the kernel accepted after the future was dropped is
-    /// closed by the driver (nothing leaks, but that client's connection
-    /// is lost).
+    /// Cancel safe: a connection accepted after the future was dropped
+    /// stays queued for the next `accept`.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (fd, addr) = self
-            .socket
-            .driver()?
-            .op(Accept::nonblocking(self.socket.raw()))
-            .await?;
+        let fd = std::future::poll_fn(|cx| self.accepts.poll_accept(&self.socket, cx)).await?;
         let stream = UnixStream::from_socket(Socket::adopt(fd));
-        Ok((stream, from_raw(&addr)))
+        let addr = stream.peer_addr()?;
+        Ok((stream, addr))
     }
 
     /// The bound address.
@@ -79,12 +76,18 @@ impl UnixListener {
     pub fn from_std(listener: unet::UnixListener) -> UnixListener {
         UnixListener {
             socket: Socket::from_fd(listener.into()),
+            accepts: Default::default(),
         }
     }
 
     /// Gives the listener back as a std one.
+    ///
+    /// Connections in its accept queue are closed, and its armed accept
+    /// is cancelled.
     pub fn into_std(self) -> unet::UnixListener {
-        unet::UnixListener::from(self.socket.into_fd())
+        let UnixListener { socket, accepts } = self;
+        drop(accepts);
+        unet::UnixListener::from(socket.into_fd())
     }
 }
 
@@ -354,7 +357,11 @@ fd_traits!(UnixListener, socket);
 fd_traits!(UnixStream, socket);
 fd_traits!(UnixDatagram, socket);
 
-into_fd_traits!(UnixListener, |listener| listener.socket.into_fd());
+into_fd_traits!(UnixListener, |listener| {
+    let UnixListener { socket, accepts } = listener;
+    drop(accepts);
+    socket.into_fd()
+});
 into_fd_traits!(UnixStream, |stream| Socket::unshare(stream.socket)
     .into_fd());
 into_fd_traits!(UnixDatagram, |socket| socket.socket.into_fd());
@@ -363,6 +370,7 @@ impl From<OwnedFd> for UnixListener {
     fn from(fd: OwnedFd) -> UnixListener {
         UnixListener {
             socket: Socket::from_fd(fd),
+            accepts: Default::default(),
         }
     }
 }

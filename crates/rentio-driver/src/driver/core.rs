@@ -58,6 +58,22 @@ impl Core {
             && matches!(data.readiness(), Readiness::Close(fd) if core.pool_uses(fd));
         let on_ring = !close_waits
             && matches!(&core.backend, BackendImpl::Uring(uring) if uring.opcodes.contains(T::CODE));
+        if how.multi
+            && !on_ring
+            && !matches!(
+                data.readiness(),
+                Readiness::Poll {
+                    multishot: true,
+                    ..
+                }
+            )
+        {
+            // Only a poll has a multishot form off the ring.
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "rentio-driver: this multishot op runs on io_uring only (it has no readiness form)",
+            ));
+        }
         let key = core.ops.insert::<T>(u8::from(on_ring), how.notify)?;
         if data.is_empty_read() {
             if let Some(slot) = core.ops.get_mut(key) {

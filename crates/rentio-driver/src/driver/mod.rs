@@ -89,6 +89,8 @@ struct Inner {
     fallback: Option<String>,
     flags: SetupFlags,
     pool: Pool,
+    /// The `Feature` bits this driver offers (none on readiness).
+    features: std::cell::Cell<u32>,
 }
 
 struct Core {
@@ -158,14 +160,19 @@ impl Driver {
         let park = Arc::new(park);
         let uring = Uring::new(builder, park.clone())?;
         let flags = uring.flags;
-        Ok(Driver::assemble(
+        let driver = Driver::assemble(
             BackendImpl::Uring(Box::new(uring)),
             park,
             Backend::Uring,
             None,
             flags,
             pool,
-        ))
+        );
+        driver
+            .inner
+            .features
+            .set(crate::feature::probe(&builder.masked_features));
+        Ok(driver)
     }
 
     fn with_poll(builder: &Builder, pool: Pool, fallback: Option<String>) -> io::Result<Driver> {
@@ -212,6 +219,7 @@ impl Driver {
                 fallback,
                 flags,
                 pool,
+                features: std::cell::Cell::new(0),
             }),
         }
     }
@@ -244,6 +252,12 @@ impl Driver {
             BackendImpl::Uring(uring) => uring.ring_fd_registered(),
             BackendImpl::Poll(_) => false,
         }
+    }
+
+    /// Whether the ring has `feature` (from the kernel version, after
+    /// the builder's masks); `false` on the readiness backend.
+    pub fn supports(&self, feature: crate::Feature) -> bool {
+        self.inner.features.get() & feature.bit() != 0
     }
 
     /// Whether the ring supports `opcode` (after the builder's masks);

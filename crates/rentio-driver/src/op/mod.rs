@@ -19,6 +19,7 @@ use io_uring::squeue;
 use crate::sys::Syscall;
 
 mod accept;
+mod accept_multi;
 mod cancel;
 mod cancel_fd;
 mod close;
@@ -52,6 +53,7 @@ mod write;
 mod writev;
 
 pub use accept::Accept;
+pub use accept_multi::AcceptMulti;
 pub use cancel::AsyncCancel;
 pub use cancel_fd::CancelFd;
 pub use close::Close;
