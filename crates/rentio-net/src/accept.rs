@@ -32,6 +32,45 @@ pub(crate) const BOUND: usize = 256;
 #[derive(Debug, Default)]
 pub(crate) struct AcceptQueue {
     state: RefCell<State>,
+    /// The tasks waiting on this listener (several may accept at once):
+    /// the driver's ops are polled with a waker that wakes them all, so
+    /// a task whose future was dropped never holds the only wake-up.
+    waiters: std::sync::Arc<Waiters>,
+}
+
+/// The wakers of the tasks waiting on a listener; waking it wakes each
+/// once (a stale one, of a dropped future, costs one spurious poll).
+#[derive(Debug, Default)]
+struct Waiters(std::sync::Mutex<Vec<std::task::Waker>>);
+
+impl Waiters {
+    fn add(&self, waker: &std::task::Waker) {
+        let mut list = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !list.iter().any(|w| w.will_wake(waker)) {
+            list.push(waker.clone());
+        }
+    }
+}
+
+impl std::task::Wake for Waiters {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        let list = std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for waker in list {
+            waker.wake();
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -43,6 +82,9 @@ struct State {
     /// being drained.
     multi: Option<Multi<AcceptMulti>>,
     cancelling: bool,
+    /// The multishot accept has handed out a connection: an `EINVAL`
+    /// after that is the socket's, not a kernel refusing the flag.
+    multishot_worked: bool,
     /// io_uring without multishot: the one accept in flight.
     once: Option<Op<Accept>>,
     /// Readiness: the listener's readability edges.
@@ -65,62 +107,19 @@ impl AcceptQueue {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<OwnedFd>> {
         let driver = socket.driver()?;
+        let waker = std::task::Waker::from(self.waiters.clone());
+        let mut all = Context::from_waker(&waker);
         let mut guard = self.state.borrow_mut();
-        let state = &mut *guard;
-        loop {
-            if let Some(fd) = state.queue.pop_front() {
-                return Poll::Ready(Ok(fd));
-            }
-            let mode = *state.mode.get_or_insert_with(|| mode_of(&driver));
-            match mode {
-                Mode::Multishot => match state.poll_multi(&driver, socket, cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) if e.raw_os_error() == Some(libc::EINVAL) => {
-                        // A kernel that refuses the multishot flag: one
-                        // accept at a time from now on (a socket that is
-                        // not listening says `EINVAL` again there).
-                        state.mode = Some(Mode::OneShot);
-                    }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => return Poll::Pending,
-                },
-                Mode::OneShot => {
-                    let op = state
-                        .once
-                        .get_or_insert_with(|| driver.op(Accept::nonblocking(socket.raw())));
-                    let done = std::future::Future::poll(std::pin::Pin::new(op), cx);
-                    let Poll::Ready(result) = done else {
-                        return Poll::Pending;
-                    };
-                    state.once = None;
-                    return Poll::Ready(result.map(|(fd, _)| fd));
-                }
-                Mode::Readiness => {
-                    match state.fill(socket) {
-                        Ok(0) => {}
-                        Ok(_) => continue,
-                        Err(e) => return Poll::Ready(Err(e)),
-                    }
-                    let edges = state.edges.get_or_insert_with(|| {
-                        driver.multi(PollMulti::new(socket.raw(), Interest::Read))
-                    });
-                    match edges.poll_next(cx) {
-                        // An edge (or a poll that ended): try again.
-                        Poll::Ready(Some(_)) => {}
-                        Poll::Ready(None) => state.edges = None,
-                        Poll::Pending => {
-                            // The poll may have been armed after the last
-                            // connection came: look once more.
-                            match state.fill(socket) {
-                                Ok(0) => return Poll::Pending,
-                                Ok(_) => {}
-                                Err(e) => return Poll::Ready(Err(e)),
-                            }
-                        }
-                    }
-                }
-            }
+        let result = guard.poll_accept(&driver, socket, &mut all);
+        let more = !guard.queue.is_empty();
+        drop(guard);
+        match result {
+            Poll::Pending => self.waiters.add(cx.waker()),
+            // Connections left: another waiting task may take one.
+            Poll::Ready(_) if more => std::task::Wake::wake_by_ref(&self.waiters),
+            Poll::Ready(_) => {}
         }
+        result
     }
 
     /// [`poll_accept`](Self::poll_accept) until `handle` is cancelled;
@@ -140,6 +139,9 @@ impl AcceptQueue {
             }
         }
         let driver = socket.driver()?;
+        self.waiters.add(cx.waker());
+        let waker = std::task::Waker::from(self.waiters.clone());
+        let cx = &mut Context::from_waker(&waker);
         let mut guard = self.state.borrow_mut();
         let state = &mut *guard;
         if let Some(fd) = state.queue.pop_front() {
@@ -151,8 +153,13 @@ impl AcceptQueue {
                 state.multi = None;
             } else {
                 if !state.cancelling {
-                    state.cancelling = true;
-                    let _ = multi.cancel();
+                    // Marked only once it is queued: a failed cancel is
+                    // asked again at the next poll.
+                    state.cancelling = multi.cancel().is_ok();
+                    if !state.cancelling {
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
                 }
                 loop {
                     match multi.poll_accept(cx) {
@@ -171,8 +178,11 @@ impl AcceptQueue {
                 None => state.once = None,
                 Some(key) => {
                     if !state.cancelling {
-                        state.cancelling = true;
-                        let _ = driver.cancel(key);
+                        state.cancelling = driver.cancel(key).is_ok();
+                        if !state.cancelling {
+                            cx.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
                     }
                     let Poll::Ready(result) = std::future::Future::poll(std::pin::Pin::new(op), cx)
                     else {
@@ -192,6 +202,75 @@ impl AcceptQueue {
 }
 
 impl State {
+    fn poll_accept(
+        &mut self,
+        driver: &Driver,
+        socket: &Socket,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<OwnedFd>> {
+        loop {
+            let mode = *self.mode.get_or_insert_with(|| mode_of(driver));
+            if mode == Mode::Multishot {
+                // Every poll moves what the kernel accepted into the
+                // queue, so the bound holds while the queue is not empty.
+                match self.poll_multi(driver, socket, cx) {
+                    Poll::Ready(Err(e))
+                        if e.raw_os_error() == Some(libc::EINVAL) && !self.multishot_worked =>
+                    {
+                        // A kernel that refuses the multishot flag: one
+                        // accept at a time from now on (a socket that is
+                        // not listening says `EINVAL` again there).
+                        self.mode = Some(Mode::OneShot);
+                        continue;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Ready(Ok(())) | Poll::Pending => {}
+                }
+            }
+            if let Some(fd) = self.queue.pop_front() {
+                return Poll::Ready(Ok(fd));
+            }
+            match mode {
+                Mode::Multishot => return Poll::Pending,
+                Mode::OneShot => {
+                    let op = self
+                        .once
+                        .get_or_insert_with(|| driver.op(Accept::nonblocking(socket.raw())));
+                    let done = std::future::Future::poll(std::pin::Pin::new(op), cx);
+                    let Poll::Ready(result) = done else {
+                        return Poll::Pending;
+                    };
+                    self.once = None;
+                    return Poll::Ready(result.map(|(fd, _)| fd));
+                }
+                Mode::Readiness => {
+                    match self.fill(socket) {
+                        Ok(0) => {}
+                        Ok(_) => continue,
+                        Err(e) => return Poll::Ready(Err(e)),
+                    }
+                    let edges = self.edges.get_or_insert_with(|| {
+                        driver.multi(PollMulti::new(socket.raw(), Interest::Read))
+                    });
+                    match edges.poll_next(cx) {
+                        // An edge (or a poll that ended): try again.
+                        Poll::Ready(Some(_)) => {}
+                        Poll::Ready(None) => self.edges = None,
+                        Poll::Pending => {
+                            // The poll may have been armed after the last
+                            // connection came: look once more.
+                            match self.fill(socket) {
+                                Ok(0) => return Poll::Pending,
+                                Ok(_) => {}
+                                Err(e) => return Poll::Ready(Err(e)),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Moves the multishot accept's completions into the queue: `Ok` once
     /// the queue holds one, `Pending` when there is none yet.
     fn poll_multi(
@@ -201,18 +280,23 @@ impl State {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
         loop {
+            if self.multi.is_none() && self.queue.len() >= BOUND {
+                // Full: armed again once an accept has taken some.
+                return Poll::Ready(Ok(()));
+            }
             let multi = self
                 .multi
                 .get_or_insert_with(|| driver.multi(AcceptMulti::new(socket.raw())));
             match multi.poll_accept(cx) {
                 Poll::Ready(Some(Ok(fd))) => {
+                    self.multishot_worked = true;
                     self.queue.push_back(fd);
                     if self.queue.len() >= BOUND && !self.cancelling {
                         // Full: stop the kernel accepting for us; what it
                         // accepted already still comes (drained by later
-                        // polls), then it is armed again.
-                        self.cancelling = true;
-                        let _ = multi.cancel();
+                        // polls), then it is armed again once the queue
+                        // is below the bound.
+                        self.cancelling = multi.cancel().is_ok();
                     }
                     // Take every completion already queued.
                     continue;

@@ -163,8 +163,11 @@ impl TcpSocket {
 
 /// A TCP listener.
 pub struct TcpListener {
-    socket: Socket,
+    /// Before `socket`: dropped first, so its armed accept's cancel is
+    /// queued before the close submits what is queued (the port is free
+    /// once the kernel has taken both).
     accepts: crate::accept::AcceptQueue,
+    socket: Socket,
 }
 
 impl TcpListener {

@@ -20,8 +20,11 @@ use crate::tcp::{fd_traits, into_fd_traits};
 
 /// A Unix stream listener.
 pub struct UnixListener {
-    socket: Socket,
+    /// Before `socket`: dropped first, so its armed accept's cancel is
+    /// queued before the close submits what is queued (the port is free
+    /// once the kernel has taken both).
     accepts: crate::accept::AcceptQueue,
+    socket: Socket,
 }
 
 impl UnixListener {
