@@ -154,6 +154,12 @@ pub struct Builder {
     pub(crate) masked_flags: SetupFlags,
     pub(crate) masked_opcodes: Vec<u8>,
     pub(crate) masked_features: Vec<crate::Feature>,
+    /// Hardened mode: the opcodes the ring may run (the driver's own
+    /// added), or `None` for all.
+    pub(crate) restricted: Option<Vec<u8>>,
+    /// Tests only: push a refused opcode anyway, so the kernel's refusal
+    /// is seen.
+    pub(crate) restricted_unchecked: bool,
     pub(crate) pool: Option<Pool>,
     pub(crate) pool_config: PoolConfig,
     pub(crate) reactor: Reactor,
@@ -177,6 +183,8 @@ impl Builder {
             masked_flags: SetupFlags::EMPTY,
             masked_opcodes: Vec::new(),
             masked_features: Vec::new(),
+            restricted: None,
+            restricted_unchecked: false,
             pool: None,
             pool_config: PoolConfig::default(),
             reactor: Reactor::default(),
@@ -227,6 +235,34 @@ impl Builder {
     /// be exercised on a kernel that has it.
     pub fn mask_feature(&mut self, feature: crate::Feature) -> &mut Builder {
         self.masked_features.push(feature);
+        self
+    }
+
+    /// Hardened mode: the ring runs only these opcodes
+    /// (`io_uring::opcode::X::CODE`; the driver adds the few it pushes
+    /// itself: `POLL_ADD`, `ASYNC_CANCEL`, `LINK_TIMEOUT`). The ring is
+    /// created disabled (`IORING_SETUP_R_DISABLED`), restricted with
+    /// `IORING_REGISTER_RESTRICTIONS` (no register operation is allowed
+    /// afterwards but unregistering the ring fd), then enabled, so code
+    /// that takes over the process cannot use the ring to make other
+    /// syscalls. An op outside the list fails with `PermissionDenied`
+    /// before it reaches the kernel (which would refuse it with
+    /// `EACCES`); it does not fall back to the blocking pool.
+    ///
+    /// # Kernel support
+    ///
+    /// Linux 5.10. A forced io_uring on an older kernel fails to build;
+    /// `Auto` falls back to readiness, which has no ring to restrict.
+    pub fn restrict_opcodes(&mut self, opcodes: &[u8]) -> &mut Builder {
+        self.restricted = Some(opcodes.to_vec());
+        self
+    }
+
+    #[doc(hidden)]
+    /// Tests only: with [`restrict_opcodes`](Builder::restrict_opcodes),
+    /// push a refused opcode anyway so the kernel's `EACCES` shows.
+    pub fn restrict_opcodes_unchecked(&mut self) -> &mut Builder {
+        self.restricted_unchecked = true;
         self
     }
 

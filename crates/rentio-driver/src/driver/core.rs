@@ -58,6 +58,19 @@ impl Core {
             && matches!(data.readiness(), Readiness::Close(fd) if core.pool_uses(fd));
         let on_ring = !close_waits
             && matches!(&core.backend, BackendImpl::Uring(uring) if uring.opcodes.contains(T::CODE));
+        if let BackendImpl::Uring(uring) = &core.backend
+            && let Some(allowed) = &uring.allowed
+            && !allowed.contains(T::CODE)
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "rentio-driver: this ring is restricted (Builder::restrict_opcodes) and \
+                     opcode {} is not in its list",
+                    T::CODE
+                ),
+            ));
+        }
         if how.multi
             && !on_ring
             && !matches!(

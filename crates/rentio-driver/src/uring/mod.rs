@@ -42,6 +42,9 @@ pub(crate) struct Uring {
     ring: Ring,
     pub(crate) flags: SetupFlags,
     pub(crate) opcodes: OpcodeSet,
+    /// Hardened mode: the opcodes the ring was restricted to, unless
+    /// pushes skip the check (tests).
+    pub(crate) allowed: Option<OpcodeSet>,
     park: Arc<ParkState>,
     unpark_armed: bool,
 }
@@ -98,10 +101,28 @@ impl Uring {
         // Best effort: an enter through the registered index skips the fd
         // lookup (`fget`/`fput`) on every tick.
         ring.register_ring_fd();
+        let mut allowed = None;
+        if let Some(list) = &builder.restricted {
+            let mut set = OpcodeSet::from_list(list);
+            for own in [
+                opcode::PollAdd::CODE,
+                opcode::AsyncCancel::CODE,
+                opcode::LinkTimeout::CODE,
+            ] {
+                set.insert(own);
+            }
+            if ring.restrict(&set).and_then(|()| ring.enable()).is_err() {
+                return Err(UringUnavailable::MissingFeature(
+                    "IORING_REGISTER_RESTRICTIONS (Linux 5.10) for the restricted ring",
+                ));
+            }
+            allowed = (!builder.restricted_unchecked).then_some(set);
+        }
         Ok(Uring {
             ring,
             flags,
             opcodes,
+            allowed,
             park,
             unpark_armed: false,
         })
@@ -418,10 +439,17 @@ fn setup_exactly(builder: &Builder, flags: SetupFlags) -> io::Result<Ring> {
     } else {
         0
     };
+    // A restricted ring starts disabled: restrictions can be registered
+    // only before it runs.
+    let disabled = if builder.restricted.is_some() {
+        rustix::io_uring::IoringSetupFlags::R_DISABLED.bits()
+    } else {
+        0
+    };
     let ring = Ring::new(&Setup {
         entries: builder.entries,
         cq_entries: builder.cq_entries,
-        flags: flags.bits(),
+        flags: flags.bits() | disabled,
         sq_thread_idle,
     })?;
     ring.dontfork()?;

@@ -45,6 +45,23 @@ impl OpcodeSet {
         set
     }
 
+    pub(crate) fn from_list(codes: &[u8]) -> OpcodeSet {
+        let mut set = OpcodeSet::default();
+        for &code in codes {
+            set.insert(code);
+        }
+        set
+    }
+
+    pub(crate) fn insert(&mut self, code: u8) {
+        self.0[usize::from(code / 64)] |= 1 << (code % 64);
+    }
+
+    /// The opcodes in the set, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u8> + '_ {
+        (0..=u8::MAX).filter(|&code| self.contains(code))
+    }
+
     pub(crate) fn contains(&self, code: u8) -> bool {
         self.0[usize::from(code / 64)] & (1 << (code % 64)) != 0
     }
