@@ -248,6 +248,9 @@ impl Builder {
     /// syscalls. An op outside the list fails with `PermissionDenied`
     /// before it reaches the kernel (which would refuse it with
     /// `EACCES`); it does not fall back to the blocking pool.
+    /// Register operations are refused too, so a
+    /// [`BufRing`](crate::BufRing) on a restricted ring is a user-space
+    /// pool.
     ///
     /// # Kernel support
     ///

@@ -12,16 +12,21 @@ pub enum Feature {
     /// `IORING_ACCEPT_MULTISHOT`: one accept SQE yields a completion per
     /// connection (Linux 5.19).
     MultishotAccept,
+    /// Provided buffer rings (`IORING_REGISTER_PBUF_RING`) and multishot
+    /// receive (`IORING_RECV_MULTISHOT`), Linux 6.0 (buffer rings came in
+    /// 5.19, multishot receive in 6.0).
+    BufRing,
 }
 
 impl Feature {
     /// Every feature.
-    pub const ALL: [Feature; 1] = [Feature::MultishotAccept];
+    pub const ALL: [Feature; 2] = [Feature::MultishotAccept, Feature::BufRing];
 
     /// The first kernel version (major, minor) that has it.
     pub const fn min_kernel(self) -> (u32, u32) {
         match self {
             Feature::MultishotAccept => (5, 19),
+            Feature::BufRing => (6, 0),
         }
     }
 

@@ -239,6 +239,11 @@ impl<T: OpCode> Multi<T> {
         self.key
     }
 
+    /// The op, while the stream holds it.
+    pub(crate) fn data_ref(&self) -> Option<&T> {
+        self.data.as_ref()
+    }
+
     /// The next completion: `Ready(None)` once the op has ended.
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Completion>> {
         if crate::coop::poll_proceed(cx).is_pending() {

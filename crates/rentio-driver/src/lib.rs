@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod addr;
+mod buf_ring;
 mod builder;
 mod cause;
 pub mod coop;
@@ -20,6 +21,7 @@ mod unpark;
 mod uring;
 
 pub use addr::SockAddr;
+pub use buf_ring::{BufRing, MAX_BUFFERS, RingBuf};
 pub use builder::{Backend, BackendChoice, Builder, SetupFlags, resolve_choice};
 pub use cause::UringUnavailable;
 pub use driver::{Batch, Driver, Finished};

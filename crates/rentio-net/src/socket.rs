@@ -126,7 +126,7 @@ impl Socket {
     }
 
     /// A stream read, hinted where a short read means drained.
-    fn stream_recv<T: IoBufMut>(&self, buf: T) -> Recv<T> {
+    pub(crate) fn stream_recv<T: IoBufMut>(&self, buf: T) -> Recv<T> {
         let recv = Recv::new(self.raw, buf);
         if self.short_read_drains {
             recv.poll_first()

@@ -168,10 +168,16 @@ impl Driver {
             flags,
             pool,
         );
+        let mut masked = builder.masked_features.clone();
+        if builder.restricted.is_some() {
+            // A restricted ring refuses register operations: no buffer
+            // ring can be registered with it.
+            masked.push(crate::Feature::BufRing);
+        }
         driver
             .inner
             .features
-            .set(crate::feature::probe(&builder.masked_features));
+            .set(crate::feature::probe(&masked));
         Ok(driver)
     }
 
@@ -251,6 +257,16 @@ impl Driver {
         match &self.inner.core.borrow().backend {
             BackendImpl::Uring(uring) => uring.ring_fd_registered(),
             BackendImpl::Poll(_) => false,
+        }
+    }
+
+    /// A duplicate of the ring's fd (for a register call that must outlive
+    /// the driver's borrow, as a buffer ring's unregister); `None` on
+    /// readiness.
+    pub(crate) fn ring_fd_dup(&self) -> Option<std::os::fd::OwnedFd> {
+        match &self.inner.core.borrow().backend {
+            BackendImpl::Uring(uring) => uring.ring_fd_dup(),
+            BackendImpl::Poll(_) => None,
         }
     }
 

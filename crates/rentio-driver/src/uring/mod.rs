@@ -128,6 +128,10 @@ impl Uring {
         })
     }
 
+    pub(crate) fn ring_fd_dup(&self) -> Option<std::os::fd::OwnedFd> {
+        self.ring.fd_dup()
+    }
+
     /// See [`Driver::ring_fd_registered`](crate::Driver::ring_fd_registered).
     pub(crate) fn ring_fd_registered(&self) -> bool {
         self.ring.ring_fd_registered()

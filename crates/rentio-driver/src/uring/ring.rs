@@ -296,6 +296,11 @@ impl Ring {
         }
     }
 
+    /// A duplicate of the ring's fd (`F_DUPFD_CLOEXEC`).
+    pub(crate) fn fd_dup(&self) -> Option<OwnedFd> {
+        self.fd.try_clone().ok()
+    }
+
     /// Whether enters go through the registered ring index.
     pub(crate) fn ring_fd_registered(&self) -> bool {
         self.enter_flags != 0
