@@ -61,6 +61,8 @@ struct Shared {
     out: Cell<u32>,
     /// Woken when a buffer comes back.
     waiters: RefCell<Vec<Waker>>,
+    /// Receives that ended with `ENOBUFS`.
+    exhausted: Cell<u64>,
 }
 
 const PAGE: usize = 4096;
@@ -114,6 +116,7 @@ impl BufRing {
             free: RefCell::new(Vec::new()),
             out: Cell::new(0),
             waiters: RefCell::new(Vec::new()),
+            exhausted: Cell::new(0),
         };
         if driver.supports(crate::Feature::BufRing)
             && let Some(fd) = driver.ring_fd_dup()
@@ -182,6 +185,16 @@ impl BufRing {
         self.shared.out.get()
     }
 
+    /// How many multishot receives ended with `ENOBUFS` (every buffer
+    /// out) so far.
+    pub fn exhausted(&self) -> u64 {
+        self.shared.exhausted.get()
+    }
+
+    pub(crate) fn note_exhausted(&self) {
+        self.shared.exhausted.set(self.shared.exhausted.get() + 1);
+    }
+
     /// A user-space pool's free buffer, empty, to receive into; `None`
     /// when all are out, or on a registered ring (whose buffers the
     /// kernel takes).
@@ -223,7 +236,11 @@ impl BufRing {
 impl Shared {
     fn buf_ptr(&self, bid: u16) -> *mut u8 {
         // SAFETY: `bid < count`, so the offset is inside the allocation.
-        unsafe { self.bufs.as_ptr().add(usize::from(bid) * self.size as usize) }
+        unsafe {
+            self.bufs
+                .as_ptr()
+                .add(usize::from(bid) * self.size as usize)
+        }
     }
 
     /// Writes ring slot `slot` (mod count) to offer buffer `bid`.

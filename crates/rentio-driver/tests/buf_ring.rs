@@ -39,7 +39,9 @@ fn a_ring_of_four_buffers_carries_every_byte_in_order_through_enobufs() {
         });
         let mut got = Vec::with_capacity(TOTAL);
         if driver.backend() == Backend::Uring && !driver.supports(Feature::BufRing) {
-            eprintln!("skipped on io_uring: this kernel has no buffer rings with multishot receive (Linux 6.0)");
+            eprintln!(
+                "skipped on io_uring: this kernel has no buffer rings with multishot receive (Linux 6.0)"
+            );
             drop(writer.join().unwrap());
             return;
         }
@@ -68,10 +70,13 @@ fn a_ring_of_four_buffers_carries_every_byte_in_order_through_enobufs() {
         while got.len() < TOTAL {
             let mut multi = driver.multi(RecvMulti::new(a.as_raw_fd(), &ring));
             loop {
-                let next = block_on(driver, std::future::poll_fn(|cx| match multi.poll_recv(cx) {
-                    Poll::Ready(next) => Poll::Ready(next),
-                    Poll::Pending => Poll::Pending,
-                }));
+                let next = block_on(
+                    driver,
+                    std::future::poll_fn(|cx| match multi.poll_recv(cx) {
+                        Poll::Ready(next) => Poll::Ready(next),
+                        Poll::Pending => Poll::Pending,
+                    }),
+                );
                 match next {
                     Some(Ok(Some(buf))) => {
                         got.extend_from_slice(&buf);
@@ -97,7 +102,9 @@ fn a_ring_of_four_buffers_carries_every_byte_in_order_through_enobufs() {
             if got.len() == TOTAL {
                 let _ = multi.cancel();
                 // Take what is left so the buffers come back.
-                while let Some(next) = block_on(driver, std::future::poll_fn(|cx| multi.poll_recv(cx))) {
+                while let Some(next) =
+                    block_on(driver, std::future::poll_fn(|cx| multi.poll_recv(cx)))
+                {
                     assert!(!matches!(next, Ok(Some(_))), "no byte beyond the total");
                 }
             }
@@ -115,7 +122,11 @@ fn bad_ring_shapes_are_refused() {
     each_backend(|driver| {
         for (count, size) in [(0, 4096), (3, 4096), (4, 0)] {
             let e = BufRing::new(driver, count, size).unwrap_err();
-            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{count} x {size}");
+            assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput,
+                "{count} x {size}"
+            );
         }
     });
 }

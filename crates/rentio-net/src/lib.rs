@@ -32,6 +32,7 @@
 mod accept;
 mod cancel;
 mod handoff;
+mod recv_stream;
 mod resolve;
 pub mod serve;
 mod socket;
@@ -42,6 +43,8 @@ mod unix;
 
 pub use cancel::{CancelHandle, Canceller};
 pub use handoff::{Attach, Detached};
+pub use recv_stream::RecvStream;
+pub use rentio_driver::{BufRing, RingBuf};
 pub use resolve::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Split};
 pub use tcp::{Incoming, TcpListener, TcpSocket, TcpStream};

@@ -524,6 +524,27 @@ impl TcpStream {
         TcpStream::from_socket(Socket::from_fd(stream.into()))
     }
 
+    /// The data this stream receives, each arrival in a buffer of `ring`
+    /// (which many streams may share): see [`RecvStream`](crate::RecvStream).
+    /// With io_uring buffer rings an idle connection holds no receive
+    /// buffer.
+    ///
+    /// ```no_run
+    /// # async fn f(stream: rentio_net::TcpStream) -> std::io::Result<()> {
+    /// let ring = rentio_net::BufRing::new(&rentio_executor::current_driver()?, 64, 16 << 10)?;
+    /// let mut arrivals = stream.recv_stream(&ring);
+    /// while let Some(buf) = arrivals.next().await {
+    ///     let buf = buf?;
+    ///     // … use &buf[..]; dropping it gives the buffer back
+    /// #   drop(buf);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn recv_stream(&self, ring: &rentio_driver::BufRing) -> crate::RecvStream<'_> {
+        crate::RecvStream::new(&self.socket, ring)
+    }
+
     /// Takes the stream off this runtime, to be
     /// [`attach`](crate::Detached::attach)ed on another (a core of
     /// [`tpc`](rentio_executor::tpc), through

@@ -174,10 +174,7 @@ impl Driver {
             // ring can be registered with it.
             masked.push(crate::Feature::BufRing);
         }
-        driver
-            .inner
-            .features
-            .set(crate::feature::probe(&masked));
+        driver.inner.features.set(crate::feature::probe(&masked));
         Ok(driver)
     }
 

@@ -58,7 +58,15 @@ impl RecvMulti {
     /// A completion as the data received: `Some(buffer)`, `None` at the
     /// end of stream, or the error.
     fn take(ring: &BufRing, completion: Completion) -> io::Result<Option<RingBuf>> {
-        let n = completion.result?;
+        let n = match completion.result {
+            Ok(n) => n,
+            Err(e) => {
+                if e.raw_os_error() == Some(libc::ENOBUFS) {
+                    ring.note_exhausted();
+                }
+                return Err(e);
+            }
+        };
         if completion.flags & CQE_F_BUFFER == 0 {
             // No buffer: a zero-byte receive, the end of stream.
             return Ok(None);
@@ -105,10 +113,7 @@ impl crate::Multi<RecvMulti> {
     /// The next arrival: `Some(Ok(Some(buffer)))` with data, `Some(Ok(None))`
     /// at the end of stream, `Some(Err(e))` (`ENOBUFS` when every buffer
     /// is out), and `Ready(None)` once the stream has ended.
-    pub fn poll_recv(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<io::Result<Option<RingBuf>>>> {
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Option<RingBuf>>>> {
         let Some(ring) = self.data_ref().map(|op| op.ring.clone()) else {
             return Poll::Ready(None);
         };
