@@ -63,9 +63,20 @@ struct Shared {
     waiters: RefCell<Vec<Waker>>,
     /// Receives that ended with `ENOBUFS`.
     exhausted: Cell<u64>,
+    /// Buffers given back so far (a receive that found the ring empty
+    /// starts again only once this has moved).
+    returned: Cell<u64>,
 }
 
-const PAGE: usize = 4096;
+/// The ring's alignment: a page (the kernel maps it whole).
+fn page() -> usize {
+    // SAFETY: sysconf has no memory effects.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size)
+        .ok()
+        .filter(|s| s.is_power_of_two())
+        .unwrap_or(4096)
+}
 const ENTRY: usize = 16;
 
 /// `IORING_REGISTER_PBUF_RING` / `IORING_UNREGISTER_PBUF_RING`.
@@ -82,9 +93,34 @@ struct BufReg {
     resv: [u64; 3],
 }
 
-/// Group ids, unique in the process (each ring has its own space; one
-/// counter keeps them apart without asking the driver).
-static NEXT_GROUP: AtomicU16 = AtomicU16::new(0);
+/// Buffer group ids, unique among the live rings of the process: a ring
+/// only ever sees its own groups, so a receive that names another
+/// driver's ring (or a user-space pool's id) finds no such group in its
+/// kernel ring (`ENOBUFS`) rather than another ring's buffers.
+mod groups {
+    use std::sync::Mutex;
+
+    static IN_USE: Mutex<[u64; 1024]> = Mutex::new([0; 1024]);
+
+    pub(super) fn take() -> Option<u16> {
+        let mut bits = IN_USE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (word, bit) = bits
+            .iter()
+            .enumerate()
+            .find_map(|(i, w)| (*w != u64::MAX).then(|| (i, w.trailing_ones() as usize)))?;
+        bits[word] |= 1 << bit;
+        Some((word * 64 + bit) as u16)
+    }
+
+    pub(super) fn give_back(id: u16) {
+        let mut bits = IN_USE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        bits[usize::from(id) / 64] &= !(1 << (id % 64));
+    }
+}
 
 impl BufRing {
     /// A ring of `count` buffers (a power of two, at most
@@ -102,9 +138,22 @@ impl BufRing {
                 "rentio-driver: a buffer ring needs a power-of-two count (at most 32768) and a size above 0",
             ));
         }
-        let total = usize::from(count) * size as usize;
+        let total = usize::from(count)
+            .checked_mul(size as usize)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "rentio-driver: buffer ring too large",
+                )
+            })?;
         let bufs = alloc_bytes(total, 64)?;
-        let bgid = NEXT_GROUP.fetch_add(1, Ordering::Relaxed);
+        let Some(bgid) = groups::take() else {
+            // SAFETY: allocated just above with this layout, unused.
+            unsafe { free_bytes(bufs, total, 64) };
+            return Err(io::Error::other(
+                "rentio-driver: all 65,536 buffer group ids are in use",
+            ));
+        };
         let mut shared = Shared {
             ring_fd: None,
             bgid,
@@ -117,11 +166,12 @@ impl BufRing {
             out: Cell::new(0),
             waiters: RefCell::new(Vec::new()),
             exhausted: Cell::new(0),
+            returned: Cell::new(0),
         };
         if driver.supports(crate::Feature::BufRing)
             && let Some(fd) = driver.ring_fd_dup()
         {
-            let entries = alloc_bytes(usize::from(count) * ENTRY, PAGE)?;
+            let entries = alloc_bytes(usize::from(count) * ENTRY, page())?;
             shared.entries = Some(entries);
             for bid in 0..count {
                 shared.write_entry(bid, bid);
@@ -193,6 +243,14 @@ impl BufRing {
 
     pub(crate) fn note_exhausted(&self) {
         self.shared.exhausted.set(self.shared.exhausted.get() + 1);
+    }
+
+    /// Buffers given back so far: a receive that ended with `ENOBUFS`
+    /// is worth starting again only once this has moved (the kernel may
+    /// hold buffers whose completions nobody has taken yet, so a count
+    /// of buffers out says less).
+    pub fn returned(&self) -> u64 {
+        self.shared.returned.get()
     }
 
     /// A user-space pool's free buffer, empty, to receive into; `None`
@@ -276,6 +334,7 @@ impl Shared {
     /// pool), and wake who waits for one.
     fn give_back(&self, bid: u16) {
         self.out.set(self.out.get().saturating_sub(1));
+        self.returned.set(self.returned.get() + 1);
         if self.entries.is_some() {
             let tail = self.tail.get();
             self.write_entry(tail, bid);
@@ -313,16 +372,17 @@ impl Drop for Shared {
             };
             if ret < 0 {
                 // The kernel may still pick these buffers: leak, never
-                // free (invariant 3).
+                // free (invariant 3), and keep the group id taken.
                 return;
             }
         }
+        groups::give_back(self.bgid);
         // Unregistered (or never registered), and every op that named the
         // group held a clone of this `Rc`, so none is in flight: the
         // kernel is done with the memory.
         if let Some(entries) = self.entries {
             // SAFETY: allocated in `new` with this layout.
-            unsafe { free_bytes(entries, usize::from(self.count) * ENTRY, PAGE) };
+            unsafe { free_bytes(entries, usize::from(self.count) * ENTRY, page()) };
         }
         // SAFETY: allocated in `new` with this layout; no `RingBuf` is
         // left (each holds a clone of this `Rc`).

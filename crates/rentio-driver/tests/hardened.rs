@@ -58,6 +58,15 @@ fn a_restricted_ring_runs_its_opcodes_and_refuses_the_rest() {
     assert_eq!(n.unwrap(), 5);
     assert_eq!(buf, b"later");
     let _b = writer.join().unwrap();
+    // A linked timeout (IOSQE_IO_LINK is allowed): the recv times out.
+    let (r, _) = block_on(
+        &driver,
+        driver
+            .op(Recv::new(a.as_raw_fd(), Vec::with_capacity(8)))
+            .with_link_timeout(std::time::Duration::from_millis(10)),
+    );
+    let e = r.unwrap_err();
+    assert_ne!(e.raw_os_error(), Some(libc::EACCES), "the link is allowed: {e}");
     // A read (not in the list) is refused, clearly.
     let (r, _) = block_on(
         &driver,

@@ -35,8 +35,10 @@ use crate::socket::Socket;
 pub struct RecvStream<'a> {
     socket: &'a Socket,
     ring: BufRing,
-    /// The armed multishot receive (registered ring).
+    /// The armed multishot receive (registered ring), and the ring's
+    /// `returned` count when it was armed.
     multi: Option<Multi<RecvMulti>>,
+    armed_at: u64,
     /// The receive in flight (user-space pool).
     once: Option<Op<Recv<RingBuf>>>,
     eof: bool,
@@ -48,6 +50,7 @@ impl<'a> RecvStream<'a> {
             socket,
             ring: ring.clone(),
             multi: None,
+            armed_at: 0,
             once: None,
             eof: false,
         }
@@ -77,6 +80,9 @@ impl<'a> RecvStream<'a> {
         }
         loop {
             let (socket, ring) = (self.socket, &self.ring);
+            if self.multi.is_none() {
+                self.armed_at = ring.returned();
+            }
             let multi = self
                 .multi
                 .get_or_insert_with(|| driver.multi(RecvMulti::new(socket.raw(), ring)));
@@ -88,12 +94,15 @@ impl<'a> RecvStream<'a> {
                     return Poll::Ready(None);
                 }
                 Poll::Ready(Some(Err(e))) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                    // The receive has ended (no buffer for what came).
+                    // The receive has ended (no buffer for what came): arm
+                    // again once a buffer has come back since it was
+                    // armed (not before: the kernel may hold buffers
+                    // whose completions nobody has taken, and re-arming
+                    // then would only fail again).
                     self.multi = None;
-                    if u32::from(self.ring.count()) <= self.ring.out() {
-                        // Every buffer is out: arm again when one is back.
+                    if self.ring.returned() == self.armed_at {
                         self.ring.wait_returned(cx.waker());
-                        if u32::from(self.ring.count()) <= self.ring.out() {
+                        if self.ring.returned() == self.armed_at {
                             return Poll::Pending;
                         }
                     }

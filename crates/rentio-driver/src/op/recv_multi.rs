@@ -37,9 +37,10 @@ const CQE_F_BUFFER: u32 = 1 << 0;
 /// # Kernel support
 ///
 /// `IORING_RECV_MULTISHOT` with a provided buffer ring, Linux 6.0
-/// ([`Feature::BufRing`](crate::Feature::BufRing)). It has no readiness
-/// form (refused with `Unsupported` there): receive into a user-space
-/// pool's buffers ([`BufRing::take`]) with plain `Recv`s instead.
+/// ([`Feature::BufRing`](crate::Feature::BufRing)). A ring that is a
+/// user-space pool (readiness, an older kernel) is refused with
+/// `InvalidInput`: receive into its buffers ([`BufRing::take`]) with plain
+/// `Recv`s instead.
 #[derive(Debug)]
 pub struct RecvMulti {
     fd: RawFd,
@@ -58,30 +59,35 @@ impl RecvMulti {
     /// A completion as the data received: `Some(buffer)`, `None` at the
     /// end of stream, or the error.
     fn take(ring: &BufRing, completion: Completion) -> io::Result<Option<RingBuf>> {
-        let n = match completion.result {
-            Ok(n) => n,
+        // Whatever the result, a buffer the completion names is ours now.
+        let buf = if completion.flags & CQE_F_BUFFER != 0 {
+            let bid = (completion.flags >> 16) as u16;
+            if bid >= ring.count() {
+                return Err(io::Error::other(format!(
+                    "rentio-driver: a receive named buffer {bid} of a ring of {}",
+                    ring.count()
+                )));
+            }
+            let n = *completion.result.as_ref().unwrap_or(&0);
+            // SAFETY: the kernel handed buffer `bid` out with this
+            // completion, of `n` bytes; group ids are unique among live
+            // rings, so it is this ring's (the op names its group); a
+            // completion is taken once.
+            Some(unsafe { ring.filled(bid, n) })
+        } else {
+            None
+        };
+        match completion.result {
             Err(e) => {
                 if e.raw_os_error() == Some(libc::ENOBUFS) {
                     ring.note_exhausted();
                 }
-                return Err(e);
+                Err(e)
             }
-        };
-        if completion.flags & CQE_F_BUFFER == 0 {
-            // No buffer: a zero-byte receive, the end of stream.
-            return Ok(None);
+            // Zero bytes: the end of stream (a buffer, if any, goes back).
+            Ok(0) => Ok(None),
+            Ok(_) => Ok(buf),
         }
-        let bid = (completion.flags >> 16) as u16;
-        if bid >= ring.count() {
-            return Err(io::Error::other(format!(
-                "rentio-driver: a receive named buffer {bid} of a ring of {}",
-                ring.count()
-            )));
-        }
-        // SAFETY: the kernel handed buffer `bid` (of this op's group, the
-        // ring's) out with this completion, of `n` bytes; a completion is
-        // taken once.
-        Ok(Some(unsafe { ring.filled(bid, n) }))
     }
 }
 
@@ -93,6 +99,17 @@ unsafe impl OpCode for RecvMulti {
 
     fn is_multishot(&self) -> bool {
         true
+    }
+
+    fn check(&self) -> io::Result<()> {
+        if self.ring.is_registered() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "rentio-driver: a multishot receive needs a registered buffer ring (this one is a user-space pool: use Recv with BufRing::take)",
+            ))
+        }
     }
 
     fn uring_entry(&mut self) -> squeue::Entry {

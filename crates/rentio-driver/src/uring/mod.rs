@@ -103,7 +103,14 @@ impl Uring {
         ring.register_ring_fd();
         let mut allowed = None;
         if let Some(list) = &builder.restricted {
-            let mut set = OpcodeSet::from_list(list);
+            // Opcodes the kernel does not know would make it refuse the
+            // whole list.
+            let known: Vec<u8> = list
+                .iter()
+                .copied()
+                .filter(|&c| opcodes.contains(c))
+                .collect();
+            let mut set = OpcodeSet::from_list(&known);
             for own in [
                 opcode::PollAdd::CODE,
                 opcode::AsyncCancel::CODE,

@@ -585,6 +585,9 @@ impl Ring {
         }
         const RESTRICTION_REGISTER_OP: u16 = 0;
         const RESTRICTION_SQE_OP: u16 = 1;
+        const RESTRICTION_SQE_FLAGS_ALLOWED: u16 = 2;
+        /// `IOSQE_IO_LINK`: the driver links an op to its timeout.
+        const IOSQE_IO_LINK: u8 = 1 << 2;
         let mut list: Vec<Restriction> = ops
             .iter()
             .map(|code| Restriction {
@@ -594,6 +597,13 @@ impl Ring {
                 resv2: [0; 3],
             })
             .collect();
+        // Without this, the kernel allows no SQE flag at all.
+        list.push(Restriction {
+            opcode: RESTRICTION_SQE_FLAGS_ALLOWED,
+            arg: IOSQE_IO_LINK,
+            resv: 0,
+            resv2: [0; 3],
+        });
         list.push(Restriction {
             opcode: RESTRICTION_REGISTER_OP,
             arg: IoringRegisterOp::UnregisterRingFds as u8,
