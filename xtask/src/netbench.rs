@@ -57,7 +57,9 @@ BENCHMARKS.md (replacing only this set's block) and the set's chart
 all by default.
 
   echo, http, all    hand-written echo and HTTP/1.1 servers on tokio,
-                     rentio-uring, rentio-poll, monoio-uring, monoio-legacy
+                     rentio-uring, rentio-uring-mshot (multishot accept
+                     and receive into a buffer ring), rentio-poll,
+                     monoio-uring, monoio-legacy
                      and compio (all: echo and http)
   hyper              one hyper hello service on tokio, rentio-pollio,
                      rentio-copy, monoio-compat and monoio-pollio, over
@@ -106,6 +108,13 @@ const SERVERS: &[Server] = &[
         name: "rentio-uring",
         bin: "server-rentio",
         variant: "uring",
+        plain: true,
+        hyper: false,
+    },
+    Server {
+        name: "rentio-uring-mshot",
+        bin: "server-rentio",
+        variant: "mshot",
         plain: true,
         hyper: false,
     },

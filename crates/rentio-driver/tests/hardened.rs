@@ -66,7 +66,11 @@ fn a_restricted_ring_runs_its_opcodes_and_refuses_the_rest() {
             .with_link_timeout(std::time::Duration::from_millis(10)),
     );
     let e = r.unwrap_err();
-    assert_ne!(e.raw_os_error(), Some(libc::EACCES), "the link is allowed: {e}");
+    assert_ne!(
+        e.raw_os_error(),
+        Some(libc::EACCES),
+        "the link is allowed: {e}"
+    );
     // A read (not in the list) is refused, clearly.
     let (r, _) = block_on(
         &driver,

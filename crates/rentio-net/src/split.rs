@@ -245,6 +245,13 @@ pub(crate) fn split<S: Split>(stream: S) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>
 }
 
 impl<S: Split> OwnedReadHalf<S> {
+    /// The data this half receives, each arrival in a buffer of `ring`:
+    /// see [`RecvStream`](crate::RecvStream). With the write half, a
+    /// connection can send while its receive stays armed.
+    pub fn recv_stream(&self, ring: &rentio_driver::BufRing) -> crate::RecvStream<'_> {
+        crate::RecvStream::new(&self.socket, ring)
+    }
+
     /// Puts the stream back together.
     ///
     /// # Errors

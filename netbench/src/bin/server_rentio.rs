@@ -1,7 +1,11 @@
 //! The benchmark server on rentio, one thread. Variant `uring` or `poll`
 //! picks the backend (default: auto); in `hyper` mode, a `+copy` after it
 //! (`uring+copy`) serves through the copy wrapper (`Compat`) instead of
-//! the poll-io stream (`tokio_io`).
+//! the poll-io stream (`tokio_io`). Variant `mshot` is io_uring with its
+//! own features: the listener's multishot accept (every rentio listener
+//! has it) and, per connection, a multishot receive into one shared
+//! buffer ring (`recv_stream`); echo sends each ring buffer straight
+//! back.
 
 use std::io;
 
@@ -21,19 +25,26 @@ fn main() -> io::Result<()> {
         _ => (variant, false),
     };
     let mut builder = rentio::Builder::new();
+    let mshot = backend == "mshot";
     match backend {
-        "uring" => builder.backend(BackendChoice::Uring),
+        "uring" | "mshot" => builder.backend(BackendChoice::Uring),
         "poll" => builder.backend(BackendChoice::Poll),
         _ => &mut builder,
     };
     let rt = builder.build()?;
     rt.block_on(async {
         let listener = TcpListener::bind(args.addr)?;
+        // 512 buffers: a receive buffer only for connections with data in
+        // hand, shared by all.
+        let ring = rentio::net::BufRing::new(&rentio::current_driver()?, 512, BUF_SIZE as u32)?;
         loop {
             let (stream, _) = listener.accept().await?;
             stream.set_nodelay(true)?;
+            let ring = ring.clone();
             drop(rentio::spawn(async move {
                 let _ = match args.mode {
+                    Mode::Echo if mshot => echo_ring(stream, ring).await,
+                    Mode::Http if mshot => http_ring(stream, ring).await,
                     Mode::Echo => echo(stream).await,
                     Mode::Http => http(stream).await,
                     Mode::Hyper if copy => serve_connection(Compat::new(stream), service_fn(hello))
@@ -61,6 +72,40 @@ async fn echo(mut stream: TcpStream) -> io::Result<()> {
         let (n, b) = stream.write_all(b).await;
         n?;
         buf = b;
+    }
+}
+
+/// Echo through the buffer ring: each arrival's buffer goes straight back
+/// out, then back to the ring.
+async fn echo_ring(stream: TcpStream, ring: rentio::net::BufRing) -> io::Result<()> {
+    // Split: the receive stays armed while the write half sends.
+    let (read, mut write) = stream.into_split();
+    let mut arrivals = read.recv_stream(&ring);
+    while let Some(buf) = arrivals.next().await {
+        let (n, _) = write.write_all(buf?).await;
+        n?;
+    }
+    Ok(())
+}
+
+/// HTTP through the buffer ring: arrivals are parsed from their buffers.
+async fn http_ring(stream: TcpStream, ring: rentio::net::BufRing) -> io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut arrivals = read.recv_stream(&ring);
+    let mut input = Vec::with_capacity(BUF_SIZE);
+    let mut out = Vec::with_capacity(BUF_SIZE);
+    loop {
+        match arrivals.next().await {
+            Some(buf) => input.extend_from_slice(&buf?),
+            None => return Ok(()),
+        }
+        answer_http(&mut input, &mut out);
+        if !out.is_empty() {
+            let (n, o) = write.write_all(out).await;
+            n?;
+            out = o;
+            out.clear();
+        }
     }
 }
 
