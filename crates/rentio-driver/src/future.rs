@@ -244,6 +244,16 @@ impl<T: OpCode> Multi<T> {
         self.data.as_ref()
     }
 
+    /// The op back, once the stream has ended (the kernel is done with
+    /// it, or it never reached the kernel).
+    pub(crate) fn take_finished(&mut self) -> Option<T> {
+        if self.done && self.key.is_none() {
+            self.data.take()
+        } else {
+            None
+        }
+    }
+
     /// The next completion: `Ready(None)` once the op has ended.
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Completion>> {
         if crate::coop::poll_proceed(cx).is_pending() {

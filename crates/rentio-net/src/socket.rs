@@ -366,6 +366,22 @@ impl Socket {
         }
     }
 
+    /// A zero-copy send where the ring has it, else a plain one.
+    pub(crate) async fn send_zc<T: IoBuf>(&self, buf: T) -> BufResult<usize, T> {
+        match self.driver() {
+            Ok(driver)
+                if driver.backend() == rentio_driver::Backend::Uring
+                    && driver.is_supported(rentio_driver::op::SendZc::<T>::CODE) =>
+            {
+                driver
+                    .send_zc(rentio_driver::op::SendZc::new(self.raw, buf))
+                    .await
+            }
+            Ok(driver) => driver.op(Send::new(self.raw, buf)).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
     pub(crate) async fn readv<T: IoVecBufMut>(&self, bufs: T) -> BufResult<usize, T> {
         match self.driver() {
             Ok(driver) => driver.op(Readv::new(self.raw, bufs)).await,

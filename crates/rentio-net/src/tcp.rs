@@ -7,7 +7,7 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
-use rentio_buf::{BufResult, IoBufMut};
+use rentio_buf::{BufResult, IoBuf, IoBufMut};
 use rentio_driver::SockAddr;
 
 use rustix::net::sockopt;
@@ -495,6 +495,22 @@ impl TcpStream {
         timeout: Duration,
     ) -> BufResult<usize, T> {
         self.socket.recv_timeout(buf, timeout).await
+    }
+
+    /// Sends `buf` without copying it, where io_uring has zero-copy send
+    /// (`IORING_OP_SEND_ZC`, Linux 6.0; a plain send elsewhere): the
+    /// kernel sends from the buffer's own pages, and the buffer comes back
+    /// only once the network stack is done with them. Worth it for large
+    /// buffers (tens of KiB and up). Returns how many bytes were sent,
+    /// which may be fewer than all.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the send (some bytes may have gone);
+    /// the driver keeps the buffer until the kernel lets go of it, then
+    /// drops it.
+    pub async fn send_zc<T: IoBuf>(&self, buf: T) -> BufResult<usize, T> {
+        self.socket.send_zc(buf).await
     }
 
     /// A read that `handle`'s [`Canceller`](crate::Canceller) can cancel;

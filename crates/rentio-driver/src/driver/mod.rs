@@ -257,6 +257,11 @@ impl Driver {
         }
     }
 
+    /// Starts a zero-copy send (see [`SendZc`](crate::op::SendZc)).
+    pub fn send_zc<T: rentio_buf::IoBuf>(&self, op: crate::op::SendZc<T>) -> crate::op::ZcSend<T> {
+        crate::op::ZcSend::new(self.multi(op))
+    }
+
     /// A duplicate of the ring's fd (for a register call that must outlive
     /// the driver's borrow, as a buffer ring's unregister); `None` on
     /// readiness.
