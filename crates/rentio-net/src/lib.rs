@@ -36,6 +36,7 @@ mod recv_stream;
 mod resolve;
 pub mod serve;
 mod socket;
+pub mod splice;
 mod split;
 mod tcp;
 mod udp;
