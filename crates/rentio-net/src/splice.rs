@@ -142,7 +142,7 @@ async fn splice_ready(
             .op(Splice::new(fd_in, off_in, fd_out, off_out, len, 0))
             .await
         {
-            Ok(n) => return Ok(n as usize),
+            Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 driver.op(PollAdd::new(wait_fd, interest)).await?;
             }
