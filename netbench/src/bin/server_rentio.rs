@@ -36,7 +36,12 @@ fn main() -> io::Result<()> {
         let listener = TcpListener::bind(args.addr)?;
         // 512 buffers: a receive buffer only for connections with data in
         // hand, shared by all.
-        let ring = rentio::net::BufRing::new(&rentio::current_driver()?, 512, BUF_SIZE as u32)?;
+        // (Only the mshot variant uses it; the others hold an empty one.)
+        let ring = rentio::net::BufRing::new(
+            &rentio::current_driver()?,
+            if mshot { 512 } else { 1 },
+            if mshot { BUF_SIZE as u32 } else { 1 },
+        )?;
         loop {
             let (stream, _) = listener.accept().await?;
             stream.set_nodelay(true)?;

@@ -278,11 +278,15 @@ impl Driver {
         self.inner.features.get() & feature.bit() != 0
     }
 
-    /// Whether the ring supports `opcode` (after the builder's masks);
-    /// `false` on the readiness backend.
+    /// Whether the ring supports `opcode` (after the builder's masks and,
+    /// on a restricted ring, its list); `false` on the readiness backend.
     pub fn is_supported(&self, opcode: u8) -> bool {
         match &self.inner.core.borrow().backend {
-            BackendImpl::Uring(uring) => uring.opcodes.contains(opcode),
+            // A restricted ring supports only the opcodes it allows.
+            BackendImpl::Uring(uring) => {
+                uring.opcodes.contains(opcode)
+                    && uring.allowed.as_ref().is_none_or(|a| a.contains(opcode))
+            }
             BackendImpl::Poll(_) => false,
         }
     }

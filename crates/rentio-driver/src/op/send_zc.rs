@@ -112,11 +112,15 @@ impl<T: IoBuf> std::future::Future for ZcSend<T> {
                 }
                 Poll::Ready(None) => {
                     let Some(op) = this.multi.take_finished() else {
-                        unreachable!("a send_zc's buffer is its own once it has ended")
+                        panic!("rentio-driver: a ZcSend polled after it completed")
                     };
                     let result = this.result.take().unwrap_or_else(|| {
+                        // Only a kernel that posts the notification before
+                        // the send's own completion (some 6.1 release
+                        // candidates) gets here.
                         Err(io::Error::other(
-                            "rentio-driver: send_zc ended without a result",
+                            "rentio-driver: send_zc ended without its count (the kernel \
+                             posted the notification first); some bytes may have been sent",
                         ))
                     });
                     return Poll::Ready((result, op.buf));
