@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask bench cores [options]
 
-Two benchmarks of rentio on two cores:
+Three benchmarks of rentio:
   mpsc   rentio::sync::mpsc against tokio::sync::mpsc between the same
          two pinned threads: throughput (1,000,000 u64s, capacity 1,024)
          and one-way latency to a parked receiver
@@ -15,6 +15,8 @@ Two benchmarks of rentio on two cores:
          and 60 light connections: SO_REUSEPORT against the dispatcher
          (Balance::LeastLoaded): per-core busy time max/min and the light
          connections' p99 latency
+  idle   server RSS per idle connection (10,000 of them) for tokio,
+         rentio with rented buffers, rentio with a buffer ring, monoio
 Rounds are interleaved; the tables go into BENCHMARKS.md's cores block.
 
 options:
@@ -40,16 +42,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown option {other:?}")),
         }
     }
+    // Every binary: the idle set runs the echo servers.
     super::run(
         "corebench build",
-        super::cargo(&[
-            "build",
-            "--release",
-            "-p",
-            "rentio-netbench",
-            "--bin",
-            "corebench",
-        ]),
+        super::cargo(&["build", "--release", "-p", "rentio-netbench", "--bins"]),
     )?;
     let bin = super::target_dir()?.join("release").join("corebench");
     let output = Command::new(&bin)

@@ -60,7 +60,99 @@ fn main() {
     }
     let mpsc = mpsc_bench(&o);
     let skew = skew_bench(&o);
-    println!("{mpsc}\n{skew}");
+    let idle = idle_bench(&o);
+    println!("{mpsc}\n{skew}\n{idle}");
+}
+
+// ---------------------------------------------------------------- idle
+
+const IDLE: usize = 10_000;
+
+/// The servers whose idle connections are weighed: (name, binary,
+/// variant).
+const IDLE_SERVERS: [(&str, &str, &str); 4] = [
+    ("tokio", "server-tokio", ""),
+    ("rentio-uring (rented buffers)", "server-rentio", "uring"),
+    ("rentio-uring-mshot (buffer ring)", "server-rentio", "mshot"),
+    ("monoio-uring", "server-monoio", "uring"),
+];
+
+/// A server's resident memory, from `/proc/PID/status` (`VmRSS`).
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// Bytes of server RSS per idle connection: the echo server's RSS with
+/// 10,000 connections (each has echoed one byte, then waits) less its RSS
+/// before them, over 10,000.
+fn idle_run(bin: &std::path::Path, variant: &str) -> f64 {
+    use std::io::{Read, Write};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut cmd = std::process::Command::new(bin);
+    cmd.arg("echo").arg(&addr);
+    if !variant.is_empty() {
+        cmd.arg(variant);
+    }
+    let mut server = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(Instant::now() < deadline, "{} did not start", bin.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let before = rss(server.id());
+    let mut conns = Vec::with_capacity(IDLE);
+    for _ in 0..IDLE {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.write_all(b"x").unwrap();
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).unwrap();
+        conns.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let after = rss(server.id());
+    drop(conns);
+    let _ = server.kill();
+    let _ = server.wait();
+    after.saturating_sub(before) as f64 / IDLE as f64
+}
+
+fn idle_bench(o: &Options) -> String {
+    let dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut out = format!(
+        "### Memory per idle connection\n\n\
+         Each echo server (one thread; the same binaries as `cargo xtask bench echo`) with \
+         10,000 connections that have each echoed one byte and then wait: its RSS (`VmRSS`) \
+         less its RSS before them, over 10,000. Medians of {} runs.\n\n\
+         | server | bytes per idle connection |\n|---|---|\n",
+        o.rounds.min(3)
+    );
+    for (name, bin, variant) in IDLE_SERVERS {
+        let bin = dir.join(bin);
+        let runs: Vec<f64> = (0..o.rounds.min(3))
+            .map(|_| idle_run(&bin, variant))
+            .collect();
+        let m = median(runs);
+        eprintln!("corebench: idle {name:<34} {m:>8.0} bytes/connection");
+        out += &format!("| {name} | {m:.0} |\n");
+    }
+    out
 }
 
 // ---------------------------------------------------------------- mpsc
