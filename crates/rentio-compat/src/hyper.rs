@@ -136,11 +136,19 @@ where
     B: Body + 'static,
     B::Error: Into<BoxError>,
 {
+    auto_builder()?
+        .serve_connection(TokioIo::new(io), service)
+        .await
+}
+
+/// hyper-util's auto (HTTP/1.1 and HTTP/2) builder with rentio's
+/// executor and timer.
+fn auto_builder() -> io::Result<hyper_util::server::conn::auto::Builder<HyperExecutor>> {
     let timer = HyperTimer::new()?;
     let mut builder = hyper_util::server::conn::auto::Builder::new(HyperExecutor);
     builder.http1().timer(timer.clone());
     builder.http2().timer(timer);
-    builder.serve_connection(TokioIo::new(io), service).await
+    Ok(builder)
 }
 
 /// [`serve_connection`], shut down gracefully once `shutdown` resolves:
@@ -166,10 +174,7 @@ where
     B::Error: Into<BoxError>,
     F: Future<Output = ()>,
 {
-    let timer = HyperTimer::new()?;
-    let mut builder = hyper_util::server::conn::auto::Builder::new(HyperExecutor);
-    builder.http1().timer(timer.clone());
-    builder.http2().timer(timer);
+    let builder = auto_builder()?;
     let mut conn = std::pin::pin!(builder.serve_connection(TokioIo::new(io), service));
     let mut shutdown = std::pin::pin!(shutdown);
     let mut asked = false;

@@ -79,9 +79,36 @@ fn page() -> usize {
 }
 const ENTRY: usize = 16;
 
-/// `IORING_REGISTER_PBUF_RING` / `IORING_UNREGISTER_PBUF_RING`.
-const REGISTER_PBUF_RING: u32 = rustix::io_uring::IoringRegisterOp::RegisterPbufRing as u32;
-const UNREGISTER_PBUF_RING: u32 = rustix::io_uring::IoringRegisterOp::UnregisterPbufRing as u32;
+/// `IORING_REGISTER_PBUF_RING` or `IORING_UNREGISTER_PBUF_RING`.
+enum Register {
+    Ring,
+    Unring,
+}
+
+/// One (un)registration of a buffer ring with the ring `fd`.
+///
+/// # Safety
+///
+/// For a registration, the memory `reg` names is a page-aligned array
+/// of `reg.ring_entries` entries that lives until the unregister.
+unsafe fn pbuf_register(fd: &OwnedFd, op: Register, reg: &BufReg) -> io::Result<()> {
+    use rustix::io_uring::IoringRegisterOp;
+    let op = match op {
+        Register::Ring => IoringRegisterOp::RegisterPbufRing,
+        Register::Unring => IoringRegisterOp::UnregisterPbufRing,
+    };
+    // SAFETY: `reg` is one valid `io_uring_buf_reg`, read by the call;
+    // the memory it names is the caller's contract.
+    unsafe {
+        rustix::io_uring::io_uring_register(
+            fd.as_fd(),
+            op,
+            std::ptr::from_ref(reg).cast_mut().cast(),
+            1,
+        )
+    }?;
+    Ok(())
+}
 
 /// `struct io_uring_buf_reg`.
 #[repr(C)]
@@ -184,22 +211,12 @@ impl BufRing {
                 flags: 0,
                 resv: [0; 3],
             };
-            // SAFETY: `reg` is a valid `io_uring_buf_reg` for the call; the
-            // ring memory it names is page-aligned, `count` entries long,
-            // and lives until the unregister (in `Shared::drop`).
-            let ret = unsafe {
-                libc::syscall(
-                    libc::SYS_io_uring_register,
-                    fd.as_fd(),
-                    REGISTER_PBUF_RING,
-                    &raw const reg,
-                    1,
-                )
-            };
-            if ret < 0 {
-                // `shared` drops: not registered, so its memory is freed.
-                return Err(io::Error::last_os_error());
-            }
+            // SAFETY: the ring memory `reg` names is page-aligned, `count`
+            // entries long, and lives until the unregister (in
+            // `Shared::drop`).
+            // On an error `shared` drops: not registered, so its memory is
+            // freed.
+            unsafe { pbuf_register(&fd, Register::Ring, &reg) }?;
             shared.ring_fd = Some(fd);
         } else {
             *shared.free.get_mut() = (0..count).rev().collect();
@@ -360,17 +377,8 @@ impl Drop for Shared {
                 flags: 0,
                 resv: [0; 3],
             };
-            // SAFETY: as in `new`; the call only reads `reg`.
-            let ret = unsafe {
-                libc::syscall(
-                    libc::SYS_io_uring_register,
-                    fd.as_fd(),
-                    UNREGISTER_PBUF_RING,
-                    &raw const reg,
-                    1,
-                )
-            };
-            if ret < 0 {
+            // SAFETY: an unregister names no memory.
+            if unsafe { pbuf_register(fd, Register::Unring, &reg) }.is_err() {
                 // The kernel may still pick these buffers: leak, never
                 // free (invariant 3), and keep the group id taken.
                 return;

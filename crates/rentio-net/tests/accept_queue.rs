@@ -15,7 +15,7 @@ use std::io::Write;
 use std::rc::Rc;
 use std::time::Duration;
 
-use rentio_driver::{BackendChoice, Feature};
+use rentio_driver::Feature;
 use rentio_executor::Builder;
 use rentio_io::AsyncReadRentExt;
 use rentio_net::{Canceller, TcpListener};
@@ -23,20 +23,7 @@ use rentio_net::{Canceller, TcpListener};
 /// The configurations: io_uring, io_uring without multishot accept, and
 /// readiness (as `RENTIO_DRIVER` narrows).
 fn configs() -> Vec<(&'static str, Builder)> {
-    let mut out = Vec::new();
-    for choice in support::backends() {
-        let mut b = Builder::new();
-        b.backend(choice);
-        match choice {
-            BackendChoice::Uring => {
-                out.push(("uring", b.clone()));
-                b.driver().mask_feature(Feature::MultishotAccept);
-                out.push(("uring, multishot masked", b));
-            }
-            _ => out.push(("readiness", b)),
-        }
-    }
-    out
+    support::feature_configs(Feature::MultishotAccept, "uring, multishot masked")
 }
 
 fn run<F: std::future::Future<Output = ()>>(builder: &Builder, name: &str, f: F) {

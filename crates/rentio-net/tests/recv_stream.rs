@@ -13,25 +13,12 @@ use std::io::Write;
 use std::rc::Rc;
 use std::time::Duration;
 
-use rentio_driver::{BackendChoice, Feature};
+use rentio_driver::Feature;
 use rentio_executor::Builder;
 use rentio_net::{BufRing, TcpListener};
 
 fn configs() -> Vec<(&'static str, Builder)> {
-    let mut out = Vec::new();
-    for choice in support::backends() {
-        let mut b = Builder::new();
-        b.backend(choice);
-        match choice {
-            BackendChoice::Uring => {
-                out.push(("uring", b.clone()));
-                b.driver().mask_feature(Feature::BufRing);
-                out.push(("uring, buffer rings masked", b));
-            }
-            _ => out.push(("readiness", b)),
-        }
-    }
-    out
+    support::feature_configs(Feature::BufRing, "uring, buffer rings masked")
 }
 
 const CONNS: usize = 64;

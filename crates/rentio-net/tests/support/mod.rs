@@ -54,3 +54,26 @@ pub fn fd_count() -> usize {
 pub fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
 }
+
+/// The configurations of a test of an io_uring feature: io_uring, io_uring
+/// with `feature` masked (named `masked`: its fallback runs), and
+/// readiness, as `RENTIO_DRIVER` narrows.
+pub fn feature_configs(
+    feature: rentio_driver::Feature,
+    masked: &'static str,
+) -> Vec<(&'static str, rentio_executor::Builder)> {
+    let mut out = Vec::new();
+    for choice in backends() {
+        let mut b = rentio_executor::Builder::new();
+        b.backend(choice);
+        match choice {
+            BackendChoice::Uring => {
+                out.push(("uring", b.clone()));
+                b.driver().mask_feature(feature);
+                out.push((masked, b));
+            }
+            _ => out.push(("readiness", b)),
+        }
+    }
+    out
+}
