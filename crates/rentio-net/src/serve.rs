@@ -521,12 +521,13 @@ impl Shared {
             .clone()
     }
 
-    /// The least loaded core: busy time first, then run queue, then live
-    /// connections.
+    /// The least loaded core: busy time (in steps of 10%) first, then
+    /// run queue, then live connections.
     fn least_loaded(&self) -> Option<Arc<Load>> {
         self.loads().into_iter().min_by_key(|l| {
             (
-                l.busy_permille.load(Relaxed) / 50,
+                // In steps of a tenth: below that, noise.
+                l.busy_permille.load(Relaxed) / 100,
                 l.run_queue.load(Relaxed),
                 l.live.load(Relaxed) + l.arriving.load(Relaxed),
                 l.index,

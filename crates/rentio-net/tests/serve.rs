@@ -140,6 +140,7 @@ fn dispatcher_spreads_connections_and_moves_one_off_a_busy_core() {
             .grace(Duration::from_secs(1));
         let addr = server.local_addr();
         let drain = server.drain_handle();
+        let monitor = server.monitor();
         let hogging = Arc::new(AtomicBool::new(true));
         let h = hogging.clone();
         let run = std::thread::spawn(move || {
@@ -182,6 +183,13 @@ fn dispatcher_spreads_connections_and_moves_one_off_a_busy_core() {
             assert_eq!(echo, what);
             core.parse().unwrap()
         };
+        // Both cores up, their load averages settled (a slow build, as
+        // under ASan, takes a while).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while monitor.metrics().iter().flatten().count() < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(300));
         // Idle connections alternate between the cores.
         let mut conns: Vec<_> = (0..4)
             .map(|_| BufReader::new(std::net::TcpStream::connect(addr).unwrap()))
