@@ -23,6 +23,7 @@ use crate::unpark::ParkState;
 use ring::{Ring, Setup};
 
 mod probe;
+mod restrict;
 mod ring;
 
 pub(crate) use probe::OpcodeSet;
