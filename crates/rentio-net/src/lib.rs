@@ -31,6 +31,7 @@
 
 mod accept;
 mod cancel;
+mod cancellable;
 mod handoff;
 mod recv_stream;
 mod resolve;
@@ -43,6 +44,7 @@ mod udp;
 mod unix;
 
 pub use cancel::{CancelHandle, Canceller};
+pub use cancellable::Cancellable;
 pub use handoff::{Attach, Detached};
 pub use recv_stream::RecvStream;
 pub use rentio_driver::{BufRing, RingBuf};

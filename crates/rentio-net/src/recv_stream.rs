@@ -42,6 +42,11 @@ pub struct RecvStream<'a> {
     /// The receive in flight (user-space pool).
     once: Option<Op<Recv<RingBuf>>>,
     eof: bool,
+    /// [`cancel`](RecvStream::cancel) was called: nothing is armed again,
+    /// and the stream ends with `ECANCELED` once what was in flight ends.
+    cancelled: bool,
+    /// The driver has queued the cancel of what is in flight.
+    cancel_queued: bool,
 }
 
 impl<'a> RecvStream<'a> {
@@ -53,7 +58,76 @@ impl<'a> RecvStream<'a> {
             armed_at: 0,
             once: None,
             eof: false,
+            cancelled: false,
+            cancel_queued: false,
         }
+    }
+
+    /// Stops receiving: the armed receive is cancelled through the driver.
+    /// [`next`](RecvStream::next) then yields what the kernel received
+    /// before the cancel took effect, then `Err(ECANCELED)` once, then
+    /// `None`; nothing the kernel took from the socket is lost, and what
+    /// it did not take stays in the socket for a later read.
+    pub fn cancel(&mut self) {
+        self.cancelled = true;
+        self.queue_cancel();
+    }
+
+    /// Queues the cancel of what is in flight, once; a cancel that cannot
+    /// be queued now (a full submission queue) is asked again at the next
+    /// poll.
+    fn queue_cancel(&mut self) {
+        if self.cancel_queued {
+            return;
+        }
+        if let Some(multi) = &mut self.multi {
+            if multi.key().is_some() {
+                self.cancel_queued = multi.cancel().is_ok();
+            } else {
+                self.multi = None;
+            }
+        }
+        if let Some(op) = &self.once {
+            match (op.key(), self.socket.driver()) {
+                (Some(key), Ok(driver)) => self.cancel_queued = driver.cancel(key).is_ok(),
+                // Not pushed yet: dropping it cancels nothing the kernel
+                // holds, and its buffer goes back to the pool.
+                _ => self.once = None,
+            }
+        }
+    }
+
+    /// Whether [`cancel`](RecvStream::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled
+    }
+
+    /// [`next`](RecvStream::next), with the stream cancelled (see
+    /// [`cancel`](RecvStream::cancel)) once `handle`'s
+    /// [`Canceller`](crate::Canceller) fires.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as `next`.
+    pub async fn next_cancellable(
+        &mut self,
+        handle: &crate::CancelHandle,
+    ) -> Option<io::Result<RingBuf>> {
+        let mut registration = handle.registration();
+        std::future::poll_fn(|cx| {
+            if !self.cancelled && handle.is_cancelled() {
+                self.cancel();
+            }
+            let next = self.poll_next(cx);
+            if next.is_pending() && !self.cancelled {
+                registration.register(cx.waker());
+                if handle.is_cancelled() {
+                    cx.waker().wake_by_ref();
+                }
+            }
+            next
+        })
+        .await
     }
 
     /// The next arrival; `None` at the end of stream.
@@ -70,6 +144,9 @@ impl<'a> RecvStream<'a> {
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<RingBuf>>> {
         if self.eof {
             return Poll::Ready(None);
+        }
+        if self.cancelled {
+            return self.poll_cancelled(cx);
         }
         let driver = match self.socket.driver() {
             Ok(driver) => driver,
@@ -115,6 +192,60 @@ impl<'a> RecvStream<'a> {
                 Poll::Pending => return Poll::Pending,
             }
         }
+    }
+
+    /// After [`cancel`](RecvStream::cancel): what the receive in flight
+    /// still yields, then `ECANCELED` once, then the end.
+    fn poll_cancelled(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<RingBuf>>> {
+        if let Some(multi) = &mut self.multi {
+            loop {
+                match multi.poll_recv(cx) {
+                    Poll::Ready(Some(Ok(Some(buf)))) => return Poll::Ready(Some(Ok(buf))),
+                    Poll::Ready(Some(Ok(None))) => {
+                        self.multi = None;
+                        self.eof = true;
+                        return Poll::Ready(None);
+                    }
+                    // The cancel's own end, an `ENOBUFS` or another
+                    // error: the receive is over either way.
+                    Poll::Ready(Some(Err(_))) => {}
+                    Poll::Ready(None) => break,
+                    Poll::Pending => {
+                        if !self.cancel_queued {
+                            self.queue_cancel();
+                            if !self.cancel_queued {
+                                cx.waker().wake_by_ref();
+                            }
+                        }
+                        return Poll::Pending;
+                    }
+                }
+            }
+            self.multi = None;
+        }
+        if let Some(op) = self.once.as_mut() {
+            let Poll::Ready((result, buf)) = std::future::Future::poll(std::pin::Pin::new(op), cx)
+            else {
+                if !self.cancel_queued {
+                    self.queue_cancel();
+                    if !self.cancel_queued {
+                        cx.waker().wake_by_ref();
+                    }
+                }
+                return Poll::Pending;
+            };
+            self.once = None;
+            match result {
+                Ok(0) => {
+                    self.eof = true;
+                    return Poll::Ready(None);
+                }
+                Ok(_) => return Poll::Ready(Some(Ok(buf))),
+                Err(_) => {}
+            }
+        }
+        self.eof = true;
+        Poll::Ready(Some(Err(io::Error::from_raw_os_error(libc::ECANCELED))))
     }
 
     /// A user-space pool: one receive into a free buffer at a time.

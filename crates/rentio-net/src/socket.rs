@@ -417,18 +417,33 @@ impl Socket {
         }
     }
 
-    /// A recv that `handle` can cancel; the buffer always comes back.
-    pub(crate) async fn recv_cancellable<T: IoBufMut>(
-        &self,
-        buf: T,
-        handle: &CancelHandle,
-    ) -> BufResult<usize, T> {
+    /// Runs `op` on the socket's driver, cancelled through `cancel` when
+    /// given (see [`cancellable`]). Without a driver the op completes with
+    /// that error, so its buffer still comes back.
+    pub(crate) async fn run<T: OpCode>(&self, op: T, cancel: Option<&CancelHandle>) -> T::Output {
         match self.driver() {
-            Ok(driver) => {
-                let op = driver.op(self.stream_recv(buf));
-                cancellable(&driver, op, handle).await
-            }
-            Err(e) => (Err(e), buf),
+            Ok(driver) => match cancel {
+                None => driver.op(op).await,
+                Some(handle) => cancellable(&driver, driver.op(op), handle).await,
+            },
+            Err(e) => op.complete(rentio_driver::op::Completion {
+                result: Err(e),
+                flags: 0,
+            }),
+        }
+    }
+
+    /// A shutdown, cancelled through `cancel` when given; a peer already
+    /// gone is not an error.
+    pub(crate) async fn shutdown_with(
+        &self,
+        how: net::Shutdown,
+        cancel: Option<&CancelHandle>,
+    ) -> io::Result<()> {
+        match self.run(Shutdown::new(self.raw, how), cancel).await {
+            // The peer is gone already: nothing left to shut down.
+            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(()),
+            other => other,
         }
     }
 
@@ -437,11 +452,7 @@ impl Socket {
     }
 
     pub(crate) async fn shutdown(&self, how: net::Shutdown) -> io::Result<()> {
-        match self.driver()?.op(Shutdown::new(self.raw, how)).await {
-            // The peer is gone already: nothing left to shut down.
-            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(()),
-            other => other,
-        }
+        self.shutdown_with(how, None).await
     }
 
     pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {

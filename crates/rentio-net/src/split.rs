@@ -200,14 +200,14 @@ pub(crate) mod sealed {
 
 /// The read half of a split stream (see `into_split`).
 pub struct OwnedReadHalf<S> {
-    socket: Rc<Socket>,
+    pub(crate) socket: Rc<Socket>,
     _stream: std::marker::PhantomData<S>,
 }
 
 /// The write half of a split stream. Dropping it shuts down the write side
 /// (the peer reads end of stream), as tokio's does.
 pub struct OwnedWriteHalf<S> {
-    socket: Rc<Socket>,
+    pub(crate) socket: Rc<Socket>,
     shutdown_on_drop: bool,
     _stream: std::marker::PhantomData<S>,
 }
@@ -299,6 +299,18 @@ impl<S> AsRawFd for OwnedReadHalf<S> {
 impl<S> AsRawFd for OwnedWriteHalf<S> {
     fn as_raw_fd(&self) -> RawFd {
         self.socket.raw()
+    }
+}
+
+impl<S> std::os::fd::AsFd for OwnedReadHalf<S> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.socket.fd()
+    }
+}
+
+impl<S> std::os::fd::AsFd for OwnedWriteHalf<S> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.socket.fd()
     }
 }
 

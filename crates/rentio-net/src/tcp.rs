@@ -166,8 +166,8 @@ pub struct TcpListener {
     /// Before `socket`: dropped first, so its armed accept's cancel is
     /// queued before the close submits what is queued (the port is free
     /// once the kernel has taken both).
-    accepts: crate::accept::AcceptQueue,
-    socket: Socket,
+    pub(crate) accepts: crate::accept::AcceptQueue,
+    pub(crate) socket: Socket,
 }
 
 impl TcpListener {
@@ -230,7 +230,7 @@ impl TcpListener {
 
     /// The stream and its peer's address; `None` if the peer is already
     /// gone.
-    fn adopt(fd: OwnedFd) -> io::Result<Option<(TcpStream, SocketAddr)>> {
+    pub(crate) fn adopt(fd: OwnedFd) -> io::Result<Option<(TcpStream, SocketAddr)>> {
         let stream = TcpStream::from_socket(Socket::adopt(fd));
         match stream.peer_addr() {
             Ok(addr) => Ok(Some((stream, addr))),
@@ -311,7 +311,7 @@ impl TcpListener {
 /// A TCP connection. Reads and writes rent their buffers
 /// ([`AsyncReadRent`](rentio_io::AsyncReadRent), [`AsyncWriteRent`](rentio_io::AsyncWriteRent)).
 pub struct TcpStream {
-    socket: Rc<Socket>,
+    pub(crate) socket: Rc<Socket>,
 }
 
 impl TcpStream {
@@ -514,7 +514,9 @@ impl TcpStream {
     }
 
     /// A read that `handle`'s [`Canceller`](crate::Canceller) can cancel;
-    /// the buffer, with any bytes read, comes back either way.
+    /// the buffer, with any bytes read, comes back either way. (The same
+    /// as `stream.with_cancel(handle).read(buf)`; see
+    /// [`with_cancel`](TcpStream::with_cancel) for every other op.)
     ///
     /// # Cancel safety
     ///
@@ -525,7 +527,9 @@ impl TcpStream {
         buf: T,
         handle: &CancelHandle,
     ) -> BufResult<usize, T> {
-        self.socket.recv_cancellable(buf, handle).await
+        self.socket
+            .run(self.socket.stream_recv(buf), Some(handle))
+            .await
     }
 
     split::poll_ready_methods!();

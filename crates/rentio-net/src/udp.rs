@@ -9,13 +9,14 @@ use rentio_driver::SockAddr;
 use rentio_driver::op::{RecvMsg, SendMsg};
 use rustix::net::sockopt;
 
+use crate::cancel::CancelHandle;
 use crate::resolve::{ToSocketAddrs, resolve};
 use crate::socket::Socket;
 use crate::tcp::{fd_traits, into_fd_traits};
 
 /// A UDP socket.
 pub struct UdpSocket {
-    socket: Socket,
+    pub(crate) socket: Socket,
 }
 
 impl UdpSocket {
@@ -65,6 +66,24 @@ impl UdpSocket {
         self.socket.send(buf).await
     }
 
+    pub(crate) async fn send_with<T: IoBuf>(
+        &self,
+        buf: T,
+        cancel: Option<&CancelHandle>,
+    ) -> BufResult<usize, T> {
+        let op = rentio_driver::op::Send::new(self.socket.raw(), buf);
+        self.socket.run(op, cancel).await
+    }
+
+    pub(crate) async fn recv_with<T: IoBufMut>(
+        &self,
+        buf: T,
+        cancel: Option<&CancelHandle>,
+    ) -> BufResult<usize, T> {
+        let op = rentio_driver::op::Recv::new(self.socket.raw(), buf);
+        self.socket.run(op, cancel).await
+    }
+
     /// Receives one datagram from the connected peer into `buf`'s spare
     /// capacity (a longer datagram is truncated).
     ///
@@ -85,12 +104,17 @@ impl UdpSocket {
     ///
     /// As [`send`](UdpSocket::send).
     pub async fn send_to<T: IoBuf>(&self, buf: T, addr: SocketAddr) -> BufResult<usize, T> {
-        let driver = match self.socket.driver() {
-            Ok(driver) => driver,
-            Err(e) => return (Err(e), buf),
-        };
+        self.send_to_with(buf, addr, None).await
+    }
+
+    pub(crate) async fn send_to_with<T: IoBuf>(
+        &self,
+        buf: T,
+        addr: SocketAddr,
+        cancel: Option<&CancelHandle>,
+    ) -> BufResult<usize, T> {
         let op = SendMsg::new(self.socket.raw(), [buf], Some(SockAddr::from(addr)));
-        let (result, [buf]) = driver.op(op).await;
+        let (result, [buf]) = self.socket.run(op, cancel).await;
         (result, buf)
     }
 
@@ -100,11 +124,16 @@ impl UdpSocket {
     ///
     /// As [`recv`](UdpSocket::recv).
     pub async fn recv_from<T: IoBufMut>(&self, buf: T) -> BufResult<(usize, SocketAddr), T> {
-        let driver = match self.socket.driver() {
-            Ok(driver) => driver,
-            Err(e) => return (Err(e), buf),
-        };
-        let (result, [buf]) = driver.op(RecvMsg::new(self.socket.raw(), [buf])).await;
+        self.recv_from_with(buf, None).await
+    }
+
+    pub(crate) async fn recv_from_with<T: IoBufMut>(
+        &self,
+        buf: T,
+        cancel: Option<&CancelHandle>,
+    ) -> BufResult<(usize, SocketAddr), T> {
+        let op = RecvMsg::new(self.socket.raw(), [buf]);
+        let (result, [buf]) = self.socket.run(op, cancel).await;
         let result = result.and_then(|(n, addr)| match addr.as_socket() {
             Some(addr) => Ok((n, addr)),
             None => Err(io::Error::new(

@@ -14,6 +14,7 @@ use rentio_buf::{BufResult, IoBuf, IoBufMut};
 use rentio_driver::SockAddr;
 use rentio_driver::op::{RecvMsg, SendMsg};
 
+use crate::cancel::CancelHandle;
 use crate::socket::Socket;
 use crate::split::{self, OwnedReadHalf, OwnedWriteHalf};
 use crate::tcp::{fd_traits, into_fd_traits};
@@ -23,8 +24,8 @@ pub struct UnixListener {
     /// Before `socket`: dropped first, so its armed accept's cancel is
     /// queued before the close submits what is queued (the port is free
     /// once the kernel has taken both).
-    accepts: crate::accept::AcceptQueue,
-    socket: Socket,
+    pub(crate) accepts: crate::accept::AcceptQueue,
+    pub(crate) socket: Socket,
 }
 
 impl UnixListener {
@@ -65,6 +66,36 @@ impl UnixListener {
         Ok((stream, addr))
     }
 
+    /// An [`accept`](UnixListener::accept) that `handle`'s
+    /// [`Canceller`](crate::Canceller) can end, awaited to its end (see
+    /// [`TcpListener::accept_cancellable`](crate::TcpListener::accept_cancellable)).
+    ///
+    /// # Errors
+    ///
+    /// `ECANCELED` once cancelled and nothing is left in flight, else as
+    /// [`accept`](UnixListener::accept).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel through the handle: connections the kernel accepted before
+    /// the cancel took effect come back as `Ok`, one per call, before the
+    /// `ECANCELED`. Dropping the future is as dropping an `accept`.
+    pub async fn accept_cancellable(
+        &self,
+        handle: &CancelHandle,
+    ) -> io::Result<(UnixStream, SocketAddr)> {
+        let mut registration = handle.registration();
+        let fd = std::future::poll_fn(|cx| {
+            registration.register(cx.waker());
+            self.accepts
+                .poll_accept_cancellable(&self.socket, handle, cx)
+        })
+        .await?;
+        let stream = UnixStream::from_socket(Socket::adopt(fd));
+        let addr = stream.peer_addr()?;
+        Ok((stream, addr))
+    }
+
     /// The bound address.
     ///
     /// # Errors
@@ -96,7 +127,7 @@ impl UnixListener {
 
 /// A Unix stream connection.
 pub struct UnixStream {
-    socket: Rc<Socket>,
+    pub(crate) socket: Rc<Socket>,
 }
 
 impl UnixStream {
@@ -244,7 +275,7 @@ split::rent_io!(both: UnixStream);
 
 /// A Unix datagram socket.
 pub struct UnixDatagram {
-    socket: Socket,
+    pub(crate) socket: Socket,
 }
 
 impl UnixDatagram {
@@ -304,6 +335,24 @@ impl UnixDatagram {
         self.socket.send(buf).await
     }
 
+    pub(crate) async fn send_with<T: IoBuf>(
+        &self,
+        buf: T,
+        cancel: Option<&CancelHandle>,
+    ) -> BufResult<usize, T> {
+        let op = rentio_driver::op::Send::new(self.socket.raw(), buf);
+        self.socket.run(op, cancel).await
+    }
+
+    pub(crate) async fn recv_with<T: IoBufMut>(
+        &self,
+        buf: T,
+        cancel: Option<&CancelHandle>,
+    ) -> BufResult<usize, T> {
+        let op = rentio_driver::op::Recv::new(self.socket.raw(), buf);
+        self.socket.run(op, cancel).await
+    }
+
     /// Receives one datagram.
     ///
     /// # Cancel safety
@@ -319,13 +368,21 @@ impl UnixDatagram {
     ///
     /// As [`send`](UnixDatagram::send).
     pub async fn send_to<T: IoBuf>(&self, buf: T, addr: &SocketAddr) -> BufResult<usize, T> {
-        let (driver, raw) = match self.socket.driver().and_then(|d| Ok((d, to_raw(addr)?))) {
-            Ok(both) => both,
+        self.send_to_with(buf, addr, None).await
+    }
+
+    pub(crate) async fn send_to_with<T: IoBuf>(
+        &self,
+        buf: T,
+        addr: &SocketAddr,
+        cancel: Option<&CancelHandle>,
+    ) -> BufResult<usize, T> {
+        let raw = match to_raw(addr) {
+            Ok(raw) => raw,
             Err(e) => return (Err(e), buf),
         };
-        let (result, [buf]) = driver
-            .op(SendMsg::new(self.socket.raw(), [buf], Some(raw)))
-            .await;
+        let op = SendMsg::new(self.socket.raw(), [buf], Some(raw));
+        let (result, [buf]) = self.socket.run(op, cancel).await;
         (result, buf)
     }
 
@@ -336,11 +393,16 @@ impl UnixDatagram {
     ///
     /// As [`recv`](UnixDatagram::recv).
     pub async fn recv_from<T: IoBufMut>(&self, buf: T) -> BufResult<(usize, SocketAddr), T> {
-        let driver = match self.socket.driver() {
-            Ok(driver) => driver,
-            Err(e) => return (Err(e), buf),
-        };
-        let (result, [buf]) = driver.op(RecvMsg::new(self.socket.raw(), [buf])).await;
+        self.recv_from_with(buf, None).await
+    }
+
+    pub(crate) async fn recv_from_with<T: IoBufMut>(
+        &self,
+        buf: T,
+        cancel: Option<&CancelHandle>,
+    ) -> BufResult<(usize, SocketAddr), T> {
+        let op = RecvMsg::new(self.socket.raw(), [buf]);
+        let (result, [buf]) = self.socket.run(op, cancel).await;
         let result = result.map(|(n, addr)| (n, from_raw(&addr)));
         (result, buf)
     }
