@@ -69,7 +69,7 @@ struct Shared {
 }
 
 /// The ring's alignment: a page (the kernel maps it whole).
-fn page() -> usize {
+pub(crate) fn page() -> usize {
     // SAFETY: sysconf has no memory effects.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     usize::try_from(size)
@@ -398,7 +398,7 @@ impl Drop for Shared {
     }
 }
 
-fn alloc_bytes(len: usize, align: usize) -> io::Result<NonNull<u8>> {
+pub(crate) fn alloc_bytes(len: usize, align: usize) -> io::Result<NonNull<u8>> {
     let layout = Layout::from_size_align(len.max(1), align)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     // SAFETY: the layout has a non-zero size.
@@ -408,7 +408,7 @@ fn alloc_bytes(len: usize, align: usize) -> io::Result<NonNull<u8>> {
 /// # Safety
 ///
 /// `ptr` came from `alloc_bytes(len, align)` and is not used afterwards.
-unsafe fn free_bytes(ptr: NonNull<u8>, len: usize, align: usize) {
+pub(crate) unsafe fn free_bytes(ptr: NonNull<u8>, len: usize, align: usize) {
     // SAFETY: the caller's contract; the layout is the one allocated with.
     unsafe {
         dealloc(

@@ -274,6 +274,82 @@ impl File {
         }
     }
 
+    /// [`read_at`](File::read_at) into a registered buffer
+    /// ([`FixedBufPool`](rentio_driver::FixedBufPool)):
+    /// `IORING_OP_READ_FIXED`, whose pages the kernel pinned once at
+    /// registration. A buffer not registered with this runtime's ring (a
+    /// pool on readiness, a restricted ring, `READ_FIXED` masked) takes
+    /// the plain read.
+    ///
+    /// ```no_run
+    /// # rentio_executor::Runtime::new()?.block_on(async {
+    /// let driver = rentio_executor::current_driver()?;
+    /// let pool = rentio_driver::FixedBufPool::new(&driver, 8, 64 << 10)?;
+    /// let file = rentio_fs::File::open("/etc/hostname").await?;
+    /// let (n, buf) = file.read_fixed_at(pool.take().await, 0).await;
+    /// println!("{:?}", std::str::from_utf8(&buf[..n?]));
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`read_at`](File::read_at).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`read_at`](File::read_at): a dropped read's buffer returns to
+    /// the pool once the kernel is done with it.
+    pub async fn read_fixed_at(
+        &self,
+        mut buf: rentio_driver::FixedBuf,
+        pos: u64,
+    ) -> BufResult<usize, rentio_driver::FixedBuf> {
+        if let Err(e) = self.check_direct(buf.spare_ptr(), buf.spare_len(), pos) {
+            return (Err(e), buf);
+        }
+        match self.driver() {
+            Ok(driver) if buf.is_registered_with(driver) => {
+                driver
+                    .op(rentio_driver::op::ReadFixed::at(self.raw, buf, pos))
+                    .await
+            }
+            Ok(driver) => driver.op(Read::at(self.raw, buf, pos)).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// [`write_at`](File::write_at) from a registered buffer
+    /// (`IORING_OP_WRITE_FIXED`), as [`read_fixed_at`](File::read_fixed_at)
+    /// reads.
+    ///
+    /// # Errors
+    ///
+    /// As [`write_at`](File::write_at).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`write_at`](File::write_at).
+    pub async fn write_fixed_at(
+        &self,
+        buf: rentio_driver::FixedBuf,
+        pos: u64,
+    ) -> BufResult<usize, rentio_driver::FixedBuf> {
+        if let Err(e) = self.check_direct(buf.as_buf_ptr(), buf.buf_len(), pos) {
+            return (Err(e), buf);
+        }
+        match self.driver() {
+            Ok(driver) if buf.is_registered_with(driver) => {
+                driver
+                    .op(rentio_driver::op::WriteFixed::at(self.raw, buf, pos))
+                    .await
+            }
+            Ok(driver) => driver.op(Write::at(self.raw, buf, pos)).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
     /// Reads at `pos` until `buf`'s spare capacity is full.
     ///
     /// # Errors

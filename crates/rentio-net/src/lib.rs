@@ -32,6 +32,7 @@
 mod accept;
 mod cancel;
 mod cancellable;
+mod fixed;
 mod handoff;
 mod recv_stream;
 mod resolve;
@@ -47,7 +48,7 @@ pub use cancel::{CancelHandle, Canceller};
 pub use cancellable::Cancellable;
 pub use handoff::{Attach, Detached};
 pub use recv_stream::RecvStream;
-pub use rentio_driver::{BufRing, RingBuf};
+pub use rentio_driver::{BufRing, FixedBuf, FixedBufPool, RingBuf};
 pub use resolve::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Split};
 pub use tcp::{Incoming, TcpListener, TcpSocket, TcpStream};

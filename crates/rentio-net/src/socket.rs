@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use rentio_buf::{BufResult, IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
 use rentio_driver::op::{
-    CancelFd, Connect, PollAdd, PollMulti, Readv, Recv, Send, SendMsg, Shutdown,
+    CancelFd, Connect, PollAdd, PollMulti, ReadFixed, Readv, Recv, Send, SendMsg, Shutdown,
+    WriteFixed,
 };
-use rentio_driver::{Driver, Interest, Multi, Op, OpCode, SockAddr};
+use rentio_driver::{Driver, FixedBuf, Interest, Multi, Op, OpCode, SockAddr};
 use rustix::net::{AddressFamily, sockopt};
 
 use crate::cancel::CancelHandle;
@@ -376,6 +377,30 @@ impl Socket {
                 driver
                     .send_zc(rentio_driver::op::SendZc::new(self.raw, buf))
                     .await
+            }
+            Ok(driver) => driver.op(Send::new(self.raw, buf)).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// A stream read into a registered buffer: `READ_FIXED` when the
+    /// buffer is registered with this socket's ring, else the plain read.
+    pub(crate) async fn read_fixed(&self, buf: FixedBuf) -> BufResult<usize, FixedBuf> {
+        match self.driver() {
+            Ok(driver) if buf.is_registered_with(&driver) => {
+                driver.op(ReadFixed::new(self.raw, buf)).await
+            }
+            Ok(driver) => driver.op(self.stream_recv(buf)).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// A stream write from a registered buffer: `WRITE_FIXED` when the
+    /// buffer is registered with this socket's ring, else the plain send.
+    pub(crate) async fn write_fixed(&self, buf: FixedBuf) -> BufResult<usize, FixedBuf> {
+        match self.driver() {
+            Ok(driver) if buf.is_registered_with(&driver) => {
+                driver.op(WriteFixed::new(self.raw, buf)).await
             }
             Ok(driver) => driver.op(Send::new(self.raw, buf)).await,
             Err(e) => (Err(e), buf),

@@ -91,6 +91,8 @@ struct Inner {
     pool: Pool,
     /// The `Feature` bits this driver offers (none on readiness).
     features: std::cell::Cell<u32>,
+    /// Unique among the drivers of the process, for ever (`Driver::id`).
+    id: u64,
 }
 
 struct Core {
@@ -223,6 +225,11 @@ impl Driver {
                 flags,
                 pool,
                 features: std::cell::Cell::new(0),
+                id: {
+                    static NEXT: std::sync::atomic::AtomicU64 =
+                        std::sync::atomic::AtomicU64::new(1);
+                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                },
             }),
         }
     }
@@ -269,6 +276,22 @@ impl Driver {
         match &self.inner.core.borrow().backend {
             BackendImpl::Uring(uring) => uring.ring_fd_dup(),
             BackendImpl::Poll(_) => None,
+        }
+    }
+
+    /// This driver's id: unique among the drivers of the process, never
+    /// reused (for a resource registered with one ring, such as a
+    /// [`FixedBufPool`](crate::FixedBufPool), to know its ring).
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// Whether the ring is restricted (`Builder::restrict_opcodes`): it
+    /// refuses register operations.
+    pub(crate) fn is_restricted(&self) -> bool {
+        match &self.inner.core.borrow().backend {
+            BackendImpl::Uring(uring) => uring.restricted,
+            BackendImpl::Poll(_) => false,
         }
     }
 

@@ -35,6 +35,7 @@ mod nop;
 mod openat;
 mod poll_add;
 mod read;
+mod read_fixed;
 mod readv;
 mod recv;
 mod recv_multi;
@@ -52,6 +53,7 @@ mod sync_file_range;
 mod timeout;
 mod unlinkat;
 mod write;
+mod write_fixed;
 mod writev;
 
 pub use accept::Accept;
@@ -71,6 +73,7 @@ pub use nop::Nop;
 pub use openat::OpenAt;
 pub use poll_add::{PollAdd, PollMulti};
 pub use read::Read;
+pub use read_fixed::ReadFixed;
 pub use readv::Readv;
 pub use recv::Recv;
 pub use recv_multi::RecvMulti;
@@ -88,6 +91,7 @@ pub use sync_file_range::SyncFileRange;
 pub use timeout::Timeout;
 pub use unlinkat::UnlinkAt;
 pub use write::Write;
+pub use write_fixed::WriteFixed;
 pub use writev::Writev;
 
 /// `IORING_CQE_F_MORE`: more completions follow for a multishot op.

@@ -46,6 +46,9 @@ pub(crate) struct Uring {
     /// Hardened mode: the opcodes the ring was restricted to, unless
     /// pushes skip the check (tests).
     pub(crate) allowed: Option<OpcodeSet>,
+    /// Created with `Builder::restrict_opcodes` (also the unchecked
+    /// form, whose `allowed` is `None`): register operations are refused.
+    pub(crate) restricted: bool,
     park: Arc<ParkState>,
     unpark_armed: bool,
 }
@@ -131,6 +134,7 @@ impl Uring {
             flags,
             opcodes,
             allowed,
+            restricted: builder.restricted.is_some(),
             park,
             unpark_armed: false,
         })

@@ -77,3 +77,20 @@ pub fn feature_configs(
     }
     out
 }
+
+/// An io_uring runtime for a test of an io_uring-only behaviour, or
+/// `None` (with a message saying the test is skipped and why) when this
+/// run excludes io_uring or the kernel refuses it.
+pub fn uring_or_skip(what: &str) -> Option<Runtime> {
+    if !backends().contains(&BackendChoice::Uring) {
+        eprintln!("skipped: {what} is io_uring's, and RENTIO_DRIVER excludes it");
+        return None;
+    }
+    match Runtime::builder().backend(BackendChoice::Uring).build() {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("skipped: {what} needs io_uring, which is unavailable: {e}");
+            None
+        }
+    }
+}
