@@ -160,6 +160,8 @@ pub struct Builder {
     /// Tests only: push a refused opcode anyway, so the kernel's refusal
     /// is seen.
     pub(crate) restricted_unchecked: bool,
+    /// Slots of the ring's table of direct descriptors, if any.
+    pub(crate) direct_descriptors: Option<u32>,
     pub(crate) pool: Option<Pool>,
     pub(crate) pool_config: PoolConfig,
     pub(crate) reactor: Reactor,
@@ -185,6 +187,7 @@ impl Builder {
             masked_features: Vec::new(),
             restricted: None,
             restricted_unchecked: false,
+            direct_descriptors: None,
             pool: None,
             pool_config: PoolConfig::default(),
             reactor: Reactor::default(),
@@ -258,6 +261,24 @@ impl Builder {
     /// `Auto` falls back to readiness, which has no ring to restrict.
     pub fn restrict_opcodes(&mut self, opcodes: &[u8]) -> &mut Builder {
         self.restricted = Some(opcodes.to_vec());
+        self
+    }
+
+    /// Gives the ring a table of `slots` direct descriptors (registered
+    /// files), so that sockets and files registered in it
+    /// ([`Driver::register_direct`](crate::Driver::register_direct), and
+    /// `register_direct` on rentio's streams and files) skip the kernel's
+    /// fd lookup (`fget`/`fput`) on every op: their SQEs name a slot with
+    /// `IOSQE_FIXED_FILE`. Off by default. The table is registered at
+    /// setup, before any restriction, so a restricted ring has it too.
+    ///
+    /// # Kernel support
+    ///
+    /// Sparse tables (`IORING_RSRC_REGISTER_SPARSE`), Linux 5.19. Without
+    /// them (or on readiness) there is no table and `register_direct`
+    /// returns `false`: fds go by number, as they would anyway.
+    pub fn direct_descriptors(&mut self, slots: u32) -> &mut Builder {
+        self.direct_descriptors = Some(slots);
         self
     }
 

@@ -320,6 +320,24 @@ impl File {
         }
     }
 
+    /// Registers the file in its runtime's table of direct descriptors
+    /// (see [`Builder::direct_descriptors`](rentio_driver::Builder::direct_descriptors)):
+    /// its reads and writes then name a slot of the ring's table instead
+    /// of the fd, and the kernel skips the fd lookup on each (ops the
+    /// kernel runs in its workers, as `fsync`, keep the fd). Closing or
+    /// dropping the file takes it out of the table.
+    ///
+    /// Returns `false`, and nothing changes, where there is no table
+    /// (readiness, a runtime built without `direct_descriptors`, a kernel
+    /// before 5.19) or it is full.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's refusal of the update.
+    pub fn register_direct(&self) -> io::Result<bool> {
+        self.driver()?.register_direct(self.as_fd())
+    }
+
     /// [`write_at`](File::write_at) from a registered buffer
     /// (`IORING_OP_WRITE_FIXED`), as [`read_fixed_at`](File::read_fixed_at)
     /// reads.

@@ -402,3 +402,51 @@ fn registered_buffers_write_and_read_a_file() {
         std::fs::remove_dir_all(&dir).unwrap();
     });
 }
+
+/// Direct descriptors: a registered file reads and writes through its
+/// slot; `close()` (a `Close` op) and a drop each give the slot back (a
+/// one-slot table takes the next file).
+#[test]
+fn a_registered_file_gives_its_slot_back_on_close_and_drop() {
+    if std::env::var("RENTIO_DRIVER").ok().as_deref() == Some("poll") {
+        eprintln!("skipped: direct descriptors are io_uring's, and RENTIO_DRIVER=poll");
+        return;
+    }
+    let mut builder = rentio_executor::Runtime::builder();
+    builder.backend(rentio_driver::BackendChoice::Uring);
+    builder.driver().direct_descriptors(1);
+    let rt = builder.build().unwrap();
+    rt.block_on(async {
+        let dir = scratch("direct");
+        let driver = rentio_executor::current_driver().unwrap();
+        for round in 0..3 {
+            let path = dir.join(format!("f{round}"));
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .open(&path)
+                .await
+                .unwrap();
+            assert!(
+                file.register_direct().unwrap(),
+                "round {round}: the slot is free"
+            );
+            let before = driver.direct_sqes();
+            let (n, _) = file.write_at(b"direct".to_vec(), 3).await;
+            assert_eq!(n.unwrap(), 6);
+            let (n, buf) = file.read_at(Vec::with_capacity(16), 0).await;
+            assert_eq!(n.unwrap(), 9);
+            assert_eq!(buf, b"\0\0\0direct");
+            assert!(driver.direct_sqes() >= before + 2, "round {round}: by slot");
+            file.sync_all().await.unwrap();
+            if round % 2 == 0 {
+                file.close().await.unwrap();
+            } else {
+                drop(file);
+            }
+            assert_eq!(support::fds_open_on(&path), 0);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}

@@ -32,9 +32,9 @@
 mod accept;
 mod cancel;
 mod cancellable;
-mod fixed;
 mod handoff;
 mod recv_stream;
+mod registered;
 mod resolve;
 pub mod serve;
 mod socket;

@@ -52,6 +52,17 @@ impl Core {
             ));
         }
         let link_timeout = how.link_timeout;
+        // A close of a registered fd first takes it out of the ring's
+        // table (after the SQEs queued before are submitted), or the
+        // table would keep the file open.
+        if T::CODE == io_uring::opcode::Close::CODE
+            && let Readiness::Close(fd) = data.readiness()
+            && let BackendImpl::Uring(uring) = &mut core.backend
+            && uring.direct_slot(fd).is_some()
+        {
+            let released = uring.release_fd(&mut core.ops, fd);
+            uring.release_direct(fd, released);
+        }
         // A close of an fd that a pool job or a late ring op still names
         // waits for them (`run_close`), on the ring too.
         let close_waits = T::CODE == io_uring::opcode::Close::CODE
@@ -139,12 +150,18 @@ fn push_uring<T: OpCode>(
     {
         slot.set_multi(data.coalesces());
     }
+    let direct = direct_slot(uring, data);
     let Some(timeout) = link_timeout else {
-        uring.push_with(ops, || data.uring_entry().user_data(key.user_data()))?;
+        uring.push_with(ops, || {
+            with_direct(data.uring_entry().user_data(key.user_data()), direct)
+        })?;
         data.pushed();
+        if direct.is_some() {
+            uring.note_direct_sqe();
+        }
         return Ok(());
     };
-    let entry = data.uring_entry().user_data(key.user_data());
+    let entry = with_direct(data.uring_entry().user_data(key.user_data()), direct);
     let Some(slot) = ops.get_mut(key) else {
         unreachable!("the slot was inserted by push")
     };
@@ -159,7 +176,34 @@ fn push_uring<T: OpCode>(
         .user_data(key.user_data() | AUX);
     uring.push_linked(ops, &entry, &timeout_entry)?;
     data.pushed();
+    if direct.is_some() {
+        uring.note_direct_sqe();
+    }
     Ok(())
+}
+
+/// The direct descriptor an op's SQE names in place of its fd, if the fd
+/// is registered and the kernel takes the op's file at submission (an op
+/// that looks its fd up late, in io-wq, keeps the number, which the
+/// driver guards until its completion).
+#[inline]
+pub(super) fn direct_slot<T: OpCode>(uring: &Uring, data: &T) -> Option<u32> {
+    if T::LATE_FDS {
+        return None;
+    }
+    uring.direct_slot(data.direct_fd()?)
+}
+
+/// `entry`, naming `slot` if there is one.
+#[inline(always)]
+pub(super) fn with_direct(
+    entry: io_uring::squeue::Entry,
+    slot: Option<u32>,
+) -> io_uring::squeue::Entry {
+    match slot {
+        Some(slot) => crate::uring::to_direct(entry, slot),
+        None => entry,
+    }
 }
 
 /// Readiness backend: the fd is ready again; retry the op's syscall.
@@ -278,7 +322,11 @@ impl Core {
     /// fd must stay open.
     pub(super) fn release(&mut self, fd: RawFd) -> bool {
         match &mut self.backend {
-            BackendImpl::Uring(uring) => uring.release_fd(&mut self.ops, fd),
+            BackendImpl::Uring(uring) => {
+                let released = uring.release_fd(&mut self.ops, fd);
+                uring.release_direct(fd, released);
+                released
+            }
             BackendImpl::Poll(poll) => {
                 poll.deregister(&mut self.ops, fd);
                 true

@@ -53,6 +53,7 @@ use crate::unpark::{ParkState, Unparker};
 use crate::uring::Uring;
 
 mod core;
+mod direct;
 mod fd;
 mod owned;
 
@@ -276,22 +277,6 @@ impl Driver {
         match &self.inner.core.borrow().backend {
             BackendImpl::Uring(uring) => uring.ring_fd_dup(),
             BackendImpl::Poll(_) => None,
-        }
-    }
-
-    /// This driver's id: unique among the drivers of the process, never
-    /// reused (for a resource registered with one ring, such as a
-    /// [`FixedBufPool`](crate::FixedBufPool), to know its ring).
-    pub(crate) fn id(&self) -> u64 {
-        self.inner.id
-    }
-
-    /// Whether the ring is restricted (`Builder::restrict_opcodes`): it
-    /// refuses register operations.
-    pub(crate) fn is_restricted(&self) -> bool {
-        match &self.inner.core.borrow().backend {
-            BackendImpl::Uring(uring) => uring.restricted,
-            BackendImpl::Poll(_) => false,
         }
     }
 

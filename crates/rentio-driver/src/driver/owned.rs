@@ -42,13 +42,19 @@ impl Core {
         // can name this key before its SQE is published and a reap never
         // inserts, so nothing else touches the entry or the box.
         let op = unsafe { data.cast::<T>().as_mut() };
-        let pushed = uring.push_with(&mut c.ops, || op.uring_entry().user_data(key.user_data()));
+        let direct = super::core::direct_slot(uring, op);
+        let pushed = uring.push_with(&mut c.ops, || {
+            super::core::with_direct(op.uring_entry().user_data(key.user_data()), direct)
+        });
         if let Err(e) = pushed {
             c.close_unpushed(op);
             c.ops.remove(key);
             return Err(e);
         }
         op.pushed();
+        if direct.is_some() {
+            uring.note_direct_sqe();
+        }
         Ok(key)
     }
 

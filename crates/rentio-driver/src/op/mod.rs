@@ -205,6 +205,15 @@ pub unsafe trait OpCode: 'static {
     /// that sets this must implement `syscall`.
     const LATE_FDS: bool = false;
 
+    /// The fd the op's SQE names in its `fd` field, the op's one target,
+    /// if the kernel may take a direct descriptor in its place
+    /// (`IOSQE_FIXED_FILE`): the driver then names the fd's slot when the
+    /// fd is registered ([`Driver::register_direct`](crate::Driver::register_direct)).
+    /// `None` (the default) keeps the fd.
+    fn direct_fd(&self) -> Option<RawFd> {
+        None
+    }
+
     /// Whether the op is multishot (a [`Multi`](crate::Multi) stream).
     fn is_multishot(&self) -> bool {
         false

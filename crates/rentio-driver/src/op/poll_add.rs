@@ -41,6 +41,10 @@ unsafe impl OpCode for PollAdd {
     type Output = io::Result<u32>;
     const CODE: u8 = opcode::PollAdd::CODE;
 
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
     fn uring_entry(&mut self) -> squeue::Entry {
         opcode::PollAdd::new(types::Fd(self.fd), mask(self.interest)).build()
     }
@@ -90,6 +94,10 @@ impl PollMulti {
 unsafe impl OpCode for PollMulti {
     type Output = io::Result<u32>;
     const CODE: u8 = opcode::PollAdd::CODE;
+
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
 
     fn is_multishot(&self) -> bool {
         true

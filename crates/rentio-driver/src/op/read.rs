@@ -53,6 +53,10 @@ unsafe impl<B: IoBufMut> OpCode for Read<B> {
     type Output = BufResult<usize, B>;
     const CODE: u8 = opcode::Read::CODE;
 
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
     fn is_empty_read(&self) -> bool {
         self.buf.spare_len() == 0
     }

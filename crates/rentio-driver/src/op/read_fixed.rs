@@ -59,6 +59,10 @@ unsafe impl OpCode for ReadFixed {
     type Output = BufResult<usize, FixedBuf>;
     const CODE: u8 = opcode::ReadFixed::CODE;
 
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
     fn is_empty_read(&self) -> bool {
         self.buf.spare_len() == 0
     }

@@ -50,6 +50,10 @@ unsafe impl<B: IoVecBufMut> OpCode for Readv<B> {
     type Output = BufResult<usize, B>;
     const CODE: u8 = opcode::Readv::CODE;
 
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
     fn is_empty_read(&self) -> bool {
         self.iovecs.iter().all(|iov| iov.iov_len == 0)
     }

@@ -73,6 +73,10 @@ unsafe impl<B: IoBufMut> OpCode for Recv<B> {
     type Output = BufResult<usize, B>;
     const CODE: u8 = opcode::Recv::CODE;
 
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
     fn is_empty_read(&self) -> bool {
         self.buf.spare_len() == 0
     }

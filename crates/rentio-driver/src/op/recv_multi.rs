@@ -97,6 +97,10 @@ unsafe impl OpCode for RecvMulti {
     type Output = io::Result<Option<RingBuf>>;
     const CODE: u8 = opcode::RecvMulti::CODE;
 
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
     fn is_multishot(&self) -> bool {
         true
     }

@@ -81,6 +81,10 @@ unsafe impl<B: IoVecBufMut> OpCode for RecvMsg<B> {
     type Output = (io::Result<(usize, SockAddr)>, B);
     const CODE: u8 = opcode::RecvMsg::CODE;
 
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
     fn uring_entry(&mut self) -> squeue::Entry {
         opcode::RecvMsg::new(types::Fd(self.fd), self.hdr())
             .flags(self.flags as u32)

@@ -47,6 +47,10 @@ unsafe impl<B: IoBuf> OpCode for Send<B> {
     type Output = BufResult<usize, B>;
     const CODE: u8 = opcode::Send::CODE;
 
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
     fn uring_entry(&mut self) -> squeue::Entry {
         let len = clamp_len(self.buf.buf_len());
         opcode::Send::new(types::Fd(self.fd), self.buf.as_buf_ptr(), len)

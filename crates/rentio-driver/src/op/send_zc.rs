@@ -52,6 +52,10 @@ unsafe impl<T: IoBuf> OpCode for SendZc<T> {
     type Output = io::Result<usize>;
     const CODE: u8 = opcode::SendZc::CODE;
 
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
     fn is_multishot(&self) -> bool {
         true
     }

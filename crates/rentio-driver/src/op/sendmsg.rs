@@ -72,6 +72,10 @@ unsafe impl<B: IoVecBuf> OpCode for SendMsg<B> {
     type Output = BufResult<usize, B>;
     const CODE: u8 = opcode::SendMsg::CODE;
 
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
     fn check(&self) -> std::io::Result<()> {
         if self.bufs.iovec_count() > libc::UIO_MAXIOV as usize {
             return Err(std::io::Error::new(

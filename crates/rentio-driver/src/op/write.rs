@@ -52,6 +52,10 @@ unsafe impl<B: IoBuf> OpCode for Write<B> {
     type Output = BufResult<usize, B>;
     const CODE: u8 = opcode::Write::CODE;
 
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
     fn uring_entry(&mut self) -> squeue::Entry {
         let len = clamp_len(self.buf.buf_len());
         opcode::Write::new(types::Fd(self.fd), self.buf.as_buf_ptr(), len)

@@ -58,6 +58,10 @@ unsafe impl OpCode for WriteFixed {
     type Output = BufResult<usize, FixedBuf>;
     const CODE: u8 = opcode::WriteFixed::CODE;
 
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
     fn uring_entry(&mut self) -> squeue::Entry {
         let len = clamp_len(self.buf.buf_len());
         let index = self.buf.index();

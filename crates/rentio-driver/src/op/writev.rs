@@ -62,6 +62,10 @@ unsafe impl<B: IoVecBuf> OpCode for Writev<B> {
     type Output = BufResult<usize, B>;
     const CODE: u8 = opcode::Writev::CODE;
 
+    fn direct_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
     fn uring_entry(&mut self) -> squeue::Entry {
         opcode::Writev::new(
             types::Fd(self.fd),

@@ -22,9 +22,12 @@ use crate::ops::Ops;
 use crate::unpark::ParkState;
 use ring::{Ring, Setup};
 
+mod direct;
 mod probe;
 mod restrict;
 mod ring;
+
+pub(crate) use direct::to_direct;
 
 pub(crate) use probe::OpcodeSet;
 
@@ -49,6 +52,9 @@ pub(crate) struct Uring {
     /// Created with `Builder::restrict_opcodes` (also the unchecked
     /// form, whose `allowed` is `None`): register operations are refused.
     pub(crate) restricted: bool,
+    /// Direct descriptors (`Builder::direct_descriptors`), if the kernel
+    /// took the table.
+    direct: Option<direct::DirectTable>,
     park: Arc<ParkState>,
     unpark_armed: bool,
 }
@@ -105,6 +111,16 @@ impl Uring {
         // Best effort: an enter through the registered index skips the fd
         // lookup (`fget`/`fput`) on every tick.
         ring.register_ring_fd();
+        // Before any restriction: a restricted ring refuses registrations.
+        // A kernel without sparse tables (Linux 5.19) gets none, and its
+        // fds go by number.
+        let direct = match builder.direct_descriptors {
+            Some(slots) if slots > 0 => ring
+                .register_sparse_files(slots)
+                .ok()
+                .map(|()| direct::DirectTable::new(slots)),
+            _ => None,
+        };
         let mut allowed = None;
         if let Some(list) = &builder.restricted {
             // Opcodes the kernel does not know would make it refuse the
@@ -122,7 +138,11 @@ impl Uring {
             ] {
                 set.insert(own);
             }
-            if ring.restrict(&set).and_then(|()| ring.enable()).is_err() {
+            if ring
+                .restrict(&set, direct.is_some())
+                .and_then(|()| ring.enable())
+                .is_err()
+            {
                 return Err(UringUnavailable::MissingFeature(
                     "IORING_REGISTER_RESTRICTIONS (Linux 5.10) for the restricted ring",
                 ));
@@ -135,6 +155,7 @@ impl Uring {
             opcodes,
             allowed,
             restricted: builder.restricted.is_some(),
+            direct,
             park,
             unpark_armed: false,
         })

@@ -12,7 +12,10 @@ impl Ring {
     /// `IORING_REGISTER_RESTRICTIONS` on a ring set up disabled: only
     /// `ops` may be submitted, and no register operation but unregistering
     /// the ring fd (the drop's) is allowed.
-    pub(crate) fn restrict(&self, ops: &super::OpcodeSet) -> io::Result<()> {
+    /// With `direct`, SQEs may also name direct descriptors
+    /// (`IOSQE_FIXED_FILE`) and the table's slots may be updated
+    /// (`IORING_REGISTER_FILES_UPDATE`).
+    pub(crate) fn restrict(&self, ops: &super::OpcodeSet, direct: bool) -> io::Result<()> {
         /// `struct io_uring_restriction`: 16 bytes.
         #[repr(C)]
         #[derive(Clone, Copy)]
@@ -28,6 +31,8 @@ impl Ring {
         const RESTRICTION_SQE_FLAGS_ALLOWED: u16 = 2;
         /// `IOSQE_IO_LINK`: the driver links an op to its timeout.
         const IOSQE_IO_LINK: u8 = 1 << 2;
+        /// `IOSQE_FIXED_FILE`: an SQE names a direct descriptor.
+        const IOSQE_FIXED_FILE: u8 = 1 << 0;
         let mut list: Vec<Restriction> = ops
             .iter()
             .map(|code| Restriction {
@@ -40,10 +45,22 @@ impl Ring {
         // Without this, the kernel allows no SQE flag at all.
         list.push(Restriction {
             opcode: RESTRICTION_SQE_FLAGS_ALLOWED,
-            arg: IOSQE_IO_LINK,
+            arg: if direct {
+                IOSQE_IO_LINK | IOSQE_FIXED_FILE
+            } else {
+                IOSQE_IO_LINK
+            },
             resv: 0,
             resv2: [0; 3],
         });
+        if direct {
+            list.push(Restriction {
+                opcode: RESTRICTION_REGISTER_OP,
+                arg: IoringRegisterOp::RegisterFilesUpdate as u8,
+                resv: 0,
+                resv2: [0; 3],
+            });
+        }
         list.push(Restriction {
             opcode: RESTRICTION_REGISTER_OP,
             arg: IoringRegisterOp::UnregisterRingFds as u8,

@@ -1,5 +1,8 @@
-//! Reads and writes of stream sockets through registered buffers
-//! ([`FixedBufPool`](rentio_driver::FixedBufPool)).
+//! Stream sockets with the ring's registered resources: reads and writes
+//! through registered buffers ([`FixedBufPool`](rentio_driver::FixedBufPool)),
+//! and the socket itself as a direct descriptor.
+
+use std::io;
 
 use rentio_buf::BufResult;
 use rentio_driver::FixedBuf;
@@ -59,6 +62,39 @@ macro_rules! fixed_io {
             /// Dropping the future may or may not have sent the bytes.
             pub async fn write_fixed(&self, buf: FixedBuf) -> BufResult<usize, FixedBuf> {
                 self.socket.write_fixed(buf).await
+            }
+
+            /// Registers the socket in its runtime's table of direct
+            /// descriptors (see
+            /// [`Builder::direct_descriptors`](rentio_driver::Builder::direct_descriptors)):
+            /// its reads, writes, receives, sends and polls then name a
+            /// slot of the ring's table instead of the fd, and the kernel
+            /// skips the fd lookup on each. Dropping the socket (or
+            /// handing its fd away) takes it out of the table.
+            ///
+            /// Returns `false`, and nothing changes, where there is no
+            /// table (readiness, a runtime built without
+            /// `direct_descriptors`, a kernel before 5.19) or it is full.
+            ///
+            /// ```no_run
+            /// # fn main() -> std::io::Result<()> {
+            /// let mut builder = rentio_executor::Runtime::builder();
+            /// builder.driver().direct_descriptors(1024);
+            /// builder.build()?.block_on(async {
+            #[doc = concat!("    # let stream: rentio_net::", stringify!($t), " = todo!();")]
+            ///     let direct = stream.register_direct()?;
+            ///     println!("by slot: {direct}");
+            ///     Ok(())
+            /// })
+            /// # }
+            /// ```
+            ///
+            /// # Errors
+            ///
+            /// A socket used from another runtime, or the kernel's
+            /// refusal of the update.
+            pub fn register_direct(&self) -> io::Result<bool> {
+                self.socket.driver()?.register_direct(self.socket.fd())
             }
         }
     };
