@@ -176,6 +176,13 @@ pub enum Syscall {
         len: usize,
         flags: u32,
     },
+    /// `tee(2)`: duplicates bytes from one pipe into another.
+    Tee {
+        fd_in: RawFd,
+        fd_out: RawFd,
+        len: usize,
+        flags: u32,
+    },
 }
 
 // SAFETY: a `Syscall` is plain data. Its pointers are dereferenced only by
@@ -206,6 +213,11 @@ impl Syscall {
                 fd_in: a,
                 fd_out: b,
                 ..
+            }
+            | Syscall::Tee {
+                fd_in: a,
+                fd_out: b,
+                ..
             } => (a, b),
             _ => return [self.fd(), None],
         };
@@ -219,7 +231,8 @@ impl Syscall {
             | Syscall::Socket { .. }
             | Syscall::RenameAt { .. }
             | Syscall::LinkAt { .. }
-            | Syscall::Splice { .. } => return None,
+            | Syscall::Splice { .. }
+            | Syscall::Tee { .. } => return None,
             Syscall::Read { fd, .. }
             | Syscall::Write { fd, .. }
             | Syscall::Readv { fd, .. }
@@ -513,6 +526,15 @@ impl Syscall {
                 // SAFETY: the offsets are locals that outlive the call
                 // (or null for "the fd's own position").
                 (unsafe { libc::splice(fd_in, pin, fd_out, pout, len, flags) }) as isize
+            }
+            Syscall::Tee {
+                fd_in,
+                fd_out,
+                len,
+                flags,
+            } => {
+                // SAFETY: no pointers.
+                (unsafe { libc::tee(fd_in, fd_out, len, flags) }) as isize
             }
         };
         cvt(ret)

@@ -1,10 +1,11 @@
-//! Moving bytes between two fds through a pipe, without copying them into
-//! user space: [`copy`].
+//! Moving bytes between fds through pipes, without copying them into user
+//! space: [`copy`], and [`copy_tee`], which also mirrors them to a second
+//! destination.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use rentio_driver::op::{PollAdd, Splice};
+use rentio_driver::op::{PollAdd, Splice, Tee};
 use rentio_driver::{Driver, Interest};
 
 /// How much one splice moves at most (and the pipe's size, where the
@@ -96,30 +97,131 @@ pub async fn copy(from: End<'_>, to: End<'_>, len: Option<u64>) -> io::Result<u6
             *off += n as u64;
         }
         // Out of it, all of it.
+        drain(&driver, &pipe_r, (to.fd.as_raw_fd(), &mut to_off), n).await?;
+        total += n as u64;
+    }
+    Ok(total)
+}
+
+/// [`copy`], to two destinations at once: every byte read from `from` goes
+/// to `to` and to `mirror` (a proxy that records what passes, a stream
+/// fanned out to two peers). The bytes stay in the kernel: `from` is
+/// spliced into a pipe, `tee(2)` duplicates the pipe's bytes into a
+/// second pipe without consuming them, and each pipe is spliced into its
+/// destination. Returns the count read from `from` (each destination got
+/// all of it).
+///
+/// On io_uring the tee is `IORING_OP_TEE` (Linux 5.8) and the splices
+/// `IORING_OP_SPLICE`; elsewhere, or where the ring lacks them, they run
+/// on the blocking pool.
+///
+/// ```no_run
+/// # async fn f(
+/// #     client: rentio_net::TcpStream,
+/// #     upstream: rentio_net::TcpStream,
+/// #     log: std::fs::File,
+/// # ) -> std::io::Result<()> {
+/// use rentio_net::splice::{self, End};
+///
+/// // Forward the client's bytes upstream, and keep a copy in a file.
+/// splice::copy_tee(End::stream(&client), End::stream(&upstream), End::at(&log, 0), None).await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// As [`copy`]; a destination that takes nothing is `WriteZero`.
+///
+/// # Cancel safety
+///
+/// As [`copy`]: dropping the future stops both copies, and what was in
+/// the pipes is lost; either destination may then have more than the
+/// other.
+pub async fn copy_tee(
+    from: End<'_>,
+    to: End<'_>,
+    mirror: End<'_>,
+    len: Option<u64>,
+) -> io::Result<u64> {
+    let driver = rentio_executor::current_driver()?;
+    let (a_r, a_w) = pipe()?;
+    let (b_r, b_w) = pipe()?;
+    let mut from_off = from.offset;
+    let mut to_off = to.offset;
+    let mut mirror_off = mirror.offset;
+    let mut total = 0u64;
+    loop {
+        let want = match len {
+            Some(len) if total >= len => break,
+            Some(len) => (len - total).min(CHUNK as u64) as usize,
+            None => CHUNK,
+        };
+        let n = splice_ready(
+            &driver,
+            (from.fd.as_raw_fd(), from_off),
+            (a_w.as_raw_fd(), None),
+            want,
+            Interest::Read,
+        )
+        .await?;
+        if n == 0 {
+            break;
+        }
+        if let Some(off) = &mut from_off {
+            *off += n as u64;
+        }
         let mut left = n;
         while left > 0 {
-            let m = splice_ready(
-                &driver,
-                (pipe_r.as_raw_fd(), None),
-                (to.fd.as_raw_fd(), to_off),
-                left,
-                Interest::Write,
-            )
-            .await?;
+            // Duplicate what is at the head of pipe a (pipe b is empty,
+            // so this is short only if b is the smaller pipe), then move
+            // exactly that much out of each.
+            let m = driver
+                .op(Tee::new(a_r.as_raw_fd(), b_w.as_raw_fd(), left, 0))
+                .await?;
             if m == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::WriteZero,
-                    "rentio-net: splice: the destination took nothing",
+                    "rentio-net: tee: the mirror's pipe took nothing",
                 ));
             }
+            drain(&driver, &a_r, (to.fd.as_raw_fd(), &mut to_off), m).await?;
+            drain(&driver, &b_r, (mirror.fd.as_raw_fd(), &mut mirror_off), m).await?;
             left -= m;
-            if let Some(off) = &mut to_off {
-                *off += m as u64;
-            }
         }
         total += n as u64;
     }
     Ok(total)
+}
+
+/// Moves exactly `len` bytes from the pipe `pipe` into `(fd, offset)`.
+async fn drain(
+    driver: &Driver,
+    pipe: &OwnedFd,
+    (fd, offset): (RawFd, &mut Option<u64>),
+    mut len: usize,
+) -> io::Result<()> {
+    while len > 0 {
+        let m = splice_ready(
+            driver,
+            (pipe.as_raw_fd(), None),
+            (fd, *offset),
+            len,
+            Interest::Write,
+        )
+        .await?;
+        if m == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "rentio-net: splice: the destination took nothing",
+            ));
+        }
+        len -= m;
+        if let Some(off) = offset {
+            *off += m as u64;
+        }
+    }
+    Ok(())
 }
 
 /// One splice from `(fd, offset)` to `(fd, offset)`, waiting on `EAGAIN`

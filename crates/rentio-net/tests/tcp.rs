@@ -327,11 +327,14 @@ async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     (out_a.unwrap(), out_b.unwrap())
 }
 
-/// `send_zc` on both backends (a plain send on readiness): the bytes
-/// arrive, the buffer comes back.
+/// `send_zc` on io_uring, with `SEND_ZC` masked, and on readiness (a
+/// plain send where the opcode is missing): the bytes arrive, the buffer
+/// comes back.
 #[test]
 fn send_zc_sends_and_gives_the_buffer_back() {
-    support::each_backend(|| async {
+    let zc = <rentio_driver::op::SendZc<Vec<u8>> as rentio_driver::OpCode>::CODE;
+    let configs = support::opcode_configs(&[zc], "uring, send_zc masked");
+    support::each_config(configs, |_| async {
         let listener = rentio_net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let reader = std::thread::spawn(move || {

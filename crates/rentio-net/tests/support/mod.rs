@@ -94,3 +94,55 @@ pub fn uring_or_skip(what: &str) -> Option<Runtime> {
         }
     }
 }
+
+/// The configurations of a test of ops with a fallback: io_uring, io_uring
+/// with `opcodes` masked (named `masked`: the fallback runs, as on a
+/// kernel without them), and readiness, as `RENTIO_DRIVER` narrows.
+pub fn opcode_configs(
+    opcodes: &[u8],
+    masked: &'static str,
+) -> Vec<(&'static str, rentio_executor::Builder)> {
+    let mut out = Vec::new();
+    for choice in backends() {
+        let mut b = rentio_executor::Builder::new();
+        b.backend(choice);
+        match choice {
+            BackendChoice::Uring => {
+                out.push(("uring", b.clone()));
+                for &code in opcodes {
+                    b.driver().mask_opcode(code);
+                }
+                out.push((masked, b));
+            }
+            _ => out.push(("readiness", b)),
+        }
+    }
+    out
+}
+
+/// Runs the future `make` builds on a fresh runtime of each of `configs`,
+/// with a 60 s bound, naming the configuration if it panics.
+pub fn each_config<F, Fut>(configs: Vec<(&'static str, rentio_executor::Builder)>, make: F)
+where
+    F: Fn(&'static str) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for (name, builder) in configs {
+        let rt = builder.build().unwrap();
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async {
+                rentio_executor::time::timeout(std::time::Duration::from_secs(60), make(name))
+                    .await
+                    .expect("the test finished within 60 s")
+            })
+        }));
+        if let Err(panic) = run {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            panic!("test failed on {name}: {msg}");
+        }
+    }
+}
