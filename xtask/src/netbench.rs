@@ -58,7 +58,8 @@ all by default.
 
   echo, http, all    hand-written echo and HTTP/1.1 servers on tokio,
                      rentio-uring, rentio-uring-mshot (multishot accept
-                     and receive into a buffer ring), rentio-poll,
+                     and receive into a buffer ring), rentio-mshot-batch
+                     (the same with batch_wakeups(32, 200 us)), rentio-poll,
                      monoio-uring, monoio-legacy
                      and compio (all: echo and http)
   hyper              one hyper hello service on tokio, rentio-pollio,
@@ -115,6 +116,13 @@ const SERVERS: &[Server] = &[
         name: "rentio-uring-mshot",
         bin: "server-rentio",
         variant: "mshot",
+        plain: true,
+        hyper: false,
+    },
+    Server {
+        name: "rentio-mshot-batch",
+        bin: "server-rentio",
+        variant: "mshot+batch",
         plain: true,
         hyper: false,
     },

@@ -162,6 +162,9 @@ pub struct Builder {
     pub(crate) restricted_unchecked: bool,
     /// Slots of the ring's table of direct descriptors, if any.
     pub(crate) direct_descriptors: Option<u32>,
+    /// Batched wake-ups: how many completions a park waits for, and how
+    /// long at most.
+    pub(crate) batch_wakeups: Option<(u32, Duration)>,
     pub(crate) pool: Option<Pool>,
     pub(crate) pool_config: PoolConfig,
     pub(crate) reactor: Reactor,
@@ -188,6 +191,7 @@ impl Builder {
             restricted: None,
             restricted_unchecked: false,
             direct_descriptors: None,
+            batch_wakeups: None,
             pool: None,
             pool_config: PoolConfig::default(),
             reactor: Reactor::default(),
@@ -210,6 +214,36 @@ impl Builder {
     /// CQ entries (at least the SQ's).
     pub fn cq_entries(&mut self, entries: u32) -> &mut Builder {
         self.cq_entries = Some(entries.max(1));
+        self
+    }
+
+    /// Coalesces wake-ups (io_uring), as a network card coalesces
+    /// interrupts: a driver with nothing to do parks until `max_batch`
+    /// completions have come, or `max_wait` has passed and at least one
+    /// has (never past a timer's deadline). Each wake-up then takes a
+    /// batch, so a server that is not saturated sleeps and wakes less
+    /// often: fewer context switches, less CPU per request.
+    ///
+    /// The cost is latency, and with it the throughput of a closed loop
+    /// of few connections: a completion may wait up to `max_wait` for
+    /// company (a wake-up from another thread as long), and a lone
+    /// connection waits `max_wait` every time. Measured on this
+    /// project's echo benchmark (`rentio-uring-mshot`, 2 cores): at 128
+    /// connections × 4 KiB, `(32, 200 µs)` took 15–25% less server CPU
+    /// per request at the same throughput; at 16 connections the same
+    /// setting halved the throughput. Off by default; worth it for a
+    /// server with many busy connections and a latency budget above
+    /// `max_wait`. `max_batch` of 0 or 1, or a zero `max_wait`, turns
+    /// it off.
+    ///
+    /// # Kernel support
+    ///
+    /// `IORING_FEAT_MIN_TIMEOUT` (Linux 6.12) waits in one enter; before
+    /// it, the park is an enter that waits at most `max_wait` for the
+    /// batch, then, with nothing come, one more that waits for any. The
+    /// readiness backend ignores this.
+    pub fn batch_wakeups(&mut self, max_batch: u32, max_wait: Duration) -> &mut Builder {
+        self.batch_wakeups = Some((max_batch, max_wait)).filter(|&(n, d)| n > 1 && !d.is_zero());
         self
     }
 

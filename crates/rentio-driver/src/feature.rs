@@ -16,17 +16,26 @@ pub enum Feature {
     /// receive (`IORING_RECV_MULTISHOT`), Linux 6.0 (buffer rings came in
     /// 5.19, multishot receive in 6.0).
     BufRing,
+    /// `IORING_FEAT_MIN_TIMEOUT`: an enter waits for a batch of
+    /// completions, or a minimum time for any (`min_wait_usec`), Linux
+    /// 6.12; used by [`Builder::batch_wakeups`](crate::Builder::batch_wakeups).
+    MinTimeout,
 }
 
 impl Feature {
     /// Every feature.
-    pub const ALL: [Feature; 2] = [Feature::MultishotAccept, Feature::BufRing];
+    pub const ALL: [Feature; 3] = [
+        Feature::MultishotAccept,
+        Feature::BufRing,
+        Feature::MinTimeout,
+    ];
 
     /// The first kernel version (major, minor) that has it.
     pub const fn min_kernel(self) -> (u32, u32) {
         match self {
             Feature::MultishotAccept => (5, 19),
             Feature::BufRing => (6, 0),
+            Feature::MinTimeout => (6, 12),
         }
     }
 

@@ -1,7 +1,9 @@
 //! The benchmark server on rentio, one thread. Variant `uring` or `poll`
 //! picks the backend (default: auto); in `hyper` mode, a `+copy` after it
 //! (`uring+copy`) serves through the copy wrapper (`Compat`) instead of
-//! the poll-io stream (`tokio_io`). Variant `mshot` is io_uring with its
+//! the poll-io stream (`tokio_io`). `+batch` coalesces wake-ups
+//! (`batch_wakeups(32, 200 µs)`), `+direct` registers every connection
+//! as a direct descriptor. Variant `mshot` is io_uring with its
 //! own features: the listener's multishot accept (every rentio listener
 //! has it) and, per connection, a multishot receive into one shared
 //! buffer ring (`recv_stream`); echo sends each ring buffer straight
@@ -20,10 +22,11 @@ use rentio_netbench::{Args, BUF_SIZE, Mode, answer_http, hello};
 fn main() -> io::Result<()> {
     let args = Args::parse()?;
     let variant = args.variant.as_deref().unwrap_or("");
-    let (backend, copy) = match variant.split_once('+') {
-        Some((backend, "copy")) => (backend, true),
-        _ => (variant, false),
-    };
+    // `backend[+copy][+batch][+direct]`.
+    let mut parts = variant.split('+');
+    let backend = parts.next().unwrap_or("");
+    let flags: Vec<&str> = parts.collect();
+    let copy = flags.contains(&"copy");
     let mut builder = rentio::Builder::new();
     let mshot = backend == "mshot";
     match backend {
@@ -31,6 +34,17 @@ fn main() -> io::Result<()> {
         "poll" => builder.backend(BackendChoice::Poll),
         _ => &mut builder,
     };
+    if flags.contains(&"batch") {
+        // Coalesced wake-ups: a park waits for 32 completions, or 200 µs
+        // for any.
+        builder
+            .driver()
+            .batch_wakeups(32, std::time::Duration::from_micros(200));
+    }
+    let direct = flags.contains(&"direct");
+    if direct {
+        builder.driver().direct_descriptors(16 << 10);
+    }
     let rt = builder.build()?;
     rt.block_on(async {
         let listener = TcpListener::bind(args.addr)?;
@@ -45,6 +59,9 @@ fn main() -> io::Result<()> {
         loop {
             let (stream, _) = listener.accept().await?;
             stream.set_nodelay(true)?;
+            if direct {
+                stream.register_direct()?;
+            }
             let ring = ring.clone();
             drop(rentio::spawn(async move {
                 let _ = match args.mode {

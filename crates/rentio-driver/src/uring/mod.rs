@@ -57,7 +57,24 @@ pub(crate) struct Uring {
     direct: Option<direct::DirectTable>,
     park: Arc<ParkState>,
     unpark_armed: bool,
+    /// Batched wake-ups (`Builder::batch_wakeups`), if asked for.
+    batch: Option<Batch>,
+    /// The kernel takes `min_wait_usec` (and the builder does not mask
+    /// `Feature::MinTimeout`).
+    min_timeout: bool,
 }
+
+/// Batched wake-ups: a park waits for `max_batch` completions, or
+/// `max_wait` for any.
+#[derive(Clone, Copy, Debug)]
+struct Batch {
+    max_batch: u32,
+    max_wait: Duration,
+}
+
+/// `IORING_FEAT_MIN_TIMEOUT` (Linux 6.12): `min_wait_usec` in the
+/// enter's argument.
+const FEAT_MIN_TIMEOUT: IoringFeatureFlags = IoringFeatureFlags::from_bits_retain(1 << 15);
 
 impl Uring {
     /// Sets up the ring, stepping the flags down on `EINVAL`.
@@ -149,6 +166,10 @@ impl Uring {
             }
             allowed = (!builder.restricted_unchecked).then_some(set);
         }
+        let min_timeout = ring.has_feature(FEAT_MIN_TIMEOUT)
+            && !builder
+                .masked_features
+                .contains(&crate::Feature::MinTimeout);
         Ok(Uring {
             ring,
             flags,
@@ -156,6 +177,11 @@ impl Uring {
             allowed,
             restricted: builder.restricted.is_some(),
             direct,
+            batch: builder.batch_wakeups.map(|(max_batch, max_wait)| Batch {
+                max_batch,
+                max_wait,
+            }),
+            min_timeout,
             park,
             unpark_armed: false,
         })
@@ -250,7 +276,7 @@ impl Uring {
                 } else {
                     0
                 };
-                let _ = self.ring.enter(0, 0, IORING_ENTER_SQ_WAIT | wake, None);
+                let _ = self.ring.enter(0, 0, IORING_ENTER_SQ_WAIT | wake, None, 0);
             }
             self.enter(ops, 0, None)?;
             self.reap(ops)?;
@@ -327,7 +353,13 @@ impl Uring {
             return Ok(());
         }
         ops.stats.parks += 1;
-        let entered = self.enter(ops, 1, timeout);
+        let entered = match self.batch {
+            Some(Batch {
+                max_batch,
+                max_wait,
+            }) => self.enter_batch(ops, max_batch, max_wait, timeout),
+            None => self.enter(ops, 1, timeout),
+        };
         self.park.unparked();
         entered?;
         self.reap(ops)?;
@@ -357,7 +389,7 @@ impl Uring {
         }
         ops.stats.enters += 1;
         let timeout = timeout.filter(|_| min_complete > 0);
-        let result = self.ring.enter(to_submit, min_complete, flags, timeout);
+        let result = self.ring.enter(to_submit, min_complete, flags, timeout, 0);
         match result {
             Ok(submitted) => {
                 ops.stats.sqes_submitted += u64::from(submitted);
@@ -369,6 +401,53 @@ impl Uring {
                     ops.poisoned = true;
                     ops.check_poisoned()
                 }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// A park that waits for `n` completions, or once `max_wait` has
+    /// passed for any one, or the timeout (see `Builder::batch_wakeups`).
+    fn enter_batch(
+        &mut self,
+        ops: &mut Ops,
+        n: u32,
+        max_wait: Duration,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let to_submit = self.ring.sq_pending();
+        ops.stats.enters += 1;
+        let result = if self.min_timeout {
+            // One enter: after `min_wait_usec`, any completion ends it.
+            // (The kernel looks at the timeout only once the minimum wait
+            // is over: a deadline before it cuts it short.)
+            let wait = timeout.map_or(max_wait, |t| t.min(max_wait));
+            let usec = u32::try_from(wait.as_micros()).unwrap_or(u32::MAX);
+            self.ring
+                .enter(to_submit, n, IORING_ENTER_GETEVENTS, timeout, usec)
+        } else {
+            // Wait for the batch at most `max_wait`; with nothing then,
+            // wait for one as a plain park does.
+            let first = timeout.map_or(max_wait, |t| t.min(max_wait));
+            let result = self
+                .ring
+                .enter(to_submit, n, IORING_ENTER_GETEVENTS, Some(first), 0);
+            let (head, tail) = self.ring.cq_window();
+            if timeout.is_none_or(|t| t > max_wait) && head == tail {
+                ops.stats.enters += 1;
+                let rest = timeout.map(|t| t - max_wait);
+                self.ring.enter(0, 1, IORING_ENTER_GETEVENTS, rest, 0)
+            } else {
+                result
+            }
+        };
+        match result {
+            Ok(submitted) => {
+                ops.stats.sqes_submitted += u64::from(submitted);
+                Ok(())
+            }
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EINTR | libc::ETIME | libc::EBUSY | libc::EAGAIN) => Ok(()),
                 _ => Err(e),
             },
         }

@@ -530,21 +530,29 @@ impl Ring {
         min_complete: u32,
         flags: u32,
         timeout: Option<Duration>,
+        min_wait_usec: u32,
     ) -> io::Result<u32> {
         let mut flags = flags | self.enter_flags;
         let mut ts;
         let arg;
-        let (argp, argsz): (*const c_void, usize) = match timeout {
-            Some(timeout) => {
-                ts = crate::sys::kernel_timespec(timeout);
+        let (argp, argsz): (*const c_void, usize) = match (timeout, min_wait_usec) {
+            (None, 0) => (std::ptr::null(), 0),
+            (timeout, min_wait_usec) => {
+                let ts_ptr = match timeout {
+                    Some(timeout) => {
+                        ts = crate::sys::kernel_timespec(timeout);
+                        io_uring_ptr::new((&raw mut ts).cast())
+                    }
+                    None => io_uring_ptr::null(),
+                };
                 arg = io_uring_getevents_arg {
-                    ts: io_uring_ptr::new((&raw mut ts).cast()),
+                    ts: ts_ptr,
+                    min_wait_usec,
                     ..Default::default()
                 };
                 flags |= IoringEnterFlags::EXT_ARG.bits();
                 ((&raw const arg).cast(), size_of::<io_uring_getevents_arg>())
             }
-            None => (std::ptr::null(), 0),
         };
         // The raw syscall, as `enter_fd` may be a registered ring's index
         // rather than an fd.
@@ -657,7 +665,7 @@ mod tests {
         // SAFETY: a NOP points at no memory.
         assert!(unsafe { ring.push(&entry) });
         assert_eq!(ring.sq_pending(), 1);
-        let submitted = ring.enter(1, 1, 1, None).expect("enter");
+        let submitted = ring.enter(1, 1, 1, None, 0).expect("enter");
         assert_eq!(submitted, 1);
         let (head, tail) = ring.cq_window();
         assert_eq!(tail.wrapping_sub(head), 1);
@@ -715,7 +723,7 @@ mod tests {
             [-1, fb, fa, fa],
             "only the plain SQE naming `a` changed"
         );
-        r.enter(4, 4, 1, None).expect("enter");
+        r.enter(4, 4, 1, None, 0).expect("enter");
         let mut results = Vec::new();
         for _ in 0..4 {
             let cqe = r.pop_cqe();
@@ -747,7 +755,7 @@ mod tests {
         assert!(!unsafe { r.push(&nop) }, "4 entries, all in use");
         // SAFETY: as above.
         assert!(!unsafe { r.push_all(std::slice::from_ref(&nop)) });
-        r.enter(4, 4, 1, None).expect("enter");
+        r.enter(4, 4, 1, None, 0).expect("enter");
         let (mut head, tail) = r.cq_window();
         while head != tail {
             r.pop_cqe();
