@@ -308,9 +308,13 @@ impl Builder {
     ///
     /// # Kernel support
     ///
-    /// Sparse tables (`IORING_RSRC_REGISTER_SPARSE`), Linux 5.19. Without
-    /// them (or on readiness) there is no table and `register_direct`
-    /// returns `false`: fds go by number, as they would anyway.
+    /// Sparse tables (`IORING_RSRC_REGISTER_SPARSE`) came in Linux 5.19,
+    /// but rentio asks for one only from 6.13 ([`Feature::DirectDescriptors`](crate::Feature::DirectDescriptors)):
+    /// before it, a closed socket's file stayed in the kernel until every
+    /// fixed-file op issued before its close had finished. Without a
+    /// table (or on readiness) `register_direct` returns `false`: fds go
+    /// by number, as they would anyway. Masking the feature shows that
+    /// path.
     pub fn direct_descriptors(&mut self, slots: u32) -> &mut Builder {
         self.direct_descriptors = Some(slots);
         self

@@ -20,14 +20,21 @@ pub enum Feature {
     /// completions, or a minimum time for any (`min_wait_usec`), Linux
     /// 6.12; used by [`Builder::batch_wakeups`](crate::Builder::batch_wakeups).
     MinTimeout,
+    /// Direct descriptors ([`Builder::direct_descriptors`](crate::Builder::direct_descriptors)):
+    /// sparse file tables came in Linux 5.19, but before 6.13 a cleared
+    /// slot's file is only let go once every fixed-file op issued before
+    /// it has finished (one idle keep-alive receive can hold a closed
+    /// socket open), so rentio uses them from 6.13.
+    DirectDescriptors,
 }
 
 impl Feature {
     /// Every feature.
-    pub const ALL: [Feature; 3] = [
+    pub const ALL: [Feature; 4] = [
         Feature::MultishotAccept,
         Feature::BufRing,
         Feature::MinTimeout,
+        Feature::DirectDescriptors,
     ];
 
     /// The first kernel version (major, minor) that has it.
@@ -36,6 +43,7 @@ impl Feature {
             Feature::MultishotAccept => (5, 19),
             Feature::BufRing => (6, 0),
             Feature::MinTimeout => (6, 12),
+            Feature::DirectDescriptors => (6, 13),
         }
     }
 

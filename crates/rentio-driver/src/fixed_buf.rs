@@ -61,9 +61,9 @@ const MAX_FIXED_SIZE: usize = 1 << 30;
 /// # Kernel support
 ///
 /// `IORING_REGISTER_BUFFERS`, `IORING_OP_READ_FIXED` and
-/// `IORING_OP_WRITE_FIXED`, Linux 5.1 (on older kernels the pages count
-/// against `RLIMIT_MEMLOCK`; a registration over it fails with a message
-/// that says so).
+/// `IORING_OP_WRITE_FIXED`, Linux 5.1. The pinned pages count against
+/// `RLIMIT_MEMLOCK` (unless the process has `CAP_IPC_LOCK`); a
+/// registration over it fails with a message that says so.
 #[derive(Clone)]
 pub struct FixedBufPool {
     shared: Rc<Shared>,

@@ -335,7 +335,11 @@ impl File {
     ///
     /// The kernel's refusal of the update.
     pub fn register_direct(&self) -> io::Result<bool> {
-        self.driver()?.register_direct(self.as_fd())
+        let driver = self.driver()?;
+        // SAFETY: the file's fd leaves only through this driver: the drop
+        // closes it with `Driver::close`, `close()` with a `Close` op, and
+        // `into_std` with `release_fd`.
+        unsafe { driver.register_direct(self.as_fd()) }
     }
 
     /// [`write_at`](File::write_at) from a registered buffer

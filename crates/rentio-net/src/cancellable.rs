@@ -27,12 +27,15 @@ use crate::{
 /// (`raw_os_error() == Some(libc::ECANCELED)`). Nothing is lost: a
 /// cancelled read took no bytes it does not report, and a cancelled write
 /// says how far it got. An op started after the cancel ends at once with
-/// `ECANCELED`.
+/// `ECANCELED`, without reaching the kernel.
 ///
 /// Streams and split halves implement [`AsyncReadRent`] and
 /// [`AsyncWriteRent`], so `read_exact`, `write_all` and the rest of
 /// `rentio-io` work on the view; datagram sockets have `send`, `recv`,
-/// `send_to` and `recv_from`; listeners have `accept`.
+/// `send_to` and `recv_from`; listeners have `accept`. Those helpers
+/// loop over single ops and give the buffer back on an error, but not
+/// how far they got: for an exact count under a cancel, loop over
+/// `write` (or `read`) yourself.
 ///
 /// ```no_run
 /// use std::time::Duration;

@@ -65,9 +65,11 @@ impl<'a> RecvStream<'a> {
 
     /// Stops receiving: the armed receive is cancelled through the driver.
     /// [`next`](RecvStream::next) then yields what the kernel received
-    /// before the cancel took effect, then `Err(ECANCELED)` once, then
-    /// `None`; nothing the kernel took from the socket is lost, and what
-    /// it did not take stays in the socket for a later read.
+    /// before the cancel took effect (and an error of the socket's, if
+    /// one came), then `Err(ECANCELED)` once, then `None` (or `None` at
+    /// once, if the stream ended first); nothing the kernel took from the
+    /// socket is lost, and what it did not take stays in the socket for a
+    /// later read.
     pub fn cancel(&mut self) {
         self.cancelled = true;
         self.queue_cancel();
@@ -88,11 +90,17 @@ impl<'a> RecvStream<'a> {
             }
         }
         if let Some(op) = &self.once {
-            match (op.key(), self.socket.driver()) {
-                (Some(key), Ok(driver)) => self.cancel_queued = driver.cancel(key).is_ok(),
+            match op.key() {
+                Some(key) => {
+                    self.cancel_queued = self
+                        .socket
+                        .driver()
+                        .and_then(|driver| driver.cancel(key))
+                        .is_ok();
+                }
                 // Not pushed yet: dropping it cancels nothing the kernel
                 // holds, and its buffer goes back to the pool.
-                _ => self.once = None,
+                None => self.once = None,
             }
         }
     }
@@ -206,9 +214,11 @@ impl<'a> RecvStream<'a> {
                         self.eof = true;
                         return Poll::Ready(None);
                     }
-                    // The cancel's own end, an `ENOBUFS` or another
-                    // error: the receive is over either way.
-                    Poll::Ready(Some(Err(_))) => {}
+                    // The cancel's own end, or no buffer left: over.
+                    Poll::Ready(Some(Err(e)))
+                        if matches!(e.raw_os_error(), Some(libc::ECANCELED | libc::ENOBUFS)) => {}
+                    // A real error (a reset) is the caller's to see.
+                    Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
                     Poll::Ready(None) => break,
                     Poll::Pending => {
                         if !self.cancel_queued {
@@ -241,7 +251,8 @@ impl<'a> RecvStream<'a> {
                     return Poll::Ready(None);
                 }
                 Ok(_) => return Poll::Ready(Some(Ok(buf))),
-                Err(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => {}
+                Err(e) => return Poll::Ready(Some(Err(e))),
             }
         }
         self.eof = true;

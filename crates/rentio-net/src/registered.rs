@@ -43,19 +43,19 @@ macro_rules! fixed_io {
                 self.socket.read_fixed(buf).await
             }
 
-            /// Writes a registered buffer's initialized part
-            /// (`IORING_OP_WRITE_FIXED`), or a plain send for a buffer
-            /// not registered with this runtime's ring. Returns how many
-            /// bytes went, which may be fewer than all.
-            ///
-            /// `WRITE_FIXED` is `write(2)` on the socket, without
-            /// `MSG_NOSIGNAL`: a write to a reset peer raises `SIGPIPE`,
-            /// which Rust programs ignore by default (the error is then
-            /// `EPIPE`); a program that restores it dies of it.
+            /// Writes a registered buffer's initialized part to the
+            /// socket: a send (`MSG_NOSIGNAL`), whichever ring the buffer
+            /// is registered with, so a reset peer is an `EPIPE`, never a
+            /// `SIGPIPE`. (`WRITE_FIXED` would be `write(2)` on the
+            /// socket, which raises it; and a socket copies what it sends
+            /// into its own buffers, so the registration would save
+            /// nothing.) It lets one pool's buffers serve both
+            /// directions. Returns how many bytes went, which may be
+            /// fewer than all.
             ///
             /// # Errors
             ///
-            /// As `write(2)` on the socket.
+            /// As `send(2)`.
             ///
             /// # Cancel safety
             ///
@@ -94,7 +94,11 @@ macro_rules! fixed_io {
             /// A socket used from another runtime, or the kernel's
             /// refusal of the update.
             pub fn register_direct(&self) -> io::Result<bool> {
-                self.socket.driver()?.register_direct(self.socket.fd())
+                let driver = self.socket.driver()?;
+                // SAFETY: the socket's fd leaves only through this
+                // driver: `Socket`'s drop closes it with `Driver::close`,
+                // and `into_fd` (handing it away) with `release_fd`.
+                unsafe { driver.register_direct(self.socket.fd()) }
             }
         }
     };

@@ -13,7 +13,6 @@ use std::time::Duration;
 use rentio_buf::{BufResult, IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
 use rentio_driver::op::{
     CancelFd, Connect, PollAdd, PollMulti, ReadFixed, Readv, Recv, Send, SendMsg, Shutdown,
-    WriteFixed,
 };
 use rentio_driver::{Driver, FixedBuf, Interest, Multi, Op, OpCode, SockAddr};
 use rustix::net::{AddressFamily, sockopt};
@@ -395,13 +394,12 @@ impl Socket {
         }
     }
 
-    /// A stream write from a registered buffer: `WRITE_FIXED` when the
-    /// buffer is registered with this socket's ring, else the plain send.
+    /// A stream write from a registered buffer: a send (`MSG_NOSIGNAL`).
+    /// `WRITE_FIXED` would be `write(2)` on the socket, which raises
+    /// `SIGPIPE` at a reset peer; and a socket copies what it sends into
+    /// its own buffers, so the registration saves a send nothing.
     pub(crate) async fn write_fixed(&self, buf: FixedBuf) -> BufResult<usize, FixedBuf> {
         match self.driver() {
-            Ok(driver) if buf.is_registered_with(&driver) => {
-                driver.op(WriteFixed::new(self.raw, buf)).await
-            }
             Ok(driver) => driver.op(Send::new(self.raw, buf)).await,
             Err(e) => (Err(e), buf),
         }
@@ -446,6 +444,14 @@ impl Socket {
     /// given (see [`cancellable`]). Without a driver the op completes with
     /// that error, so its buffer still comes back.
     pub(crate) async fn run<T: OpCode>(&self, op: T, cancel: Option<&CancelHandle>) -> T::Output {
+        if cancel.is_some_and(CancelHandle::is_cancelled) {
+            // Cancelled already: the op never starts (pushed, it would
+            // run before the cancel behind it reached the kernel).
+            return op.complete(rentio_driver::op::Completion {
+                result: Err(io::Error::from_raw_os_error(libc::ECANCELED)),
+                flags: 0,
+            });
+        }
         match self.driver() {
             Ok(driver) => match cancel {
                 None => driver.op(op).await,

@@ -78,6 +78,26 @@ macro_rules! check_stream {
             .await;
         assert_eq!(got.unwrap(), 5);
         assert_eq!(buf, b"after", "nothing was lost to the cancelled read");
+        // A read started after the cancel takes nothing, even with data
+        // waiting: it never reaches the kernel.
+        let (sent, _) = peer
+            .with_cancel(&Canceller::new().handle())
+            .write(b"waiting".to_vec())
+            .await;
+        sent.unwrap();
+        rentio_executor::time::sleep(Duration::from_millis(5)).await;
+        let (late, buf) = reader
+            .with_cancel(&handle)
+            .read(Vec::with_capacity(16))
+            .await;
+        assert!(is_cancelled(&late), "late read: {late:?}");
+        assert!(buf.is_empty());
+        let (got, buf) = reader
+            .with_cancel(&Canceller::new().handle())
+            .read(Vec::with_capacity(16))
+            .await;
+        assert_eq!(got.unwrap(), 7);
+        assert_eq!(buf, b"waiting", "the late read took nothing");
 
         // A write into a full socket, cancelled: it reports the bytes that
         // went (`Ok(n)`) or none (`ECANCELED`), and the peer reads exactly

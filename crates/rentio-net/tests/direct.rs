@@ -30,6 +30,11 @@ fn configs() -> Vec<(&'static str, Builder, bool)> {
             let mut direct = b.clone();
             direct.driver().direct_descriptors(64);
             out.push(("uring, direct", direct.clone(), true));
+            let mut masked = direct.clone();
+            masked
+                .driver()
+                .mask_feature(rentio_driver::Feature::DirectDescriptors);
+            out.push(("uring, direct descriptors masked", masked, false));
             direct.driver().restrict_opcodes(&[
                 <op::Recv<Vec<u8>> as OpCode>::CODE,
                 <op::Send<Vec<u8>> as OpCode>::CODE,

@@ -60,8 +60,8 @@ impl Core {
             && let BackendImpl::Uring(uring) = &mut core.backend
             && uring.direct_slot(fd).is_some()
         {
-            let released = uring.release_fd(&mut core.ops, fd);
-            uring.release_direct(fd, released);
+            uring.release_fd(&mut core.ops, fd);
+            uring.release_direct(fd);
         }
         // A close of an fd that a pool job or a late ring op still names
         // waits for them (`run_close`), on the ring too.
@@ -324,7 +324,7 @@ impl Core {
         match &mut self.backend {
             BackendImpl::Uring(uring) => {
                 let released = uring.release_fd(&mut self.ops, fd);
-                uring.release_direct(fd, released);
+                uring.release_direct(fd);
                 released
             }
             BackendImpl::Poll(poll) => {

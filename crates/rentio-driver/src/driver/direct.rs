@@ -10,26 +10,33 @@ impl Driver {
     /// Registers `fd` in the ring's table of direct descriptors (see
     /// [`Builder::direct_descriptors`](crate::Builder::direct_descriptors)):
     /// from now on the ops that can ([`OpCode::direct_fd`](crate::OpCode::direct_fd):
-    /// reads, writes, sends, receives, polls, shutdown) name its slot
+    /// reads, writes, sends, receives, polls) name its slot
     /// (`IOSQE_FIXED_FILE`) and the kernel skips the fd lookup.
     ///
     /// Returns `false`, and nothing changes, where there is no table (the
     /// readiness backend, a ring built without `direct_descriptors`, a
-    /// kernel before 5.19) or it is full. Registering an fd twice is a
+    /// kernel before 6.13) or it is full. Registering an fd twice is a
     /// no-op.
     ///
-    /// The fd must be let go of through this driver
-    /// ([`close`](Driver::close), [`release_fd`](Driver::release_fd) or a
-    /// [`Close`](crate::op::Close) op), as rentio's sockets and files do:
-    /// that takes it out of the table. An fd closed any other way stays
-    /// registered: its file stays open, and ops on a new fd that reuses
-    /// the number go to the old file.
+    /// rentio's sockets and files have a safe `register_direct` of their
+    /// own, which is the way to use this.
     ///
     /// # Errors
     ///
     /// The kernel's refusal of the update (`IORING_REGISTER_FILES_UPDATE`),
     /// for example `EBADF`.
-    pub fn register_direct(&self, fd: BorrowedFd<'_>) -> io::Result<bool> {
+    ///
+    /// # Safety
+    ///
+    /// The table maps the fd's *number* to its file. The caller lets go
+    /// of `fd` only through this driver ([`close`](Driver::close),
+    /// [`release_fd`](Driver::release_fd) or a [`Close`](crate::op::Close)
+    /// op), which takes it out of the table, and never closes or reuses
+    /// the number (`close(2)`, `dup2`) any other way while it is
+    /// registered: an fd that left any other way would stay in the table,
+    /// its file held open, and this driver's ops on a new fd with the
+    /// same number would act on the old file.
+    pub unsafe fn register_direct(&self, fd: BorrowedFd<'_>) -> io::Result<bool> {
         let Ok(mut core) = self.inner.core.try_borrow_mut() else {
             return Err(io::Error::other(
                 "rentio-driver: register_direct inside a batch (the driver is borrowed)",

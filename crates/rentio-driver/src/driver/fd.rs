@@ -66,8 +66,12 @@ impl Driver {
                     copy
                 }
                 // Out of fds: nothing better than the number itself (the
-                // batch's SQEs reach the kernel when it ends).
-                Err(_) => fd,
+                // batch's SQEs reach the kernel when it ends, and its
+                // direct descriptor, if any, leaves the table then).
+                Err(_) => {
+                    self.inner.deferred_releases.borrow_mut().push(raw);
+                    fd
+                }
             };
         };
         let released = core.release(raw);
@@ -100,6 +104,15 @@ impl Driver {
     /// borrowed.
     #[inline]
     pub(super) fn run_deferred_closes(&self) {
+        if !self.inner.deferred_releases.borrow().is_empty()
+            && let Ok(mut core) = self.inner.core.try_borrow_mut()
+        {
+            let raws = std::mem::take(&mut *self.inner.deferred_releases.borrow_mut());
+            for raw in raws {
+                core.release(raw);
+            }
+            self.settle(core);
+        }
         if self.inner.deferred_closes.borrow().is_empty() {
             return;
         }

@@ -85,6 +85,9 @@ struct Inner {
     /// Fds closed while `core` was borrowed (inside a [`Batch`]): closed
     /// when the borrow ends, after their release (invariant 11).
     deferred_closes: RefCell<Vec<OwnedFd>>,
+    /// Fds handed back by `release_fd` inside a batch without a release
+    /// (no fd left for a duplicate): released when the batch ends.
+    deferred_releases: RefCell<Vec<RawFd>>,
     park: Arc<ParkState>,
     backend: Backend,
     fallback: Option<String>,
@@ -219,6 +222,7 @@ impl Driver {
                 }),
                 deferred: RefCell::new(Vec::new()),
                 deferred_closes: RefCell::new(Vec::new()),
+                deferred_releases: RefCell::new(Vec::new()),
                 shutdown_budget: std::cell::Cell::new(SHUTDOWN_BUDGET),
                 park,
                 backend: kind,

@@ -37,10 +37,6 @@ impl Shutdown {
 unsafe impl OpCode for Shutdown {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::Shutdown::CODE;
-
-    fn direct_fd(&self) -> Option<RawFd> {
-        Some(self.fd)
-    }
     const SYSCALL_FALLBACK: bool = true;
     // The kernel always runs a shutdown in io-wq, looking its fd up there.
     const LATE_FDS: bool = true;

@@ -10,9 +10,9 @@ use crate::FixedBuf;
 use crate::sys::{Syscall, clamp_len};
 
 /// Writes the initialized part of a [`FixedBuf`], at an offset or at the
-/// fd's current position (a socket or pipe writes as `write(2)` does; a
-/// socket's peer gone is `EPIPE`, never a `SIGPIPE`, as io_uring raises
-/// none).
+/// fd's current position. Meant for files: on a socket it is `write(2)`,
+/// which raises `SIGPIPE` at a reset peer (use [`Send`](super::Send),
+/// with `MSG_NOSIGNAL`, there, as rentio's sockets do).
 ///
 /// Push it only with a buffer registered with this driver's ring
 /// ([`FixedBuf::is_registered_with`]); otherwise the kernel refuses it

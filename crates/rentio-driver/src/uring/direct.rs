@@ -155,20 +155,21 @@ impl Uring {
         self.direct.as_ref().map_or(0, |t| t.sqes)
     }
 
-    /// Takes `fd` out of the table, once the SQEs queued before are
-    /// submitted (the caller's release did that, `submitted`). A slot
-    /// whose SQEs could not be submitted, or whose clearing failed, is
-    /// never used again: an SQE still naming it must not find another
-    /// file there.
-    pub(crate) fn release_direct(&mut self, fd: RawFd, submitted: bool) {
+    /// Takes `fd` out of the table, after the caller's release tried to
+    /// submit the SQEs queued before. A slot that a queued SQE may still
+    /// name (the ring would not take them all), or whose clearing failed,
+    /// is never used again: such an SQE finds the slot empty (`EBADF`),
+    /// never another file.
+    pub(crate) fn release_direct(&mut self, fd: RawFd) {
         let Some(table) = &mut self.direct else {
             return;
         };
         let Some(slot) = table.by_fd.remove(&fd) else {
             return;
         };
+        let drained = self.ring.sq_pending() == 0;
         match self.ring.update_file(slot, -1) {
-            Ok(()) if submitted => table.free.push(slot),
+            Ok(()) if drained => table.free.push(slot),
             Ok(()) => {}
             Err(e) => tracing::warn!(
                 target: "rentio_driver",

@@ -131,8 +131,11 @@ impl Uring {
         // Before any restriction: a restricted ring refuses registrations.
         // A kernel without sparse tables (Linux 5.19) gets none, and its
         // fds go by number.
+        let has_direct = crate::feature::probe(&builder.masked_features)
+            & crate::Feature::DirectDescriptors.bit()
+            != 0;
         let direct = match builder.direct_descriptors {
-            Some(slots) if slots > 0 => ring
+            Some(slots) if slots > 0 && has_direct => ring
                 .register_sparse_files(slots)
                 .ok()
                 .map(|()| direct::DirectTable::new(slots)),
