@@ -77,8 +77,7 @@ async fn echo(stream: TcpStream, conn: Conn) {
     loop {
         // the next arrival, unless the server drains first (`next` is
         // cancel safe: nothing is lost to the drain's wake-up)
-        let Some(Some(Ok(buf))) = rentio_examples::or_draining(&conn, arrivals.next()).await
-        else {
+        let Some(Some(Ok(buf))) = rentio_examples::or_draining(&conn, arrivals.next()).await else {
             return;
         };
         // write it all; dropping the buffer gives it back to the ring

@@ -162,6 +162,21 @@ cancellable_io!(write: [] UnixStream);
 cancellable_io!(read: [S] OwnedReadHalf<S>);
 cancellable_io!(write: [S] OwnedWriteHalf<S>);
 
+impl Cancellable<'_, TcpStream> {
+    /// [`TcpStream::send_zc`], cancelled through the handle: the send is
+    /// cancelled in the kernel and still resolves, with the count that
+    /// went (or `ECANCELED`) and, once the kernel's notification says it
+    /// let go of the pages, the buffer.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel through the handle to keep the buffer and learn how many
+    /// bytes went; dropping the future is as dropping `send_zc`'s.
+    pub async fn send_zc<T: IoBuf>(&self, buf: T) -> BufResult<usize, T> {
+        self.io.socket.send_zc_cancellable(buf, self.handle).await
+    }
+}
+
 impl Cancellable<'_, UdpSocket> {
     /// [`UdpSocket::send`], cancelled through the handle.
     ///

@@ -366,6 +366,54 @@ impl Socket {
         }
     }
 
+    /// [`send_zc`](Socket::send_zc), cancelled through `handle`: the
+    /// zero-copy send is cancelled in the kernel and still resolves, with
+    /// its count and, after the notification, its buffer.
+    pub(crate) async fn send_zc_cancellable<T: IoBuf>(
+        &self,
+        buf: T,
+        handle: &CancelHandle,
+    ) -> BufResult<usize, T> {
+        let driver = match self.driver() {
+            Ok(driver)
+                if driver.backend() == rentio_driver::Backend::Uring
+                    && driver.is_supported(rentio_driver::op::SendZc::<T>::CODE) =>
+            {
+                driver
+            }
+            _ => return self.run(Send::new(self.raw, buf), Some(handle)).await,
+        };
+        if handle.is_cancelled() {
+            return (Err(io::Error::from_raw_os_error(libc::ECANCELED)), buf);
+        }
+        let mut send = driver.send_zc(rentio_driver::op::SendZc::new(self.raw, buf));
+        let mut asked = false;
+        let mut registration = handle.registration();
+        poll_fn(|cx| {
+            loop {
+                if let Poll::Ready(out) = Pin::new(&mut send).poll(cx) {
+                    return Poll::Ready(out);
+                }
+                if asked {
+                    return Poll::Pending;
+                }
+                if handle.is_cancelled() {
+                    if send.cancel().is_err() {
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    asked = true;
+                    continue;
+                }
+                registration.register(cx.waker());
+                if !handle.is_cancelled() {
+                    return Poll::Pending;
+                }
+            }
+        })
+        .await
+    }
+
     /// A zero-copy send where the ring has it, else a plain one.
     pub(crate) async fn send_zc<T: IoBuf>(&self, buf: T) -> BufResult<usize, T> {
         match self.driver() {

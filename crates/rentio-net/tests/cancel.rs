@@ -301,3 +301,45 @@ fn a_cancelled_receive_stream_ends_and_loses_nothing() {
         });
     }
 }
+
+/// A zero-copy send into a full socket, cancelled: the buffer comes back
+/// (after the kernel's notification) with the count that went, and the
+/// peer reads exactly that. With `SEND_ZC`, with it masked (a plain
+/// send), and on readiness.
+#[test]
+fn a_cancelled_send_zc_reports_what_went() {
+    let zc = <rentio_driver::op::SendZc<Vec<u8>> as rentio_driver::OpCode>::CODE;
+    let configs = support::opcode_configs(&[zc], "uring, send_zc masked");
+    support::each_config(configs, |name| async move {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = TcpStream::connect(&listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (b, _) = listener.accept().await.unwrap();
+        let mut at = 0usize;
+        fill(a.as_fd(), &mut at);
+        let canceller = Canceller::new();
+        let handle = canceller.handle();
+        let data = support::pattern(1 << 20)[at % 251..][..256 << 10].to_vec();
+        let (result, data) =
+            cancelled_after_20ms(a.with_cancel(&handle).send_zc(data), &canceller).await;
+        assert_eq!(data.len(), 256 << 10, "{name}: the buffer came back whole");
+        match result {
+            Ok(n) => at += n,
+            Err(e) => assert_eq!(e.raw_os_error(), Some(libc::ECANCELED), "{name}: {e:?}"),
+        }
+        let (late, _) = a.with_cancel(&handle).send_zc(vec![1u8; 8]).await;
+        assert!(is_cancelled(&late), "{name}: late send_zc: {late:?}");
+        let other = Canceller::new().handle();
+        let mut view = b.with_cancel(&other);
+        let (got, buf) = view
+            .read_exact(Vec::with_capacity(at).slice_mut(..at))
+            .await;
+        got.unwrap();
+        let want: Vec<u8> = (0..at).map(|i| (i % 251) as u8).collect();
+        assert!(
+            buf.into_inner() == want,
+            "{name}: the peer read what the send reported"
+        );
+    });
+}

@@ -97,6 +97,17 @@ impl<T: IoBuf> ZcSend<T> {
             result: None,
         }
     }
+
+    /// Asks the kernel to stop the send. The future still resolves: with
+    /// the count sent before the cancel took effect (or `ECANCELED`),
+    /// and the buffer once the kernel's notification says it let go.
+    ///
+    /// # Errors
+    ///
+    /// Only if the cancel request cannot be pushed (try again later).
+    pub fn cancel(&self) -> io::Result<()> {
+        self.multi.cancel()
+    }
 }
 
 impl<T: IoBuf> std::future::Future for ZcSend<T> {
