@@ -301,15 +301,19 @@ impl<T: OpCode> Multi<T> {
         next
     }
 
-    /// Asks the kernel to stop the op; the stream then ends.
+    /// Asks the kernel to stop the op; the stream then ends. An op not
+    /// pushed yet (never polled) is never pushed: the stream ends at once.
     ///
     /// # Errors
     ///
     /// Only if the cancel request cannot be pushed.
-    pub fn cancel(&self) -> io::Result<()> {
+    pub fn cancel(&mut self) -> io::Result<()> {
         match self.key {
             Some(key) => self.driver.cancel(key),
-            None => Ok(()),
+            None => {
+                self.done = true;
+                Ok(())
+            }
         }
     }
 }

@@ -606,9 +606,10 @@ pub(crate) fn close_fd(fd: RawFd) {
     let _ = unsafe { libc::close(fd) };
 }
 
-/// Longer waits are as good as forever, and keep a kernel timespec's
-/// signed `tv_sec` positive.
-const FOREVER: std::time::Duration = std::time::Duration::from_secs(1 << 40);
+/// Longer waits are as good as forever. About 30 years: the kernel adds a
+/// wait to the current time in nanoseconds (`ktime_t`, at most about 292
+/// years), and a longer one would overflow into a deadline in the past.
+const FOREVER: std::time::Duration = std::time::Duration::from_secs(30 * 365 * 24 * 3600);
 
 /// A kernel timespec for `d` (clamped to [`FOREVER`]), as an SQE points
 /// to it.

@@ -137,3 +137,28 @@ fn a_dropped_send_zc_keeps_its_buffer_until_the_notification() {
         reader.join().unwrap();
     });
 }
+
+/// A send cancelled before its first poll never starts: it resolves to
+/// `ECANCELED` with its buffer, and the peer gets nothing.
+#[test]
+fn a_send_zc_cancelled_before_it_starts_sends_nothing() {
+    each_backend(|driver| {
+        if !supported(driver) {
+            eprintln!(
+                "skipped: no IORING_OP_SEND_ZC on this {} ring",
+                driver.backend()
+            );
+            return;
+        }
+        let (a, mut b) = pair();
+        let mut send = driver.send_zc(SendZc::new(a.as_raw_fd(), b"never".to_vec()));
+        send.cancel().unwrap();
+        let (result, buf) = block_on(driver, send);
+        assert_eq!(result.unwrap_err().raw_os_error(), Some(libc::ECANCELED));
+        assert_eq!(buf, b"never");
+        drop(a);
+        let mut got = Vec::new();
+        b.read_to_end(&mut got).unwrap();
+        assert!(got.is_empty(), "nothing was sent");
+    });
+}

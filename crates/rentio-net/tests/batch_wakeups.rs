@@ -134,3 +134,37 @@ fn busy_connections_fill_batches() {
         let _ = name;
     });
 }
+
+/// An idle runtime with nothing to wait for sleeps: the batch's short wait
+/// does not wake it every `max_wait` (the kernel ends a minimum wait
+/// early only under an overall timeout).
+#[test]
+fn an_idle_runtime_sleeps_through_short_waits() {
+    let mut configs = Vec::new();
+    for choice in support::backends() {
+        let mut b = Builder::new();
+        b.backend(choice);
+        b.driver().batch_wakeups(32, Duration::from_millis(1));
+        if choice == BackendChoice::Uring {
+            configs.push(("uring, min_wait", b.clone()));
+            b.driver().mask_feature(Feature::MinTimeout);
+            configs.push(("uring, two enters", b));
+        }
+    }
+    for (name, builder) in configs {
+        let rt = builder.build().unwrap();
+        let before = rt.metrics().parks;
+        let handle = rt.handle();
+        let (tx, rx) = rentio_executor::sync::oneshot::channel();
+        let waker = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            tx.send(()).unwrap();
+        });
+        rt.block_on(async { rx.await.unwrap() });
+        waker.join().unwrap();
+        let parks = rt.metrics().parks - before;
+        // 300 ms of 1 ms waits would be about 300 parks.
+        assert!(parks < 30, "{name}: {parks} parks while idle for 300 ms");
+        drop(handle);
+    }
+}

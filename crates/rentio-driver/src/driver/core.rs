@@ -334,6 +334,14 @@ impl Core {
         }
     }
 
+    /// Takes `fd` out of the ring's table of direct descriptors, if it is
+    /// there, and nothing else.
+    pub(super) fn forget_direct(&mut self, fd: RawFd) {
+        if let BackendImpl::Uring(uring) = &mut self.backend {
+            uring.release_direct(fd);
+        }
+    }
+
     /// Closes `fd` once nothing may act on its number: after
     /// [`release`](Core::release), and after the pool jobs that use it
     /// (the close waits in `closing` for those, without blocking).

@@ -68,7 +68,13 @@ impl Driver {
                 // Out of fds: nothing better than the number itself (the
                 // batch's SQEs reach the kernel when it ends, and its
                 // direct descriptor, if any, leaves the table then).
-                Err(_) => {
+                Err(e) => {
+                    tracing::warn!(
+                        target: "rentio_driver",
+                        fd = raw,
+                        "rentio-driver: cannot duplicate an fd released inside a batch ({e}); \
+                         handing back the number itself"
+                    );
                     self.inner.deferred_releases.borrow_mut().push(raw);
                     fd
                 }
@@ -107,9 +113,12 @@ impl Driver {
         if !self.inner.deferred_releases.borrow().is_empty()
             && let Ok(mut core) = self.inner.core.try_borrow_mut()
         {
+            // Only the direct descriptor: the number is its caller's now
+            // (it may already name a new file), so the poller and the
+            // queued SQEs are left alone.
             let raws = std::mem::take(&mut *self.inner.deferred_releases.borrow_mut());
             for raw in raws {
-                core.release(raw);
+                core.forget_direct(raw);
             }
             self.settle(core);
         }

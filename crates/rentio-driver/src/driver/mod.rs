@@ -86,7 +86,8 @@ struct Inner {
     /// when the borrow ends, after their release (invariant 11).
     deferred_closes: RefCell<Vec<OwnedFd>>,
     /// Fds handed back by `release_fd` inside a batch without a release
-    /// (no fd left for a duplicate): released when the batch ends.
+    /// (no fd left for a duplicate): their direct descriptors are
+    /// forgotten when the batch ends.
     deferred_releases: RefCell<Vec<RawFd>>,
     park: Arc<ParkState>,
     backend: Backend,

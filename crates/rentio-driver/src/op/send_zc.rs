@@ -100,12 +100,17 @@ impl<T: IoBuf> ZcSend<T> {
 
     /// Asks the kernel to stop the send. The future still resolves: with
     /// the count sent before the cancel took effect (or `ECANCELED`),
-    /// and the buffer once the kernel's notification says it let go.
+    /// and the buffer once the kernel's notification says it let go. A
+    /// send not polled yet never starts: it resolves to `ECANCELED` and
+    /// its buffer at once.
     ///
     /// # Errors
     ///
     /// Only if the cancel request cannot be pushed (try again later).
-    pub fn cancel(&self) -> io::Result<()> {
+    pub fn cancel(&mut self) -> io::Result<()> {
+        if self.multi.key().is_none() && self.result.is_none() {
+            self.result = Some(Err(io::Error::from_raw_os_error(libc::ECANCELED)));
+        }
         self.multi.cancel()
     }
 }

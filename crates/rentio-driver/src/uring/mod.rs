@@ -64,6 +64,10 @@ pub(crate) struct Uring {
     min_timeout: bool,
 }
 
+/// A batched park's overall timeout when the caller gave none (the kernel
+/// needs one for its minimum wait to end early).
+const LONG_PARK: Duration = Duration::from_secs(3600);
+
 /// Batched wake-ups: a park waits for `max_batch` completions, or
 /// `max_wait` for any.
 #[derive(Clone, Copy, Debug)]
@@ -393,6 +397,13 @@ impl Uring {
         ops.stats.enters += 1;
         let timeout = timeout.filter(|_| min_complete > 0);
         let result = self.ring.enter(to_submit, min_complete, flags, timeout, 0);
+        self.entered(ops, result)
+    }
+
+    /// An enter's outcome: the SQEs it submitted counted; `EINTR`,
+    /// `ETIME`, `EBUSY` and `EAGAIN` are not errors (the caller reaps and
+    /// goes on); `EBADR` (a dropped CQE) poisons the driver.
+    fn entered(&mut self, ops: &mut Ops, result: io::Result<u32>) -> io::Result<()> {
         match result {
             Ok(submitted) => {
                 ops.stats.sqes_submitted += u64::from(submitted);
@@ -420,40 +431,45 @@ impl Uring {
     ) -> io::Result<()> {
         let to_submit = self.ring.sq_pending();
         ops.stats.enters += 1;
+        // The kernel ends a minimum wait early only under an overall
+        // timeout (with none it would return at `max_wait` with nothing):
+        // a long one stands in for "none", and ends in a spurious wake.
+        let overall = timeout.unwrap_or(LONG_PARK);
+        let first = overall.min(max_wait);
         let result = if self.min_timeout {
-            // One enter: after `min_wait_usec`, any completion ends it.
-            // (The kernel looks at the timeout only once the minimum wait
-            // is over: a deadline before it cuts it short.)
-            let wait = timeout.map_or(max_wait, |t| t.min(max_wait));
-            let usec = u32::try_from(wait.as_micros()).unwrap_or(u32::MAX);
+            // One enter: after `min_wait_usec`, any completion ends it. A
+            // deadline before `max_wait` cuts the minimum wait short (the
+            // kernel looks at it only once that is over). Never 0 µs,
+            // which would mean no minimum wait at all.
+            let usec = u32::try_from(first.as_micros().max(1)).unwrap_or(u32::MAX);
             self.ring
-                .enter(to_submit, n, IORING_ENTER_GETEVENTS, timeout, usec)
+                .enter(to_submit, n, IORING_ENTER_GETEVENTS, Some(overall), usec)
         } else {
-            // Wait for the batch at most `max_wait`; with nothing then,
-            // wait for one as a plain park does.
-            let first = timeout.map_or(max_wait, |t| t.min(max_wait));
+            // Wait for the batch at most `max_wait`; if that timed out
+            // with nothing come, wait for one as a plain park does.
             let result = self
                 .ring
                 .enter(to_submit, n, IORING_ENTER_GETEVENTS, Some(first), 0);
             let (head, tail) = self.ring.cq_window();
-            if timeout.is_none_or(|t| t > max_wait) && head == tail {
-                ops.stats.enters += 1;
-                let rest = timeout.map(|t| t - max_wait);
-                self.ring.enter(0, 1, IORING_ENTER_GETEVENTS, rest, 0)
-            } else {
-                result
+            match result {
+                Err(e)
+                    if e.raw_os_error() == Some(libc::ETIME)
+                        && overall > max_wait
+                        && head == tail =>
+                {
+                    ops.stats.enters += 1;
+                    self.ring.enter(
+                        self.ring.sq_pending(),
+                        1,
+                        IORING_ENTER_GETEVENTS,
+                        Some(overall - max_wait),
+                        0,
+                    )
+                }
+                other => other,
             }
         };
-        match result {
-            Ok(submitted) => {
-                ops.stats.sqes_submitted += u64::from(submitted);
-                Ok(())
-            }
-            Err(e) => match e.raw_os_error() {
-                Some(libc::EINTR | libc::ETIME | libc::EBUSY | libc::EAGAIN) => Ok(()),
-                _ => Err(e),
-            },
-        }
+        self.entered(ops, result)
     }
 
     /// Takes every CQE; while the kernel reports a CQ overflow backlog,
