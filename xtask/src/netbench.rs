@@ -11,7 +11,8 @@
 //!
 //! `BENCHMARKS.md` holds one block per set that was run, between
 //! `<!-- xtask bench SET -->` and `<!-- end xtask bench SET -->`: a run
-//! replaces its own set's block and keeps the others. Each block has its
+//! replaces its own set's block and keeps the others, and the notes
+//! written by hand after the last block. Each block has its
 //! chart: `benchmarks.svg` for `all`, `benchmarks-SET.svg` for the others.
 //! `--redraw` only redraws every block's chart from its table.
 //!
@@ -549,12 +550,21 @@ fn blocks(text: &str) -> Vec<(&str, &str)> {
     found
 }
 
-/// `old` with `set`'s block replaced by `block` (or added at the end), under
-/// a `# Benchmarks` title.
+/// `old` with `set`'s block replaced by `block` (or added after the
+/// others), under a `# Benchmarks` title; what follows the last block
+/// (notes written by hand) stays at the end.
 pub(crate) fn merge_block(old: &str, set: &str, block: &str) -> String {
     let mut out = String::from("# Benchmarks\n");
     let mut placed = false;
-    for (name, text) in blocks(old) {
+    let found = blocks(old);
+    let tail = found
+        .last()
+        .map(|(_, last)| {
+            let end = last.as_ptr() as usize - old.as_ptr() as usize + last.len();
+            old[end..].trim()
+        })
+        .unwrap_or("");
+    for (name, text) in found {
         out.push('\n');
         if name == set {
             out.push_str(block.trim_end());
@@ -567,6 +577,11 @@ pub(crate) fn merge_block(old: &str, set: &str, block: &str) -> String {
     if !placed {
         out.push('\n');
         out.push_str(block.trim_end());
+        out.push('\n');
+    }
+    if !tail.is_empty() {
+        out.push('\n');
+        out.push_str(tail);
         out.push('\n');
     }
     out
@@ -1078,6 +1093,20 @@ mod tests {
             Some(Duration::from_millis(3_000))
         );
         assert_eq!(parse_process_cpu("42 (a) S 1", 100), None);
+    }
+
+    #[test]
+    fn notes_after_the_last_block_stay_at_the_end() {
+        let all = format!("{}\nold all\n{}", block_start("all"), block_end("all"));
+        let old = format!("# Benchmarks\n\n{all}\n\n## Notes\n\nby hand\n");
+        let hyper = format!("{}\nhyper\n{}", block_start("hyper"), block_end("hyper"));
+        let text = merge_block(&old, "hyper", &hyper);
+        assert!(text.ends_with("\n## Notes\n\nby hand\n"), "{text}");
+        let all2 = format!("{}\nnew all\n{}", block_start("all"), block_end("all"));
+        let text = merge_block(&text, "all", &all2);
+        assert_eq!(text.matches("by hand").count(), 1);
+        assert!(text.ends_with("by hand\n"));
+        assert_eq!(blocks(&text)[0].1, all2.as_str());
     }
 
     #[test]

@@ -162,3 +162,45 @@ fn a_full_table_registers_no_more() {
         drop(b);
     });
 }
+
+/// A registered stream handed to another runtime leaves its first ring's
+/// table (the slot is free for the next socket there) and echoes on the
+/// second, registered there too.
+#[test]
+fn a_detached_stream_leaves_the_table_and_works_on_another_runtime() {
+    let Some(_) = support::uring_or_skip("direct descriptors") else {
+        return;
+    };
+    let mut b = Builder::new();
+    b.backend(BackendChoice::Uring);
+    b.driver().direct_descriptors(1);
+    let rt = b.build().unwrap();
+    let second = b.clone();
+    rt.block_on(async {
+        let (a, peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let a = UnixStream::from_std(a);
+        if !a.register_direct().unwrap() {
+            eprintln!("skipped: this kernel has no direct descriptors (Linux 6.13)");
+            return;
+        }
+        let detached = a.detach().await;
+        let (c, _d) = UnixStream::pair().unwrap();
+        assert!(c.register_direct().unwrap(), "the one slot is free again");
+        let echoed = std::thread::spawn(move || {
+            second.build().unwrap().block_on(async move {
+                let mut s = detached.attach();
+                assert!(s.register_direct().unwrap());
+                let (n, buf) = s.read(Vec::with_capacity(16)).await;
+                assert_eq!(n.unwrap(), 4);
+                let (w, _) = s.write_all(buf).await;
+                w.unwrap();
+            });
+        });
+        let mut peer = peer;
+        peer.write_all(b"ping").unwrap();
+        let mut back = [0u8; 4];
+        peer.read_exact(&mut back).unwrap();
+        assert_eq!(&back, b"ping");
+        echoed.join().unwrap();
+    });
+}
