@@ -185,7 +185,7 @@ impl Cancellable<'_, UdpSocket> {
     /// Cancel through the handle to keep the buffer; `ECANCELED` means
     /// the datagram was not sent.
     pub async fn send<T: IoBuf>(&self, buf: T) -> BufResult<usize, T> {
-        self.io.send_with(buf, Some(self.handle)).await
+        self.io.socket.send_with(buf, Some(self.handle)).await
     }
 
     /// [`UdpSocket::recv`], cancelled through the handle.
@@ -195,7 +195,7 @@ impl Cancellable<'_, UdpSocket> {
     /// Cancel through the handle: `ECANCELED` means no datagram was
     /// taken, so none is lost.
     pub async fn recv<T: IoBufMut>(&self, buf: T) -> BufResult<usize, T> {
-        self.io.recv_with(buf, Some(self.handle)).await
+        self.io.socket.recv_with(buf, Some(self.handle)).await
     }
 
     /// [`UdpSocket::send_to`], cancelled through the handle.
@@ -225,7 +225,7 @@ impl Cancellable<'_, UnixDatagram> {
     /// Cancel through the handle to keep the buffer; `ECANCELED` means
     /// the datagram was not sent.
     pub async fn send<T: IoBuf>(&self, buf: T) -> BufResult<usize, T> {
-        self.io.send_with(buf, Some(self.handle)).await
+        self.io.socket.send_with(buf, Some(self.handle)).await
     }
 
     /// [`UnixDatagram::recv`], cancelled through the handle.
@@ -235,7 +235,7 @@ impl Cancellable<'_, UnixDatagram> {
     /// Cancel through the handle: `ECANCELED` means no datagram was
     /// taken, so none is lost.
     pub async fn recv<T: IoBufMut>(&self, buf: T) -> BufResult<usize, T> {
-        self.io.recv_with(buf, Some(self.handle)).await
+        self.io.socket.recv_with(buf, Some(self.handle)).await
     }
 
     /// [`UnixDatagram::send_to`], cancelled through the handle.

@@ -340,6 +340,25 @@ impl Socket {
         }
     }
 
+    /// A datagram send (or a stream's, not as a hot path), cancelled
+    /// through `cancel` when given.
+    pub(crate) async fn send_with<T: IoBuf>(
+        &self,
+        buf: T,
+        cancel: Option<&CancelHandle>,
+    ) -> BufResult<usize, T> {
+        self.run(Send::new(self.raw, buf), cancel).await
+    }
+
+    /// A datagram receive, cancelled through `cancel` when given.
+    pub(crate) async fn recv_with<T: IoBufMut>(
+        &self,
+        buf: T,
+        cancel: Option<&CancelHandle>,
+    ) -> BufResult<usize, T> {
+        self.run(Recv::new(self.raw, buf), cancel).await
+    }
+
     pub(crate) async fn recv<T: IoBufMut>(&self, buf: T) -> BufResult<usize, T> {
         match self.driver() {
             Ok(driver) => driver.op(Recv::new(self.raw, buf)).await,
@@ -386,32 +405,8 @@ impl Socket {
         if handle.is_cancelled() {
             return (Err(io::Error::from_raw_os_error(libc::ECANCELED)), buf);
         }
-        let mut send = driver.send_zc(rentio_driver::op::SendZc::new(self.raw, buf));
-        let mut asked = false;
-        let mut registration = handle.registration();
-        poll_fn(|cx| {
-            loop {
-                if let Poll::Ready(out) = Pin::new(&mut send).poll(cx) {
-                    return Poll::Ready(out);
-                }
-                if asked {
-                    return Poll::Pending;
-                }
-                if handle.is_cancelled() {
-                    if send.cancel().is_err() {
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
-                    }
-                    asked = true;
-                    continue;
-                }
-                registration.register(cx.waker());
-                if !handle.is_cancelled() {
-                    return Poll::Pending;
-                }
-            }
-        })
-        .await
+        let send = driver.send_zc(rentio_driver::op::SendZc::new(self.raw, buf));
+        until_cancelled(send, handle, |send| Poll::Ready(send.cancel())).await
     }
 
     /// A zero-copy send where the ring has it, else a plain one.
@@ -618,33 +613,51 @@ impl AsRawFd for Socket {
 /// op's output (with its buffer) comes back either way.
 pub(crate) async fn cancellable<T: OpCode>(
     driver: &Driver,
-    mut op: rentio_driver::Op<T>,
+    op: rentio_driver::Op<T>,
     handle: &CancelHandle,
 ) -> T::Output {
+    until_cancelled(op, handle, |op| match op.key() {
+        Some(key) => Poll::Ready(driver.cancel(key)),
+        // Not pushed yet (the task's budget ran out): the op's own poll
+        // has arranged a wake; cancel on the next poll.
+        None => Poll::Pending,
+    })
+    .await
+}
+
+/// Awaits `future`; once `handle` fires, asks `cancel` to stop it (once:
+/// `Pending` means "not yet", an error "try again next tick") and goes on
+/// awaiting it, so its output, with its buffer, comes back either way.
+pub(crate) async fn until_cancelled<F: Future + Unpin>(
+    mut future: F,
+    handle: &CancelHandle,
+    mut cancel: impl FnMut(&mut F) -> Poll<io::Result<()>>,
+) -> F::Output {
     let mut asked = false;
     let mut registration = handle.registration();
     poll_fn(|cx| {
         loop {
-            if let Poll::Ready(out) = Pin::new(&mut op).poll(cx) {
+            if let Poll::Ready(out) = Pin::new(&mut future).poll(cx) {
                 return Poll::Ready(out);
             }
             if asked {
                 return Poll::Pending;
             }
             if handle.is_cancelled() {
-                // Not pushed yet (the task's budget ran out): the op's own
-                // poll has arranged a wake; cancel on the next poll.
-                let Some(key) = op.key() else {
-                    return Poll::Pending;
-                };
-                if driver.cancel(key).is_err() {
-                    // The cancel could not be queued: try again next tick.
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
+                match cancel(&mut future) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(_)) => {
+                        // The cancel could not be queued: again next tick.
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok(())) => {
+                        asked = true;
+                        // The readiness backend finishes the op at once:
+                        // poll again.
+                        continue;
+                    }
                 }
-                asked = true;
-                // The readiness backend finishes the op at once: poll again.
-                continue;
             }
             registration.register(cx.waker());
             if !handle.is_cancelled() {

@@ -76,25 +76,10 @@ pub async fn copy(from: End<'_>, to: End<'_>, len: Option<u64>) -> io::Result<u6
     let mut to_off = to.offset;
     let mut total = 0u64;
     loop {
-        let want = match len {
-            Some(len) if total >= len => break,
-            Some(len) => (len - total).min(CHUNK as u64) as usize,
-            None => CHUNK,
-        };
         // Into the pipe.
-        let n = splice_ready(
-            &driver,
-            (from.fd.as_raw_fd(), from_off),
-            (pipe_w.as_raw_fd(), None),
-            want,
-            Interest::Read,
-        )
-        .await?;
+        let n = fill(&driver, (from.fd, &mut from_off), &pipe_w, len, total).await?;
         if n == 0 {
             break;
-        }
-        if let Some(off) = &mut from_off {
-            *off += n as u64;
         }
         // Out of it, all of it.
         drain(&driver, &pipe_r, (to.fd.as_raw_fd(), &mut to_off), n).await?;
@@ -152,24 +137,9 @@ pub async fn copy_tee(
     let mut mirror_off = mirror.offset;
     let mut total = 0u64;
     loop {
-        let want = match len {
-            Some(len) if total >= len => break,
-            Some(len) => (len - total).min(CHUNK as u64) as usize,
-            None => CHUNK,
-        };
-        let n = splice_ready(
-            &driver,
-            (from.fd.as_raw_fd(), from_off),
-            (a_w.as_raw_fd(), None),
-            want,
-            Interest::Read,
-        )
-        .await?;
+        let n = fill(&driver, (from.fd, &mut from_off), &a_w, len, total).await?;
         if n == 0 {
             break;
-        }
-        if let Some(off) = &mut from_off {
-            *off += n as u64;
         }
         let mut left = n;
         while left > 0 {
@@ -192,6 +162,35 @@ pub async fn copy_tee(
         total += n as u64;
     }
     Ok(total)
+}
+
+/// Splices the next chunk of a copy from `(fd, offset)` into the pipe
+/// `pipe` (at most `len - total` bytes, if `len` is given), moving the
+/// offset; 0 at the end of input or once `len` bytes were copied.
+async fn fill(
+    driver: &Driver,
+    (fd, offset): (BorrowedFd<'_>, &mut Option<u64>),
+    pipe: &OwnedFd,
+    len: Option<u64>,
+    total: u64,
+) -> io::Result<usize> {
+    let want = match len {
+        Some(len) if total >= len => return Ok(0),
+        Some(len) => (len - total).min(CHUNK as u64) as usize,
+        None => CHUNK,
+    };
+    let n = splice_ready(
+        driver,
+        (fd.as_raw_fd(), *offset),
+        (pipe.as_raw_fd(), None),
+        want,
+        Interest::Read,
+    )
+    .await?;
+    if let Some(off) = offset {
+        *off += n as u64;
+    }
+    Ok(n)
 }
 
 /// Moves exactly `len` bytes from the pipe `pipe` into `(fd, offset)`.

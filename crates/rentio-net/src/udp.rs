@@ -66,24 +66,6 @@ impl UdpSocket {
         self.socket.send(buf).await
     }
 
-    pub(crate) async fn send_with<T: IoBuf>(
-        &self,
-        buf: T,
-        cancel: Option<&CancelHandle>,
-    ) -> BufResult<usize, T> {
-        let op = rentio_driver::op::Send::new(self.socket.raw(), buf);
-        self.socket.run(op, cancel).await
-    }
-
-    pub(crate) async fn recv_with<T: IoBufMut>(
-        &self,
-        buf: T,
-        cancel: Option<&CancelHandle>,
-    ) -> BufResult<usize, T> {
-        let op = rentio_driver::op::Recv::new(self.socket.raw(), buf);
-        self.socket.run(op, cancel).await
-    }
-
     /// Receives one datagram from the connected peer into `buf`'s spare
     /// capacity (a longer datagram is truncated).
     ///

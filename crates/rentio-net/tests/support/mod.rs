@@ -18,31 +18,25 @@ pub fn backends() -> Vec<BackendChoice> {
 }
 
 /// Runs the future `make` builds on a fresh runtime of each backend, with
-/// a 30 s bound, naming the backend if it panics.
+/// a 60 s bound, naming the backend if it panics.
 pub fn each_backend<F, Fut>(make: F)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = ()>,
 {
-    for choice in backends() {
-        let rt = Runtime::builder().backend(choice).build().unwrap();
-        let backend = rt.backend();
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            rt.block_on(async {
-                rentio_executor::time::timeout(std::time::Duration::from_secs(30), make())
-                    .await
-                    .expect("the test finished within 30 s")
-            })
-        }));
-        if let Err(panic) = run {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            panic!("test failed on the {backend} backend: {msg}");
-        }
-    }
+    let configs = backends()
+        .into_iter()
+        .map(|choice| {
+            let mut b = rentio_executor::Builder::new();
+            b.backend(choice);
+            let name = match choice {
+                BackendChoice::Uring => "the io_uring backend",
+                _ => "the readiness backend",
+            };
+            (name, b)
+        })
+        .collect();
+    each_config(configs, |_| make());
 }
 
 /// The number of open fds of this process.
