@@ -52,6 +52,34 @@ fn fill(fd: BorrowedFd<'_>, at: &mut usize) {
     }
 }
 
+/// The 256 KiB of the pattern that follow its first `at` bytes.
+fn next_chunk(at: usize) -> Vec<u8> {
+    support::pattern(1 << 20)[at % 251..][..256 << 10].to_vec()
+}
+
+/// A cancelled send's outcome: its buffer back whole, and `Ok(n)` (added
+/// to `at`) or `ECANCELED`.
+fn count_sent(result: std::io::Result<usize>, buf: &[u8], at: &mut usize, what: &str) {
+    assert_eq!(buf.len(), 256 << 10, "{what}: the buffer came back whole");
+    match result {
+        Ok(n) => *at += n,
+        Err(e) => assert_eq!(e.raw_os_error(), Some(libc::ECANCELED), "{what}: {e:?}"),
+    }
+}
+
+/// The peer reads exactly the first `at` bytes of the pattern.
+async fn reads_exactly(peer: &mut impl AsyncReadRent, at: usize, what: &str) {
+    let (got, buf) = peer
+        .read_exact(Vec::with_capacity(at).slice_mut(..at))
+        .await;
+    got.unwrap();
+    let want: Vec<u8> = (0..at).map(|i| (i % 251) as u8).collect();
+    assert!(
+        buf.into_inner() == want,
+        "{what}: the peer read exactly what the sends reported"
+    );
+}
+
 /// The checks of a stream's (or its halves') read and write; `$peer` is
 /// a whole stream on the other end.
 macro_rules! check_stream {
@@ -106,29 +134,17 @@ macro_rules! check_stream {
         fill(writer.as_fd(), &mut at);
         let canceller = Canceller::new();
         let handle = canceller.handle();
-        let data = support::pattern(1 << 20)[at % 251..][..256 << 10].to_vec();
-        let (result, data) =
-            cancelled_after_20ms(writer.with_cancel(&handle).write(data), &canceller).await;
-        assert_eq!(data.len(), 256 << 10, "the buffer came back whole");
-        match result {
-            Ok(n) => at += n,
-            Err(e) => assert_eq!(e.raw_os_error(), Some(libc::ECANCELED), "write: {e:?}"),
-        }
+        let (result, data) = cancelled_after_20ms(
+            writer.with_cancel(&handle).write(next_chunk(at)),
+            &canceller,
+        )
+        .await;
+        count_sent(result, &data, &mut at, "write");
         // An op started after the cancel ends at once.
         let (late, _) = writer.with_cancel(&handle).write(vec![1u8; 8]).await;
         assert!(is_cancelled(&late), "late write: {late:?}");
         let other = Canceller::new().handle();
-        let mut view = peer.with_cancel(&other);
-        let (got, buf) = view
-            .read_exact(Vec::with_capacity(at).slice_mut(..at))
-            .await;
-        got.unwrap();
-        let buf = buf.into_inner();
-        let want: Vec<u8> = (0..at).map(|i| (i % 251) as u8).collect();
-        assert!(
-            buf == want,
-            "the peer read exactly what the writes reported"
-        );
+        reads_exactly(&mut peer.with_cancel(&other), at, "write").await;
         // And nothing more.
         let (n, _) = cancelled_after_20ms(
             peer.with_cancel(&handle).read(Vec::with_capacity(8)),
@@ -320,26 +336,12 @@ fn a_cancelled_send_zc_reports_what_went() {
         fill(a.as_fd(), &mut at);
         let canceller = Canceller::new();
         let handle = canceller.handle();
-        let data = support::pattern(1 << 20)[at % 251..][..256 << 10].to_vec();
         let (result, data) =
-            cancelled_after_20ms(a.with_cancel(&handle).send_zc(data), &canceller).await;
-        assert_eq!(data.len(), 256 << 10, "{name}: the buffer came back whole");
-        match result {
-            Ok(n) => at += n,
-            Err(e) => assert_eq!(e.raw_os_error(), Some(libc::ECANCELED), "{name}: {e:?}"),
-        }
+            cancelled_after_20ms(a.with_cancel(&handle).send_zc(next_chunk(at)), &canceller).await;
+        count_sent(result, &data, &mut at, name);
         let (late, _) = a.with_cancel(&handle).send_zc(vec![1u8; 8]).await;
         assert!(is_cancelled(&late), "{name}: late send_zc: {late:?}");
         let other = Canceller::new().handle();
-        let mut view = b.with_cancel(&other);
-        let (got, buf) = view
-            .read_exact(Vec::with_capacity(at).slice_mut(..at))
-            .await;
-        got.unwrap();
-        let want: Vec<u8> = (0..at).map(|i| (i % 251) as u8).collect();
-        assert!(
-            buf.into_inner() == want,
-            "{name}: the peer read what the send reported"
-        );
+        reads_exactly(&mut b.with_cancel(&other), at, name).await;
     });
 }
